@@ -1,0 +1,60 @@
+//! Domain refusals. Each variant maps to exactly one Clerk error code in `concierge-http`.
+
+/// A rule of the domain refused the request.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum CoreError {
+    /// A field is malformed (`form_param_format_invalid`).
+    #[error("{param} is invalid")]
+    FormatInvalid {
+        /// The offending parameter, as named on the wire.
+        param: &'static str,
+    },
+    /// A required field is missing (`form_param_missing`).
+    #[error("{param} is missing")]
+    ParamMissing {
+        /// The missing parameter.
+        param: &'static str,
+    },
+    /// An identifier (email, username, external id) is already taken (`form_identifier_exists`).
+    #[error("{param} is taken")]
+    IdentifierExists {
+        /// The parameter that collided.
+        param: &'static str,
+    },
+    /// Password shorter than the policy minimum.
+    #[error("password too short")]
+    PasswordTooShort {
+        /// The minimum length.
+        min: usize,
+    },
+    /// Password over 72 bytes.
+    #[error("password too long")]
+    PasswordTooLong,
+    /// The password is wrong.
+    #[error("password incorrect")]
+    PasswordIncorrect,
+    /// The user has no password.
+    #[error("user has no password")]
+    NoPasswordSet,
+    /// A hash digest given on import is not understood.
+    #[error("password digest invalid")]
+    PasswordDigestInvalid,
+    /// The session is not active (ended, revoked, expired, …).
+    #[error("session is not active")]
+    SessionNotActive,
+    /// The user is banned.
+    #[error("user is banned")]
+    UserBanned,
+    /// The user is locked.
+    #[error("user is locked")]
+    UserLocked,
+    /// A JWT template name is unknown.
+    #[error("template not found")]
+    TemplateNotFound,
+    /// A value is out of its allowed range.
+    #[error("{param} is out of range")]
+    OutOfRange {
+        /// The offending parameter.
+        param: &'static str,
+    },
+}

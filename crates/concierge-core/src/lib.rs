@@ -1,0 +1,19 @@
+//! The Concierge domain: typed IDs, entities, and the pure rules that govern them.
+//!
+//! This crate does no IO, owns no clock and draws no randomness it was not handed:
+//! time arrives as Unix milliseconds and random sources as `&mut impl RngCore`.
+//! It must never depend on another workspace crate.
+#![forbid(unsafe_code)]
+
+pub mod clock;
+pub mod entities;
+pub mod error;
+pub mod ids;
+pub mod jwt_templates;
+pub mod metadata;
+pub mod validation;
+
+pub use clock::{Clock, FixedClock, Millis};
+pub use entities::*;
+pub use error::CoreError;
+pub use ids::*;

@@ -1,0 +1,76 @@
+//! Backend API: what server SDKs call with `Authorization: Bearer <secret key>` (wire §8).
+
+mod clients;
+mod email_addresses;
+mod jwks;
+mod jwt_templates;
+mod sessions;
+mod users;
+
+use crate::common::{trace, ApiError};
+use crate::AppState;
+use axum::extract::FromRequestParts;
+use axum::routing::get;
+use axum::Router;
+use concierge_core::Instance;
+use http::request::Parts;
+
+/// The instance whose secret key authenticated the request.
+pub struct BapiInstance(pub Instance);
+
+impl FromRequestParts<AppState> for BapiInstance {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
+        let header = parts
+            .headers
+            .get(http::header::AUTHORIZATION)
+            .and_then(|v| v.to_str().ok())
+            .ok_or_else(ApiError::missing_secret_key)?;
+        let key = header
+            .strip_prefix("Bearer ")
+            .or_else(|| header.strip_prefix("bearer "))
+            .unwrap_or(header)
+            .trim();
+        let instance = state
+            .service
+            .authenticate_secret_key(key)
+            .await
+            .map_err(|e| match e {
+                concierge_service::ServiceError::Unauthenticated => ApiError::invalid_secret_key(),
+                other => other.into(),
+            })?;
+        Ok(Self(instance))
+    }
+}
+
+/// Parses a path id into its typed form, answering 404 for anything malformed (it cannot exist).
+pub(crate) fn path_id<T>(
+    raw: &str,
+    parse: fn(&str) -> Result<T, concierge_core::ids::InvalidId>,
+) -> Result<T, ApiError> {
+    parse(raw).map_err(|_| ApiError::not_found())
+}
+
+async fn healthz() -> &'static str {
+    "ok"
+}
+
+/// The Backend API router (also serves `/healthz`).
+pub fn router(state: AppState) -> Router {
+    Router::new()
+        .route("/healthz", get(healthz))
+        .merge(users::routes())
+        .merge(email_addresses::routes())
+        .merge(sessions::routes())
+        .merge(clients::routes())
+        .merge(jwt_templates::routes())
+        .merge(jwks::routes())
+        .fallback(|| async { ApiError::no_route() })
+        .method_not_allowed_fallback(|| async { ApiError::method_not_allowed() })
+        .layer(axum::middleware::from_fn(trace::with_trace_id))
+        .with_state(state)
+}

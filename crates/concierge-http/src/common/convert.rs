@@ -1,0 +1,171 @@
+//! Domain entities to wire objects (STYLE §2.5). Shared by both APIs so the shapes cannot drift.
+
+use concierge_core::{EmailAddress, JwtTemplate, Millis, Session};
+use concierge_service::clients::ClientView;
+use concierge_service::UserView;
+use concierge_wire::bapi as wire;
+use serde_json::Value;
+
+/// Backend API `user` object.
+pub fn user(view: &UserView, now: Millis) -> wire::User {
+    let user = &view.user;
+    let lock_active = user.locked && user.locked_until.is_none_or(|until| until > now);
+    wire::User {
+        object: "user".into(),
+        id: user.id.to_string(),
+        external_id: user.external_id.clone(),
+        primary_email_address_id: user
+            .primary_email_address_id
+            .as_ref()
+            .map(ToString::to_string),
+        primary_phone_number_id: None,
+        primary_web3_wallet_id: None,
+        username: user.username.clone(),
+        first_name: user.first_name.clone(),
+        last_name: user.last_name.clone(),
+        image_url: user.image_url.clone().unwrap_or_default(),
+        has_image: user.image_url.is_some(),
+        password_enabled: user.password_hash.is_some(),
+        two_factor_enabled: false,
+        totp_enabled: false,
+        backup_code_enabled: false,
+        banned: user.banned,
+        locked: lock_active,
+        lockout_expires_in_seconds: user
+            .locked_until
+            .filter(|_| lock_active)
+            .map(|until| ((until - now) / 1000).max(0)),
+        verification_attempts_remaining: None,
+        public_metadata: user.public_metadata.clone(),
+        private_metadata: user.private_metadata.clone(),
+        unsafe_metadata: user.unsafe_metadata.clone(),
+        email_addresses: view.email_addresses.iter().map(email_address).collect(),
+        phone_numbers: Vec::new(),
+        web3_wallets: Vec::new(),
+        passkeys: Vec::new(),
+        external_accounts: Vec::new(),
+        saml_accounts: Vec::new(),
+        enterprise_accounts: Vec::new(),
+        last_sign_in_at: user.last_sign_in_at,
+        last_active_at: user.last_active_at,
+        legal_accepted_at: user.legal_accepted_at,
+        delete_self_enabled: user.delete_self_enabled,
+        create_organization_enabled: user.create_organization_enabled,
+        create_organizations_limit: user.create_organizations_limit,
+        locale: user.locale.clone(),
+        mfa_enabled_at: None,
+        mfa_disabled_at: None,
+        created_at: user.created_at,
+        updated_at: user.updated_at,
+    }
+}
+
+/// Backend API `email_address` object.
+pub fn email_address(email: &EmailAddress) -> wire::EmailAddress {
+    wire::EmailAddress {
+        id: email.id.to_string(),
+        object: "email_address".into(),
+        email_address: email.email_address.clone(),
+        reserved: false,
+        verification: Some(wire::Verification {
+            object: None,
+            status: if email.verified {
+                "verified"
+            } else {
+                "unverified"
+            }
+            .into(),
+            strategy: email
+                .verification_strategy
+                .clone()
+                .unwrap_or_else(|| "email_code".into()),
+            attempts: None,
+            expire_at: None,
+        }),
+        linked_to: Vec::new(),
+        matches_sso_connection: false,
+        created_at: email.created_at,
+        updated_at: email.updated_at,
+    }
+}
+
+/// Backend API `session` object, with its status as of `now`.
+pub fn session(session: &Session, now: Millis) -> wire::Session {
+    wire::Session {
+        object: "session".into(),
+        id: session.id.to_string(),
+        client_id: session.client_id.to_string(),
+        user_id: session.user_id.to_string(),
+        status: session.effective_status(now).as_str().into(),
+        last_active_organization_id: session.last_active_organization_id.clone(),
+        actor: None,
+        last_active_at: session.last_active_at,
+        expire_at: session.expire_at,
+        abandon_at: session.abandon_at,
+        created_at: session.created_at,
+        updated_at: session.updated_at,
+    }
+}
+
+/// Backend API `client` object.
+pub fn client(view: &ClientView, now: Millis) -> wire::Client {
+    wire::Client {
+        object: "client".into(),
+        id: view.client.id.to_string(),
+        session_ids: view.sessions.iter().map(|s| s.id.to_string()).collect(),
+        sessions: view.sessions.iter().map(|s| session(s, now)).collect(),
+        sign_in_id: view.client.sign_in_id.clone(),
+        sign_up_id: view.client.sign_up_id.clone(),
+        last_active_session_id: view
+            .client
+            .last_active_session_id
+            .as_ref()
+            .map(ToString::to_string),
+        last_authentication_strategy: None,
+        created_at: view.client.created_at,
+        updated_at: view.client.updated_at,
+    }
+}
+
+/// Backend API `jwt_template` object (the custom signing key is never returned).
+pub fn jwt_template(template: &JwtTemplate) -> wire::JwtTemplate {
+    wire::JwtTemplate {
+        object: "jwt_template".into(),
+        id: template.id.to_string(),
+        name: template.name.clone(),
+        claims: template.claims.clone(),
+        lifetime: template.lifetime,
+        allowed_clock_skew: template.allowed_clock_skew,
+        custom_signing_key: template.custom_signing_key,
+        signing_algorithm: template.signing_algorithm.clone(),
+        created_at: template.created_at,
+        updated_at: template.updated_at,
+    }
+}
+
+/// `{"object": kind, "id": id, "deleted": true}`.
+pub fn deleted(kind: &str, id: &str) -> wire::DeletedObject {
+    wire::DeletedObject {
+        object: kind.into(),
+        id: id.into(),
+        deleted: true,
+    }
+}
+
+/// `{"object":"token","jwt":…}`.
+pub fn token(jwt: String) -> wire::Token {
+    wire::Token {
+        object: "token".into(),
+        jwt,
+    }
+}
+
+/// Builds the paginated list shape.
+pub fn paginated<T>(data: Vec<T>, total_count: i64) -> wire::Paginated<T> {
+    wire::Paginated { data, total_count }
+}
+
+/// Metadata or `{}` when null.
+pub fn object_or_empty(value: Option<Value>) -> Value {
+    value.unwrap_or_else(|| Value::Object(serde_json::Map::new()))
+}

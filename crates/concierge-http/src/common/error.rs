@@ -1,0 +1,304 @@
+//! The one table from errors to the wire (STYLE §2.2, wire §7): status, `code`, `message`,
+//! `long_message` and `meta.param_name`. Unexpected errors become a generic 500 whose cause is
+//! logged here, once, with the trace id that the client also receives.
+
+use super::trace::current_trace_id;
+use axum::response::{IntoResponse, Response};
+use concierge_core::CoreError;
+use concierge_service::ServiceError;
+use concierge_store::StoreError;
+use concierge_wire::{ErrorEnvelope, ErrorItem, ErrorMeta};
+use http::{header, HeaderValue, StatusCode};
+
+/// An error answer in Clerk's envelope.
+#[derive(Debug, Clone)]
+pub struct ApiError {
+    /// HTTP status.
+    pub status: StatusCode,
+    /// Machine code.
+    pub code: &'static str,
+    /// Short message.
+    pub message: String,
+    /// Sentence for people.
+    pub long_message: String,
+    /// Form field concerned.
+    pub param_name: Option<String>,
+    /// Seconds to wait, for 429 answers.
+    pub retry_after: Option<u64>,
+}
+
+impl ApiError {
+    /// A new error without a field.
+    pub fn new(
+        status: StatusCode,
+        code: &'static str,
+        message: impl Into<String>,
+        long_message: impl Into<String>,
+    ) -> Self {
+        Self {
+            status,
+            code,
+            message: message.into(),
+            long_message: long_message.into(),
+            param_name: None,
+            retry_after: None,
+        }
+    }
+
+    /// Attaches the form field the error belongs to.
+    pub fn param(mut self, name: impl Into<String>) -> Self {
+        self.param_name = Some(name.into());
+        self
+    }
+
+    /// 404 `resource_not_found`.
+    pub fn not_found() -> Self {
+        Self::new(
+            StatusCode::NOT_FOUND,
+            "resource_not_found",
+            "not found",
+            "The requested resource was not found.",
+        )
+    }
+
+    /// 404 for a path no route serves.
+    pub fn no_route() -> Self {
+        Self::new(
+            StatusCode::NOT_FOUND,
+            "resource_not_found",
+            "not found",
+            "The requested resource or endpoint does not exist.",
+        )
+    }
+
+    /// 405 for a known path with another method.
+    pub fn method_not_allowed() -> Self {
+        Self::new(
+            StatusCode::METHOD_NOT_ALLOWED,
+            "method_not_allowed",
+            "method not allowed",
+            "This endpoint does not support this HTTP method.",
+        )
+    }
+
+    /// 401 for a missing `Authorization` header on the Backend API.
+    pub fn missing_secret_key() -> Self {
+        Self::new(
+            StatusCode::UNAUTHORIZED,
+            "authentication_invalid",
+            "missing secret key",
+            "The request is missing the Authorization header with your secret key (Bearer sk_…).",
+        )
+    }
+
+    /// 401 for a secret key that matches no instance (the code the SDK maps to `secret-key-invalid`).
+    pub fn invalid_secret_key() -> Self {
+        Self::new(
+            StatusCode::UNAUTHORIZED,
+            "clerk_key_invalid",
+            "secret key invalid",
+            "The provided secret key is invalid. Make sure that your secret key is correct.",
+        )
+    }
+
+    /// 400 for a body that is not valid JSON.
+    pub fn malformed_body(detail: &str) -> Self {
+        Self::new(
+            StatusCode::BAD_REQUEST,
+            "malformed_request",
+            "malformed request body",
+            format!("The request body could not be parsed: {detail}."),
+        )
+    }
+
+    /// 400 for a body over the size limit.
+    pub fn body_too_large(limit: usize) -> Self {
+        Self::new(
+            StatusCode::BAD_REQUEST,
+            "request_body_too_large",
+            "request body too large",
+            format!("The request body exceeds the limit of {limit} bytes."),
+        )
+    }
+
+    /// 422 `form_param_format_invalid` for one field.
+    pub fn format_invalid(param: &str) -> Self {
+        Self::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "form_param_format_invalid",
+            "is invalid",
+            format!("{} is invalid.", humanize(param)),
+        )
+        .param(param)
+    }
+
+    /// 422 `form_param_missing` for one field.
+    pub fn param_missing(param: &str) -> Self {
+        Self::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "form_param_missing",
+            "missing data",
+            format!("{} is missing.", humanize(param)),
+        )
+        .param(param)
+    }
+
+    /// 422 `incorrect_password` from `POST /v1/users/{id}/verify_password` (wire §8.2).
+    pub fn incorrect_password() -> Self {
+        Self::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "incorrect_password",
+            "incorrect password",
+            "The password is incorrect.",
+        )
+        .param("password")
+    }
+
+    /// 500 with no detail for the client.
+    pub fn internal() -> Self {
+        Self::new(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "internal_clerk_error",
+            "Oops, an unexpected error occurred",
+            "There was an internal error on our servers. The error has been logged with the trace id in this response.",
+        )
+    }
+}
+
+fn humanize(param: &str) -> String {
+    let mut text = param.replace('_', " ");
+    if let Some(first) = text.get(0..1) {
+        let upper = first.to_uppercase();
+        text.replace_range(0..1, &upper);
+    }
+    text
+}
+
+impl From<CoreError> for ApiError {
+    fn from(err: CoreError) -> Self {
+        use StatusCode as S;
+        match err {
+            CoreError::FormatInvalid { param } => ApiError::format_invalid(param),
+            CoreError::ParamMissing { param } => ApiError::param_missing(param),
+            CoreError::IdentifierExists { param } => ApiError::new(
+                S::UNPROCESSABLE_ENTITY,
+                "form_identifier_exists",
+                "is taken",
+                format!(
+                    "That {} is taken. Please try another.",
+                    humanize(param).to_lowercase()
+                ),
+            )
+            .param(param),
+            CoreError::PasswordTooShort { min } => ApiError::new(
+                S::UNPROCESSABLE_ENTITY,
+                "form_password_length_too_short",
+                "is too short",
+                format!("Passwords must be {min} characters or more."),
+            )
+            .param("password"),
+            CoreError::PasswordTooLong => ApiError::new(
+                S::UNPROCESSABLE_ENTITY,
+                "form_password_size_in_bytes_exceeded",
+                "is too long",
+                "Passwords may be at most 72 bytes long.",
+            )
+            .param("password"),
+            CoreError::PasswordIncorrect => ApiError::new(
+                S::UNPROCESSABLE_ENTITY,
+                "form_password_incorrect",
+                "is incorrect",
+                "Password is incorrect. Try again, or use another method.",
+            )
+            .param("password"),
+            CoreError::NoPasswordSet => ApiError::new(
+                S::UNPROCESSABLE_ENTITY,
+                "no_password_set",
+                "no password set",
+                "This user has no password set.",
+            )
+            .param("password"),
+            CoreError::PasswordDigestInvalid => ApiError::format_invalid("password_digest"),
+            CoreError::SessionNotActive => ApiError::new(
+                S::UNPROCESSABLE_ENTITY,
+                "session_not_active",
+                "session is not active",
+                "This session is no longer active: it has ended, expired or been revoked.",
+            ),
+            CoreError::UserBanned => ApiError::new(
+                S::FORBIDDEN,
+                "user_banned",
+                "user is banned",
+                "This account is banned.",
+            ),
+            CoreError::UserLocked => ApiError::new(
+                S::FORBIDDEN,
+                "user_locked",
+                "account locked",
+                "Your account is locked. You will be able to try again later.",
+            ),
+            CoreError::TemplateNotFound => ApiError::new(
+                S::NOT_FOUND,
+                "resource_not_found",
+                "not found",
+                "JWT template not found.",
+            )
+            .param("template_name"),
+            CoreError::OutOfRange { param } => ApiError::new(
+                S::UNPROCESSABLE_ENTITY,
+                "form_param_value_invalid",
+                "is out of range",
+                format!("{} is out of the allowed range.", humanize(param)),
+            )
+            .param(param),
+        }
+    }
+}
+
+impl From<ServiceError> for ApiError {
+    fn from(err: ServiceError) -> Self {
+        match err {
+            ServiceError::Core(core) => core.into(),
+            ServiceError::Unauthenticated => ApiError::invalid_secret_key(),
+            ServiceError::NotFound => ApiError::not_found(),
+            ServiceError::Store(StoreError::Unavailable(cause)) => {
+                tracing::error!(trace_id = current_trace_id().unwrap_or_default(), cause = %cause, "database unavailable");
+                ApiError::new(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    "service_unavailable",
+                    "service unavailable",
+                    "The service is temporarily unavailable. Try again shortly.",
+                )
+            }
+            other => {
+                tracing::error!(trace_id = current_trace_id().unwrap_or_default(), error = %other, "unexpected error");
+                ApiError::internal()
+            }
+        }
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let envelope = ErrorEnvelope {
+            errors: vec![ErrorItem {
+                code: self.code.to_owned(),
+                message: self.message,
+                long_message: self.long_message,
+                meta: ErrorMeta {
+                    param_name: self.param_name,
+                    session_id: None,
+                },
+            }],
+            meta: serde_json::Map::new(),
+            clerk_trace_id: current_trace_id(),
+        };
+        let mut response = super::extract::json_response(self.status, &envelope);
+        if let Some(secs) = self.retry_after {
+            if let Ok(value) = HeaderValue::from_str(&secs.to_string()) {
+                response.headers_mut().insert(header::RETRY_AFTER, value);
+            }
+        }
+        response
+    }
+}

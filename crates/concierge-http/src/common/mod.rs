@@ -1,0 +1,10 @@
+//! What both APIs share: the error table, extractors, JSON responses, conversions to wire
+//! objects, and the trace-id middleware.
+
+pub mod convert;
+pub mod error;
+pub mod extract;
+pub mod trace;
+
+pub use error::ApiError;
+pub use extract::{ClerkJson, QueryParams};

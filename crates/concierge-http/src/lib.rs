@@ -1,0 +1,34 @@
+//! HTTP: the Frontend API listener (browsers, clerk-js), the Backend API listener (server SDKs
+//! with the secret key) and what they share (errors, extractors, conversions, trace ids).
+//!
+//! This is the only crate that imports axum and http. Handlers are thin: extract, call one
+//! `Service` function, convert to a wire type (STYLE §2.4). FAPI and BAPI never import each other.
+#![forbid(unsafe_code)]
+
+pub mod bapi;
+pub mod common;
+pub mod fapi;
+
+use concierge_service::Service;
+
+/// Shared state of both routers.
+#[derive(Clone)]
+pub struct AppState {
+    /// The use cases.
+    pub service: Service,
+}
+
+pub use bapi::router as backend_router;
+pub use fapi::router as frontend_router;
+
+/// Serves `router` on `listener` until `shutdown` completes, then finishes in-flight requests.
+/// (Keeps axum out of the binary crate: only this crate imports it.)
+pub async fn serve(
+    listener: tokio::net::TcpListener,
+    router: axum::Router,
+    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    axum::serve(listener, router)
+        .with_graceful_shutdown(shutdown)
+        .await
+}

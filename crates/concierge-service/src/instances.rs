@@ -1,0 +1,268 @@
+//! Instances: creation with keys, lookup by secret key, key rotation and the JWKS.
+
+use crate::{blocking, Result, Service, ServiceError};
+use concierge_core::{CoreError, Instance, InstanceId, InstanceSettings};
+use concierge_tokens as tokens;
+use std::collections::HashMap;
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+use tracing::instrument;
+
+/// How long a secret-key lookup is trusted before the database is asked again.
+/// Short, because settings changed on another node must show up soon.
+const INSTANCE_CACHE_TTL: Duration = Duration::from_secs(5);
+
+/// In-process cache of instances by secret-key hash; every node keeps its own and the database
+/// stays the source of truth.
+#[derive(Default)]
+pub(crate) struct InstanceCache {
+    by_secret_hash: Mutex<HashMap<Vec<u8>, (Instance, Instant)>>,
+}
+
+/// What `instance create` (and `serve` on an empty database) needs.
+#[derive(Debug, Clone)]
+pub struct NewInstance {
+    /// Unique name: 1 to 63 characters of lowercase letters, digits and `-`.
+    pub name: String,
+    /// Host to encode in the publishable key; must contain a dot. Defaults to `<name>.concierge.test`.
+    pub frontend_host: Option<String>,
+    /// Origins accepted for browser requests.
+    pub allowed_origins: Vec<String>,
+    /// Whether any `http://localhost:<port>` / `http://127.0.0.1:<port>` origin is accepted.
+    pub allow_localhost: bool,
+    /// Test mode (operator contract).
+    pub test_mode: bool,
+}
+
+fn check_instance_name(name: &str) -> Result<()> {
+    let ok = !name.is_empty()
+        && name.len() <= 63
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-');
+    if ok {
+        Ok(())
+    } else {
+        Err(CoreError::FormatInvalid { param: "name" }.into())
+    }
+}
+
+fn check_frontend_host(host: &str) -> Result<String> {
+    let host = host.trim().to_ascii_lowercase();
+    let ok = host.contains('.')
+        && !host.contains('$')
+        && !host.contains("://")
+        && host
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'-' | b':'));
+    if ok {
+        Ok(host)
+    } else {
+        Err(CoreError::FormatInvalid {
+            param: "frontend_host",
+        }
+        .into())
+    }
+}
+
+/// Checks an origin of the form `scheme://host[:port]` and returns it normalised (no trailing slash).
+pub fn normalize_origin(origin: &str) -> Result<String> {
+    let origin = origin.trim().trim_end_matches('/').to_ascii_lowercase();
+    let rest = origin
+        .strip_prefix("http://")
+        .or_else(|| origin.strip_prefix("https://"));
+    match rest {
+        Some(host) if !host.is_empty() && !host.contains('/') && !host.contains('?') => Ok(origin),
+        _ => Err(CoreError::FormatInvalid {
+            param: "allowed_origin",
+        }
+        .into()),
+    }
+}
+
+impl Service {
+    /// Creates an instance with fresh keys: publishable key, secret key and an RSA-2048 signing key.
+    #[instrument(skip_all, fields(instance.name = %new.name))]
+    pub async fn create_instance(&self, new: NewInstance) -> Result<Instance> {
+        check_instance_name(&new.name)?;
+        let frontend_host = check_frontend_host(
+            new.frontend_host
+                .as_deref()
+                .unwrap_or(&format!("{}.concierge.test", new.name)),
+        )?;
+        let allowed_origins = new
+            .allowed_origins
+            .iter()
+            .map(|o| normalize_origin(o))
+            .collect::<Result<Vec<_>>>()?;
+        let now = self.now();
+        let id = InstanceId::generate(&mut Self::rng());
+        let instance = Instance {
+            id: id.clone(),
+            name: new.name,
+            publishable_key: tokens::encode_publishable_key(&frontend_host, true),
+            frontend_host,
+            secret_key: tokens::generate_secret_key(&mut Self::rng(), true),
+            allowed_origins,
+            allow_localhost: new.allow_localhost,
+            test_mode: new.test_mode,
+            settings: InstanceSettings::default(),
+            created_at: now,
+        };
+        let key_instance = id.clone();
+        let signing_key = blocking(move || {
+            Ok(tokens::generate_signing_key(
+                &key_instance,
+                &mut Self::rng(),
+                now,
+            )?)
+        })
+        .await?;
+        let mut tx = self.inner.store.begin().await?;
+        tx.insert_instance(&instance).await.map_err(|e| match e {
+            concierge_store::StoreError::Conflict { constraint } => {
+                let param = match constraint {
+                    "frontend_host" => "frontend_host",
+                    _ => "name",
+                };
+                ServiceError::Core(CoreError::IdentifierExists { param })
+            }
+            other => other.into(),
+        })?;
+        tx.insert_signing_key(&signing_key).await?;
+        tx.commit().await?;
+        tracing::info!(instance.id = %instance.id, "instance created");
+        Ok(instance)
+    }
+
+    /// The instance with this name, or `NotFound`.
+    pub async fn instance_by_name(&self, name: &str) -> Result<Instance> {
+        let mut conn = self.inner.store.read().await?;
+        conn.find_instance_by_name(name)
+            .await?
+            .ok_or(ServiceError::NotFound)
+    }
+
+    /// The instance serving a frontend request: the one whose frontend host equals `host`,
+    /// else the only instance of the database; `NotFound` when neither applies.
+    pub async fn instance_for_frontend_host(&self, host: Option<&str>) -> Result<Instance> {
+        let mut conn = self.inner.store.read().await?;
+        if let Some(host) = host {
+            if let Some(instance) = conn
+                .find_instance_by_frontend_host(&host.to_ascii_lowercase())
+                .await?
+            {
+                return Ok(instance);
+            }
+        }
+        let mut all = conn.list_instances().await?;
+        if all.len() == 1 {
+            return all.pop().ok_or(ServiceError::NotFound);
+        }
+        Err(ServiceError::NotFound)
+    }
+
+    /// Every instance, oldest first.
+    pub async fn list_instances(&self) -> Result<Vec<Instance>> {
+        let mut conn = self.inner.store.read().await?;
+        Ok(conn.list_instances().await?)
+    }
+
+    /// Resolves a Backend API secret key to its instance, or `Unauthenticated`.
+    ///
+    /// The lookup is by SHA-256 of the presented key, so no stored secret is compared byte by
+    /// byte; the cached entry is then compared in constant time.
+    pub async fn authenticate_secret_key(&self, secret_key: &str) -> Result<Instance> {
+        if secret_key.is_empty() || secret_key.len() > 256 {
+            return Err(ServiceError::Unauthenticated);
+        }
+        let hash = tokens::sha256(secret_key.as_bytes());
+        if let Ok(cache) = self.inner.instances.by_secret_hash.lock() {
+            if let Some((instance, at)) = cache.get(&hash) {
+                if at.elapsed() < INSTANCE_CACHE_TTL
+                    && tokens::constant_time_eq(
+                        instance.secret_key.as_bytes(),
+                        secret_key.as_bytes(),
+                    )
+                {
+                    return Ok(instance.clone());
+                }
+            }
+        }
+        let mut conn = self.inner.store.read().await?;
+        let instance = conn
+            .find_instance_by_secret_key_hash(&hash)
+            .await?
+            .filter(|i| tokens::constant_time_eq(i.secret_key.as_bytes(), secret_key.as_bytes()))
+            .ok_or(ServiceError::Unauthenticated)?;
+        if let Ok(mut cache) = self.inner.instances.by_secret_hash.lock() {
+            if cache.len() > 10_000 {
+                cache.clear();
+            }
+            cache.insert(hash, (instance.clone(), Instant::now()));
+        }
+        Ok(instance)
+    }
+
+    /// Retires the instance's signing keys and makes a new one. Retired keys stay in the JWKS,
+    /// so tokens signed before the rotation keep verifying until they expire (wire §3).
+    #[instrument(skip_all, fields(instance.id = %instance.id))]
+    pub async fn rotate_signing_key(&self, instance: &Instance) -> Result<String> {
+        let now = self.now();
+        let key_instance = instance.id.clone();
+        let signing_key = blocking(move || {
+            Ok(tokens::generate_signing_key(
+                &key_instance,
+                &mut Self::rng(),
+                now,
+            )?)
+        })
+        .await?;
+        let mut tx = self.inner.store.begin().await?;
+        tx.retire_signing_keys(&instance.id, now).await?;
+        tx.insert_signing_key(&signing_key).await?;
+        tx.commit().await?;
+        tracing::info!(kid = %signing_key.id, "signing key rotated");
+        Ok(signing_key.id.to_string())
+    }
+
+    /// The JSON Web Key Set of the instance: current and retired public keys.
+    pub async fn jwks(&self, instance: &InstanceId) -> Result<serde_json::Value> {
+        let mut conn = self.inner.store.read().await?;
+        let keys = conn.list_signing_keys(instance).await?;
+        Ok(tokens::jwks(&keys))
+    }
+
+    /// The PEM public key of the current signing key (for SDKs' networkless `jwtKey`).
+    pub async fn current_public_key_pem(&self, instance: &InstanceId) -> Result<String> {
+        let mut conn = self.inner.store.read().await?;
+        let keys = conn.list_signing_keys(instance).await?;
+        let current = keys
+            .iter()
+            .find(|k| k.retired_at.is_none())
+            .ok_or_else(|| ServiceError::Internal("instance has no current signing key".into()))?;
+        Ok(tokens::public_key_pem(current)?)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_hosts_and_origins_are_checked() {
+        assert!(check_instance_name("default").is_ok());
+        assert!(check_instance_name("Bad Name").is_err());
+        assert_eq!(
+            check_frontend_host("Clerk.Example.test").unwrap(),
+            "clerk.example.test"
+        );
+        assert!(check_frontend_host("localhost:3000").is_err());
+        assert!(check_frontend_host("https://a.b").is_err());
+        assert_eq!(
+            normalize_origin("http://localhost:3000/").unwrap(),
+            "http://localhost:3000"
+        );
+        assert!(normalize_origin("ftp://x").is_err());
+    }
+}

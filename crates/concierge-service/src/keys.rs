@@ -1,0 +1,39 @@
+//! Parsed signing keys, cached per `kid` so that RSA keys are parsed once per process.
+//!
+//! Which key is current is always read from the database, so a rotation made by any node
+//! (or by the CLI) takes effect on the next token.
+
+use crate::{Result, Service, ServiceError};
+use concierge_core::InstanceId;
+use concierge_tokens::Signer;
+use std::collections::HashMap;
+use std::sync::Mutex;
+
+/// Signers by `kid`. Keys never change once written, so entries never go stale.
+#[derive(Default)]
+pub(crate) struct KeyCache {
+    signers: Mutex<HashMap<String, Signer>>,
+}
+
+impl Service {
+    /// The signer for the instance's current key.
+    pub(crate) async fn current_signer(&self, instance: &InstanceId) -> Result<Signer> {
+        let mut conn = self.inner.store.read().await?;
+        let keys = conn.list_signing_keys(instance).await?;
+        drop(conn);
+        let current = keys
+            .into_iter()
+            .find(|k| k.retired_at.is_none())
+            .ok_or_else(|| ServiceError::Internal("instance has no current signing key".into()))?;
+        if let Ok(cache) = self.inner.keys.signers.lock() {
+            if let Some(signer) = cache.get(current.id.as_str()) {
+                return Ok(signer.clone());
+            }
+        }
+        let signer = Signer::new(&current)?;
+        if let Ok(mut cache) = self.inner.keys.signers.lock() {
+            cache.insert(current.id.to_string(), signer.clone());
+        }
+        Ok(signer)
+    }
+}

@@ -1,0 +1,92 @@
+//! Use cases: every operation of the APIs, the CLI and the admin console, each orchestrating
+//! store, tokens and clock inside one transaction.
+//!
+//! Handlers in `concierge-http` call exactly one function here; no rule lives in a handler.
+//! This crate does not know about HTTP, JSON shapes of the wire, or SQL.
+#![forbid(unsafe_code)]
+
+pub mod clients;
+pub mod email_addresses;
+pub mod error;
+pub mod instances;
+pub mod jwt_templates;
+pub mod keys;
+pub mod mailbox;
+pub mod sessions;
+pub mod users;
+
+use concierge_core::Clock;
+use concierge_store::Store;
+use std::sync::Arc;
+
+pub use error::ServiceError;
+pub use users::UserView;
+
+/// The result type of every use case.
+pub type Result<T> = std::result::Result<T, ServiceError>;
+
+/// The reading of the system clock used outside tests (STYLE §2.7: the only place allowed to read it).
+#[derive(Debug, Default, Clone, Copy)]
+pub struct SystemClock;
+
+impl Clock for SystemClock {
+    #[allow(clippy::disallowed_methods)]
+    fn now_ms(&self) -> concierge_core::Millis {
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap_or_default();
+        i64::try_from(now.as_millis()).unwrap_or(i64::MAX)
+    }
+}
+
+/// Everything the use cases need, shared by all requests; cheap to clone.
+#[derive(Clone)]
+pub struct Service {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    store: Arc<dyn Store>,
+    clock: Arc<dyn Clock>,
+    keys: keys::KeyCache,
+    instances: instances::InstanceCache,
+}
+
+impl Service {
+    /// Builds the service over a store and a clock.
+    pub fn new(store: Arc<dyn Store>, clock: Arc<dyn Clock>) -> Self {
+        Self {
+            inner: Arc::new(Inner {
+                store,
+                clock,
+                keys: keys::KeyCache::default(),
+                instances: instances::InstanceCache::default(),
+            }),
+        }
+    }
+
+    /// The store, for start-up tasks such as closing the pool.
+    pub fn store(&self) -> &Arc<dyn Store> {
+        &self.inner.store
+    }
+
+    /// The current time in Unix milliseconds.
+    pub fn now(&self) -> concierge_core::Millis {
+        self.inner.clock.now_ms()
+    }
+
+    fn rng() -> rand::rngs::OsRng {
+        rand::rngs::OsRng
+    }
+}
+
+/// Runs CPU-heavy work (argon2id, RSA) off the async runtime (STYLE §2.15).
+pub(crate) async fn blocking<T, F>(work: F) -> Result<T>
+where
+    F: FnOnce() -> Result<T> + Send + 'static,
+    T: Send + 'static,
+{
+    tokio::task::spawn_blocking(work)
+        .await
+        .map_err(|e| ServiceError::Internal(format!("blocking task failed: {e}")))?
+}

@@ -1,0 +1,349 @@
+//! Sessions and their tokens: creation, listing, revocation and RS256 session-token minting
+//! with claims v2 (wire §2.2), plus JWT-template tokens (wire §2.6).
+
+use crate::{blocking, Result, Service, ServiceError};
+use concierge_core::jwt_templates::render_claims;
+use concierge_core::*;
+use concierge_store::SessionQuery;
+use concierge_tokens as tokens;
+use serde_json::{json, Map, Value};
+use tracing::instrument;
+
+/// Header `cat` of JWT-template tokens, so the SDKs refuse them as session tokens (wire §2.1).
+const TEMPLATE_TOKEN_CATEGORY: &str = "cl_B7d4PD222AAA";
+
+/// Activity is written at most this often per session, so token refreshes stay cheap.
+const ACTIVITY_WRITE_INTERVAL_MS: Millis = 10_000;
+
+/// Longest lifetime a caller may ask for with `expires_in_seconds` (10 years, as a sanity bound).
+const MAX_TOKEN_LIFETIME_SECS: i64 = 315_360_000;
+
+impl Service {
+    /// The end of the inactivity window for a session active at `now`.
+    pub(crate) fn abandon_at(instance: &Instance, now: Millis, expire_at: Millis) -> Millis {
+        match instance.settings.session_inactivity_timeout_secs {
+            Some(secs) => (now + secs * 1000).min(expire_at),
+            None => expire_at,
+        }
+    }
+
+    /// Creates a signed-in session for a user on a new server-side client (`POST /v1/sessions`).
+    #[instrument(skip_all, fields(instance.id = %instance.id, user.id = %user_id))]
+    pub async fn create_session(&self, instance: &Instance, user_id: &UserId) -> Result<Session> {
+        let now = self.now();
+        let mut rng = Self::rng();
+        let mut tx = self.inner.store.begin().await?;
+        let mut user = tx
+            .get_user(&instance.id, user_id)
+            .await
+            .map_err(|e| match e {
+                concierge_store::StoreError::NotFound => {
+                    ServiceError::Core(CoreError::FormatInvalid { param: "user_id" })
+                }
+                other => other.into(),
+            })?;
+        if user.banned {
+            return Err(CoreError::UserBanned.into());
+        }
+        let client = Client {
+            id: ClientId::generate(&mut rng),
+            instance_id: instance.id.clone(),
+            token_hash: None,
+            last_active_session_id: None,
+            sign_in_id: None,
+            sign_up_id: None,
+            created_at: now,
+            updated_at: now,
+        };
+        let expire_at = now + instance.settings.session_max_lifetime_secs * 1000;
+        let session = Session {
+            id: SessionId::generate(&mut rng),
+            instance_id: instance.id.clone(),
+            client_id: client.id.clone(),
+            user_id: user_id.clone(),
+            status: SessionStatus::Active,
+            last_active_organization_id: None,
+            last_active_at: now,
+            expire_at,
+            abandon_at: Self::abandon_at(instance, now, expire_at),
+            azp: None,
+            created_at: now,
+            updated_at: now,
+        };
+        tx.insert_client(&client).await?;
+        tx.insert_session(&session).await?;
+        let mut client = client;
+        client.last_active_session_id = Some(session.id.clone());
+        tx.update_client(&client).await?;
+        user.last_sign_in_at = Some(now);
+        user.last_active_at = Some(now);
+        tx.update_user(&user).await?;
+        tx.commit().await?;
+        tracing::info!(session.id = %session.id, "session created");
+        Ok(session)
+    }
+
+    /// One session.
+    pub async fn get_session(&self, instance: &InstanceId, id: &SessionId) -> Result<Session> {
+        let mut conn = self.inner.store.read().await?;
+        Ok(conn.get_session(instance, id).await?)
+    }
+
+    /// A page of sessions and the total matching the filters.
+    pub async fn list_sessions(
+        &self,
+        instance: &InstanceId,
+        mut query: SessionQuery,
+    ) -> Result<(Vec<Session>, i64)> {
+        query.now = self.now();
+        let mut conn = self.inner.store.read().await?;
+        let sessions = conn.list_sessions(instance, &query).await?;
+        let total = conn.count_sessions(instance, &query).await?;
+        Ok((sessions, total))
+    }
+
+    /// Revokes an active session; its next token request fails (`POST /v1/sessions/{id}/revoke`).
+    #[instrument(skip_all, fields(instance.id = %instance, session.id = %id))]
+    pub async fn revoke_session(&self, instance: &InstanceId, id: &SessionId) -> Result<Session> {
+        self.finish_session(instance, id, SessionStatus::Revoked)
+            .await
+    }
+
+    /// Moves an active session to a final status.
+    pub(crate) async fn finish_session(
+        &self,
+        instance: &InstanceId,
+        id: &SessionId,
+        status: SessionStatus,
+    ) -> Result<Session> {
+        let now = self.now();
+        let mut tx = self.inner.store.begin().await?;
+        let mut session = tx.get_session(instance, id).await?;
+        if session.effective_status(now) != SessionStatus::Active {
+            return Err(CoreError::SessionNotActive.into());
+        }
+        session.status = status;
+        session.updated_at = now;
+        tx.update_session(&session).await?;
+        tx.commit().await?;
+        tracing::info!(status = status.as_str(), "session finished");
+        Ok(session)
+    }
+
+    /// Checks that `token` is a valid session token of this active session (`POST /v1/sessions/{id}/verify`).
+    pub async fn verify_session_token(
+        &self,
+        instance: &InstanceId,
+        id: &SessionId,
+        token: &str,
+    ) -> Result<Session> {
+        let now = self.now();
+        let keys = {
+            let mut conn = self.inner.store.read().await?;
+            conn.list_signing_keys(instance).await?
+        };
+        let claims = tokens::verify_rs256(token, &keys, now, 5_000)
+            .map_err(|_| CoreError::FormatInvalid { param: "token" })?;
+        if claims.get("sid").and_then(Value::as_str) != Some(id.as_str()) {
+            return Err(CoreError::FormatInvalid { param: "token" }.into());
+        }
+        let session = self.get_session(instance, id).await?;
+        if session.effective_status(now) != SessionStatus::Active {
+            return Err(CoreError::SessionNotActive.into());
+        }
+        Ok(session)
+    }
+
+    /// Mints a token for an active session: the 60-second session token, or a JWT-template
+    /// token when `template` names one. `expires_in_seconds` overrides the lifetime.
+    #[instrument(skip_all, fields(instance.id = %instance.id, session.id = %session_id))]
+    pub async fn create_session_token(
+        &self,
+        instance: &Instance,
+        session_id: &SessionId,
+        template: Option<&str>,
+        expires_in_seconds: Option<i64>,
+    ) -> Result<String> {
+        if let Some(secs) = expires_in_seconds {
+            if !(1..=MAX_TOKEN_LIFETIME_SECS).contains(&secs) {
+                return Err(CoreError::OutOfRange {
+                    param: "expires_in_seconds",
+                }
+                .into());
+            }
+        }
+        let now = self.now();
+        let (session, user, template) = {
+            let mut conn = self.inner.store.read().await?;
+            let session = conn.get_session(&instance.id, session_id).await?;
+            if session.effective_status(now) != SessionStatus::Active {
+                return Err(CoreError::SessionNotActive.into());
+            }
+            let template = match template {
+                Some(name) => Some(
+                    conn.find_jwt_template_by_name(&instance.id, name)
+                        .await?
+                        .ok_or(CoreError::TemplateNotFound)?,
+                ),
+                None => None,
+            };
+            let user = Self::load_user(conn.as_mut(), &instance.id, &session.user_id).await?;
+            (session, user, template)
+        };
+        if user.user.banned {
+            return Err(CoreError::UserBanned.into());
+        }
+        let token = match template {
+            None => {
+                let lifetime =
+                    expires_in_seconds.unwrap_or(instance.settings.session_token_lifetime_secs);
+                let claims = session_claims(instance, &session, now, lifetime);
+                let signer = self.current_signer(&instance.id).await?;
+                blocking(move || Ok(signer.sign_jwt(&Map::new(), &claims)?)).await?
+            }
+            Some(template) => {
+                self.sign_template_token(
+                    instance,
+                    &session,
+                    &user,
+                    &template,
+                    now,
+                    expires_in_seconds,
+                )
+                .await?
+            }
+        };
+        self.record_activity(instance, session, now).await?;
+        Ok(token)
+    }
+
+    async fn sign_template_token(
+        &self,
+        instance: &Instance,
+        session: &Session,
+        user: &crate::UserView,
+        template: &JwtTemplate,
+        now: Millis,
+        expires_in_seconds: Option<i64>,
+    ) -> Result<String> {
+        let context = json!({
+            "user": user_context(user),
+            "session": { "id": session.id.as_str(), "actor": Value::Null },
+        });
+        let mut claims = render_claims(&template.claims, &context);
+        let iat = now / 1000;
+        let lifetime = expires_in_seconds.unwrap_or(template.lifetime);
+        claims.insert(
+            "iss".into(),
+            json!(format!("https://{}", instance.frontend_host)),
+        );
+        claims.insert("sub".into(), json!(session.user_id.as_str()));
+        claims.insert("iat".into(), json!(iat));
+        claims.insert("nbf".into(), json!(iat - 10));
+        claims.insert("exp".into(), json!(iat + lifetime));
+        claims.insert(
+            "jti".into(),
+            json!(concierge_core::ids::random_base62(&mut Self::rng(), 20)),
+        );
+        if let Some(azp) = &session.azp {
+            claims.insert("azp".into(), json!(azp));
+        }
+        let mut header = Map::new();
+        header.insert("cat".into(), json!(TEMPLATE_TOKEN_CATEGORY));
+        if template.custom_signing_key {
+            let key = template.signing_key.clone().unwrap_or_default();
+            return blocking(move || Ok(tokens::sign_hs256(key.as_bytes(), &header, &claims)?))
+                .await;
+        }
+        let signer = self.current_signer(&instance.id).await?;
+        blocking(move || Ok(signer.sign_jwt(&header, &claims)?)).await
+    }
+
+    /// Records activity on a session (and slides its inactivity window), at most every 10 s.
+    async fn record_activity(
+        &self,
+        instance: &Instance,
+        session: Session,
+        now: Millis,
+    ) -> Result<()> {
+        if now - session.last_active_at < ACTIVITY_WRITE_INTERVAL_MS {
+            return Ok(());
+        }
+        let mut tx = self.inner.store.begin().await?;
+        let mut current = tx.get_session(&instance.id, &session.id).await?;
+        if current.effective_status(now) == SessionStatus::Active {
+            current.last_active_at = now;
+            current.abandon_at = Self::abandon_at(instance, now, current.expire_at);
+            current.updated_at = now;
+            tx.update_session(&current).await?;
+            let mut user = tx.get_user(&instance.id, &current.user_id).await?;
+            user.last_active_at = Some(now);
+            tx.update_user(&user).await?;
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+}
+
+/// Session-token claims v2 (wire §2.2): `iss` is the publishable-key host, `nbf` is ten seconds
+/// before `iat`, `fva` counts minutes since the first factor (second factor never enrolled).
+fn session_claims(
+    instance: &Instance,
+    session: &Session,
+    now: Millis,
+    lifetime_secs: i64,
+) -> Map<String, Value> {
+    let iat = now / 1000;
+    let first_factor_age = (now - session.created_at).max(0) / 60_000;
+    let mut claims = Map::new();
+    if let Some(azp) = &session.azp {
+        claims.insert("azp".into(), json!(azp));
+    }
+    claims.insert("exp".into(), json!(iat + lifetime_secs));
+    claims.insert("fva".into(), json!([first_factor_age, -1]));
+    claims.insert("iat".into(), json!(iat));
+    claims.insert(
+        "iss".into(),
+        json!(format!("https://{}", instance.frontend_host)),
+    );
+    claims.insert("nbf".into(), json!(iat - 10));
+    claims.insert("sid".into(), json!(session.id.as_str()));
+    claims.insert("sts".into(), json!("active"));
+    claims.insert("sub".into(), json!(session.user_id.as_str()));
+    claims.insert("v".into(), json!(2));
+    claims
+}
+
+/// The `user` object JWT-template shortcodes read (`{{user.first_name}}`, …).
+fn user_context(view: &crate::UserView) -> Value {
+    let user = &view.user;
+    let primary = view
+        .email_addresses
+        .iter()
+        .find(|e| Some(&e.id) == user.primary_email_address_id.as_ref());
+    let full_name = match (&user.first_name, &user.last_name) {
+        (Some(f), Some(l)) => Some(format!("{f} {l}")),
+        (Some(f), None) => Some(f.clone()),
+        (None, Some(l)) => Some(l.clone()),
+        (None, None) => None,
+    };
+    json!({
+        "id": user.id.as_str(),
+        "external_id": user.external_id,
+        "first_name": user.first_name,
+        "last_name": user.last_name,
+        "full_name": full_name,
+        "username": user.username,
+        "primary_email_address": primary.map(|e| e.email_address.clone()),
+        "email_verified": primary.map(|e| e.verified).unwrap_or(false),
+        "image_url": user.image_url.clone().unwrap_or_default(),
+        "has_image": user.image_url.is_some(),
+        "public_metadata": user.public_metadata,
+        "unsafe_metadata": user.unsafe_metadata,
+        "created_at": user.created_at / 1000,
+        "updated_at": user.updated_at / 1000,
+        "two_factor_enabled": false,
+        "phone_number_verified": false,
+        "primary_phone_number": Value::Null,
+    })
+}

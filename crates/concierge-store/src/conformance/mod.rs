@@ -1,0 +1,896 @@
+//! The one storage test suite (STYLE §2.11): each check is written once against `&dyn Store`
+//! and instantiated for SQLite and PostgreSQL by `conformance_suite!`.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use crate::{SessionQuery, Store, StoreError, UserOrderField, UserQuery};
+use concierge_core::*;
+use serde_json::json;
+
+/// Instantiates every check as a test for one backend.
+macro_rules! conformance_suite {
+    ($fresh:expr) => {
+        $crate::conformance::conformance_suite!(@tests $fresh;
+            instances_are_unique_and_found_by_name_host_and_secret,
+            signing_keys_rotate,
+            users_round_trip_update_and_conflicts,
+            user_filters_order_and_count,
+            deleting_a_user_cascades,
+            email_addresses_are_unique_per_instance,
+            clients_by_token_hash,
+            sessions_filter_by_effective_status,
+            jwt_templates_crud,
+            mailbox_newest_first,
+            tenant_isolation,
+            dropped_transaction_changes_nothing,
+            concurrent_duplicate_inserts_conflict_once,
+        );
+    };
+    (@tests $fresh:expr; $($name:ident),* $(,)?) => {
+        $(
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn $name() {
+                let db = $fresh;
+                super::$name(db.store.as_ref()).await;
+            }
+        )*
+    };
+}
+pub(crate) use conformance_suite;
+
+mod postgres;
+mod sqlite;
+
+const T0: Millis = 1_767_225_600_000;
+
+fn rng() -> rand::rngs::OsRng {
+    rand::rngs::OsRng
+}
+
+fn instance(name: &str) -> Instance {
+    Instance {
+        id: InstanceId::generate(&mut rng()),
+        name: name.into(),
+        frontend_host: format!("clerk.{name}.test"),
+        publishable_key: format!("pk_live_{name}"),
+        secret_key: format!("sk_live_{name}{}", ids::random_base62(&mut rng(), 10)),
+        allowed_origins: vec!["https://app.example.com".into()],
+        allow_localhost: true,
+        test_mode: false,
+        settings: InstanceSettings::default(),
+        created_at: T0,
+    }
+}
+
+fn user(instance: &Instance, created_at: Millis) -> User {
+    User {
+        id: UserId::generate(&mut rng()),
+        instance_id: instance.id.clone(),
+        external_id: None,
+        username: None,
+        first_name: None,
+        last_name: None,
+        password_hash: None,
+        public_metadata: json!({}),
+        private_metadata: json!({}),
+        unsafe_metadata: json!({}),
+        primary_email_address_id: None,
+        image_url: None,
+        banned: false,
+        locked: false,
+        locked_until: None,
+        failed_password_attempts: 0,
+        last_sign_in_at: None,
+        last_active_at: None,
+        legal_accepted_at: None,
+        create_organization_enabled: true,
+        create_organizations_limit: None,
+        delete_self_enabled: true,
+        locale: None,
+        created_at,
+        updated_at: created_at,
+    }
+}
+
+fn email(user: &User, address: &str) -> EmailAddress {
+    EmailAddress {
+        id: EmailAddressId::generate(&mut rng()),
+        instance_id: user.instance_id.clone(),
+        user_id: user.id.clone(),
+        email_address: address.into(),
+        verified: true,
+        verification_strategy: Some("admin".into()),
+        created_at: user.created_at,
+        updated_at: user.created_at,
+    }
+}
+
+fn client(instance: &Instance, token_hash: Option<Vec<u8>>) -> Client {
+    Client {
+        id: ClientId::generate(&mut rng()),
+        instance_id: instance.id.clone(),
+        token_hash,
+        last_active_session_id: None,
+        sign_in_id: None,
+        sign_up_id: None,
+        created_at: T0,
+        updated_at: T0,
+    }
+}
+
+fn session(client: &Client, user: &User, created_at: Millis, lifetime: Millis) -> Session {
+    Session {
+        id: SessionId::generate(&mut rng()),
+        instance_id: client.instance_id.clone(),
+        client_id: client.id.clone(),
+        user_id: user.id.clone(),
+        status: SessionStatus::Active,
+        last_active_organization_id: None,
+        last_active_at: created_at,
+        expire_at: created_at + lifetime,
+        abandon_at: created_at + lifetime,
+        azp: Some("http://localhost:3000".into()),
+        created_at,
+        updated_at: created_at,
+    }
+}
+
+async fn with_instance(store: &dyn Store, name: &str) -> Instance {
+    let instance = instance(name);
+    let mut tx = store.begin().await.unwrap();
+    tx.insert_instance(&instance).await.unwrap();
+    tx.commit().await.unwrap();
+    instance
+}
+
+async fn insert_user(store: &dyn Store, user: &User, emails: &[EmailAddress]) {
+    let mut tx = store.begin().await.unwrap();
+    tx.insert_user(user).await.unwrap();
+    for e in emails {
+        tx.insert_email_address(e).await.unwrap();
+    }
+    tx.commit().await.unwrap();
+}
+
+fn conflict(result: Result<(), StoreError>) -> &'static str {
+    match result {
+        Err(StoreError::Conflict { constraint }) => constraint,
+        other => panic!("expected a conflict, got {other:?}"),
+    }
+}
+
+pub async fn instances_are_unique_and_found_by_name_host_and_secret(store: &dyn Store) {
+    let a = with_instance(store, "alpha").await;
+    let mut tx = store.begin().await.unwrap();
+    assert_eq!(tx.get_instance(&a.id).await.unwrap(), a);
+    assert_eq!(
+        tx.find_instance_by_name("alpha").await.unwrap(),
+        Some(a.clone())
+    );
+    assert_eq!(
+        tx.find_instance_by_frontend_host("CLERK.alpha.test")
+            .await
+            .unwrap(),
+        Some(a.clone())
+    );
+    let hash = crate::sql::secret_hash(&a.secret_key);
+    assert_eq!(
+        tx.find_instance_by_secret_key_hash(&hash).await.unwrap(),
+        Some(a.clone())
+    );
+    assert_eq!(
+        tx.find_instance_by_secret_key_hash(b"nope").await.unwrap(),
+        None
+    );
+    tx.commit().await.unwrap();
+    let mut dup = instance("alpha");
+    dup.frontend_host = "clerk.elsewhere.test".into();
+    let mut tx = store.begin().await.unwrap();
+    assert_eq!(conflict(tx.insert_instance(&dup).await), "instance_name");
+    drop(tx);
+    let mut tx = store.begin().await.unwrap();
+    dup.name = "beta".into();
+    dup.frontend_host = a.frontend_host.clone();
+    assert_eq!(conflict(tx.insert_instance(&dup).await), "frontend_host");
+    drop(tx);
+    let mut changed = a.clone();
+    changed.test_mode = true;
+    changed.settings.session_inactivity_timeout_secs = Some(600);
+    let mut tx = store.begin().await.unwrap();
+    tx.update_instance(&changed).await.unwrap();
+    assert_eq!(tx.list_instances().await.unwrap(), vec![changed]);
+    tx.commit().await.unwrap();
+}
+
+pub async fn signing_keys_rotate(store: &dyn Store) {
+    let a = with_instance(store, "keys").await;
+    let key = |created_at| SigningKey {
+        id: SigningKeyId::generate(&mut rng()),
+        instance_id: a.id.clone(),
+        private_key_der: vec![1, 2, 3],
+        public_n: "n".into(),
+        public_e: "AQAB".into(),
+        created_at,
+        retired_at: None,
+    };
+    let (old, new) = (key(T0), key(T0 + 1));
+    let mut tx = store.begin().await.unwrap();
+    tx.insert_signing_key(&old).await.unwrap();
+    tx.retire_signing_keys(&a.id, T0 + 1).await.unwrap();
+    tx.insert_signing_key(&new).await.unwrap();
+    tx.commit().await.unwrap();
+    let mut conn = store.read().await.unwrap();
+    let keys = conn.list_signing_keys(&a.id).await.unwrap();
+    assert_eq!(keys.len(), 2);
+    assert_eq!(keys[0], new, "newest first, current");
+    assert_eq!(keys[1].retired_at, Some(T0 + 1));
+    assert_eq!(keys[1].private_key_der, vec![1, 2, 3]);
+}
+
+pub async fn users_round_trip_update_and_conflicts(store: &dyn Store) {
+    let a = with_instance(store, "users").await;
+    let mut u = user(&a, T0);
+    u.username = Some("jane".into());
+    u.external_id = Some("ext".into());
+    u.password_hash = Some(PasswordHash("$argon2id$x".into()));
+    u.public_metadata = json!({"plan": "pro", "n": [1, 2]});
+    let e = email(&u, "jane@example.com");
+    u.primary_email_address_id = Some(e.id.clone());
+    insert_user(store, &u, std::slice::from_ref(&e)).await;
+    let mut tx = store.begin().await.unwrap();
+    assert_eq!(tx.get_user(&a.id, &u.id).await.unwrap(), u);
+    u.first_name = Some("Jane".into());
+    u.locked_until = Some(T0 + 5);
+    u.updated_at = T0 + 10;
+    tx.update_user(&u).await.unwrap();
+    assert_eq!(tx.get_user(&a.id, &u.id).await.unwrap(), u);
+    tx.commit().await.unwrap();
+
+    let mut other = user(&a, T0);
+    other.username = Some("jane".into());
+    let mut tx = store.begin().await.unwrap();
+    assert_eq!(conflict(tx.insert_user(&other).await), "username");
+    drop(tx);
+    other.username = None;
+    other.external_id = Some("ext".into());
+    let mut tx = store.begin().await.unwrap();
+    assert_eq!(conflict(tx.insert_user(&other).await), "external_id");
+    drop(tx);
+    other.external_id = None;
+    insert_user(store, &other, &[]).await;
+    other.username = Some("jane".into());
+    let mut tx = store.begin().await.unwrap();
+    assert_eq!(conflict(tx.update_user(&other).await), "username");
+    drop(tx);
+    let mut tx = store.begin().await.unwrap();
+    let ghost = user(&a, T0);
+    assert!(matches!(
+        tx.update_user(&ghost).await,
+        Err(StoreError::NotFound)
+    ));
+    assert!(matches!(
+        tx.get_user(&a.id, &ghost.id).await,
+        Err(StoreError::NotFound)
+    ));
+    assert!(matches!(
+        tx.delete_user(&a.id, &ghost.id).await,
+        Err(StoreError::NotFound)
+    ));
+}
+
+pub async fn user_filters_order_and_count(store: &dyn Store) {
+    let a = with_instance(store, "filters").await;
+    let mut users = Vec::new();
+    for (i, (first, address)) in [
+        ("Cleo", "cleo@c.test"),
+        ("adam", "adam@a.test"),
+        ("Bea", "bea@b.test"),
+    ]
+    .iter()
+    .enumerate()
+    {
+        let mut u = user(&a, T0 + i as i64 * 1000);
+        u.first_name = Some((*first).into());
+        u.external_id = Some(format!("x{i}"));
+        u.username = Some(format!("user{i}"));
+        u.last_sign_in_at = Some(T0 + 100 * i as i64);
+        let e = email(&u, address);
+        u.primary_email_address_id = Some(e.id.clone());
+        insert_user(store, &u, std::slice::from_ref(&e)).await;
+        users.push(u);
+    }
+    let mut conn = store.read().await.unwrap();
+    let names = |list: Vec<User>| {
+        list.into_iter()
+            .map(|u| u.first_name.unwrap())
+            .collect::<Vec<_>>()
+    };
+    let q = |f: fn(&mut UserQuery)| {
+        let mut query = UserQuery {
+            limit: 100,
+            ..UserQuery::default()
+        };
+        f(&mut query);
+        query
+    };
+    assert_eq!(
+        names(conn.list_users(&a.id, &q(|_| {})).await.unwrap()),
+        ["Bea", "adam", "Cleo"]
+    );
+    assert_eq!(
+        names(
+            conn.list_users(
+                &a.id,
+                &q(|q| {
+                    q.order_by = UserOrderField::FirstName;
+                    q.descending = false;
+                })
+            )
+            .await
+            .unwrap()
+        ),
+        ["adam", "Bea", "Cleo"]
+    );
+    assert_eq!(
+        names(
+            conn.list_users(
+                &a.id,
+                &q(|q| {
+                    q.order_by = UserOrderField::EmailAddress;
+                    q.descending = true;
+                })
+            )
+            .await
+            .unwrap()
+        ),
+        ["Cleo", "Bea", "adam"]
+    );
+    assert_eq!(
+        names(
+            conn.list_users(
+                &a.id,
+                &q(|q| {
+                    q.limit = 1;
+                    q.offset = 1;
+                })
+            )
+            .await
+            .unwrap()
+        ),
+        ["adam"]
+    );
+    assert_eq!(
+        names(
+            conn.list_users(
+                &a.id,
+                &q(|q| q.email_addresses = vec!["bea@b.test".into(), "cleo@c.test".into()])
+            )
+            .await
+            .unwrap()
+        ),
+        ["Bea", "Cleo"]
+    );
+    assert_eq!(
+        names(
+            conn.list_users(&a.id, &q(|q| q.usernames = vec!["user1".into()]))
+                .await
+                .unwrap()
+        ),
+        ["adam"]
+    );
+    assert_eq!(
+        names(
+            conn.list_users(&a.id, &q(|q| q.external_ids = vec!["x0".into()]))
+                .await
+                .unwrap()
+        ),
+        ["Cleo"]
+    );
+    assert_eq!(
+        names(
+            conn.list_users(&a.id, &q(|q| q.query = Some("ADA".into())))
+                .await
+                .unwrap()
+        ),
+        ["adam"]
+    );
+    assert_eq!(
+        names(
+            conn.list_users(&a.id, &q(|q| q.query = Some("b.TEST".into())))
+                .await
+                .unwrap()
+        ),
+        ["Bea"]
+    );
+    assert_eq!(
+        names(
+            conn.list_users(&a.id, &q(|q| q.query = Some("%".into())))
+                .await
+                .unwrap()
+        ),
+        Vec::<String>::new(),
+        "LIKE wildcards are literal"
+    );
+    assert_eq!(
+        names(
+            conn.list_users(&a.id, &q(|q| q.created_at_after = Some(T0)))
+                .await
+                .unwrap()
+        ),
+        ["Bea", "adam"]
+    );
+    assert_eq!(
+        names(
+            conn.list_users(&a.id, &q(|q| q.last_sign_in_at_before = Some(T0 + 150)))
+                .await
+                .unwrap()
+        ),
+        ["adam", "Cleo"]
+    );
+    assert!(conn
+        .list_users(&a.id, &q(|q| q.phone_numbers = vec!["+1".into()]))
+        .await
+        .unwrap()
+        .is_empty());
+    assert!(conn
+        .list_users(&a.id, &q(|q| q.organization_ids = vec!["org_1".into()]))
+        .await
+        .unwrap()
+        .is_empty());
+    let ids = UserQuery {
+        user_ids: vec![users[0].id.clone(), users[2].id.clone()],
+        ..UserQuery::default()
+    };
+    assert_eq!(conn.count_users(&a.id, &ids).await.unwrap(), 2);
+    assert_eq!(
+        conn.count_users(
+            &a.id,
+            &UserQuery {
+                limit: 1,
+                ..UserQuery::default()
+            }
+        )
+        .await
+        .unwrap(),
+        3,
+        "count ignores paging"
+    );
+}
+
+pub async fn deleting_a_user_cascades(store: &dyn Store) {
+    let a = with_instance(store, "cascade").await;
+    let u = user(&a, T0);
+    let e = email(&u, "gone@example.com");
+    insert_user(store, &u, std::slice::from_ref(&e)).await;
+    let c = client(&a, None);
+    let s = session(&c, &u, T0, 1000);
+    let mut tx = store.begin().await.unwrap();
+    tx.insert_client(&c).await.unwrap();
+    tx.insert_session(&s).await.unwrap();
+    tx.delete_user(&a.id, &u.id).await.unwrap();
+    tx.commit().await.unwrap();
+    let mut conn = store.read().await.unwrap();
+    assert!(matches!(
+        conn.get_email_address(&a.id, &e.id).await,
+        Err(StoreError::NotFound)
+    ));
+    assert!(matches!(
+        conn.get_session(&a.id, &s.id).await,
+        Err(StoreError::NotFound)
+    ));
+    assert_eq!(
+        conn.find_email_address_by_address(&a.id, "gone@example.com")
+            .await
+            .unwrap(),
+        None
+    );
+}
+
+pub async fn email_addresses_are_unique_per_instance(store: &dyn Store) {
+    let a = with_instance(store, "mail-a").await;
+    let b = with_instance(store, "mail-b").await;
+    let ua = user(&a, T0);
+    let ub = user(&b, T0);
+    insert_user(store, &ua, &[email(&ua, "same@example.com")]).await;
+    insert_user(store, &ub, &[email(&ub, "same@example.com")]).await;
+    let mut tx = store.begin().await.unwrap();
+    assert_eq!(
+        conflict(
+            tx.insert_email_address(&email(&ua, "SAME@example.com"))
+                .await
+        ),
+        "email_address"
+    );
+    drop(tx);
+    let mut tx = store.begin().await.unwrap();
+    let mut found = tx
+        .find_email_address_by_address(&a.id, "same@example.com")
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(found.user_id, ua.id);
+    found.verified = false;
+    found.updated_at = T0 + 1;
+    tx.update_email_address(&found).await.unwrap();
+    assert_eq!(tx.get_email_address(&a.id, &found.id).await.unwrap(), found);
+    let second = email(&ua, "second@example.com");
+    tx.insert_email_address(&second).await.unwrap();
+    let listed = tx
+        .list_email_addresses_for_users(&a.id, &[ua.id.clone(), ub.id.clone()])
+        .await
+        .unwrap();
+    assert_eq!(listed.len(), 2, "only instance A's addresses");
+    tx.delete_email_address(&a.id, &second.id).await.unwrap();
+    assert!(matches!(
+        tx.delete_email_address(&a.id, &second.id).await,
+        Err(StoreError::NotFound)
+    ));
+    tx.commit().await.unwrap();
+}
+
+pub async fn clients_by_token_hash(store: &dyn Store) {
+    let a = with_instance(store, "clients").await;
+    let mut c = client(&a, Some(vec![9; 32]));
+    let plain = client(&a, None);
+    let mut tx = store.begin().await.unwrap();
+    tx.insert_client(&c).await.unwrap();
+    tx.insert_client(&plain).await.unwrap();
+    assert_eq!(
+        tx.find_client_by_token_hash(&a.id, &[9; 32]).await.unwrap(),
+        Some(c.clone())
+    );
+    assert_eq!(
+        tx.find_client_by_token_hash(&a.id, &[8; 32]).await.unwrap(),
+        None
+    );
+    c.sign_in_id = Some("sia_1".into());
+    c.updated_at = T0 + 1;
+    tx.update_client(&c).await.unwrap();
+    assert_eq!(tx.get_client(&a.id, &c.id).await.unwrap(), c);
+    assert_eq!(tx.count_clients(&a.id).await.unwrap(), 2);
+    assert_eq!(tx.list_clients(&a.id, 1, 0).await.unwrap().len(), 1);
+    tx.commit().await.unwrap();
+}
+
+pub async fn sessions_filter_by_effective_status(store: &dyn Store) {
+    let a = with_instance(store, "sessions").await;
+    let u = user(&a, T0);
+    insert_user(store, &u, &[]).await;
+    let c = client(&a, None);
+    let live = session(&c, &u, T0, 10_000);
+    let short = session(&c, &u, T0 + 1, 100);
+    let mut ended = session(&c, &u, T0 + 2, 10_000);
+    ended.status = SessionStatus::Ended;
+    let mut idle = session(&c, &u, T0 + 3, 10_000);
+    idle.abandon_at = T0 + 200;
+    let mut tx = store.begin().await.unwrap();
+    tx.insert_client(&c).await.unwrap();
+    for s in [&live, &short, &ended, &idle] {
+        tx.insert_session(s).await.unwrap();
+    }
+    tx.commit().await.unwrap();
+    let now = T0 + 500;
+    let ids = |list: Vec<Session>| list.into_iter().map(|s| s.id).collect::<Vec<_>>();
+    let mut conn = store.read().await.unwrap();
+    let query = |status| SessionQuery {
+        status,
+        now,
+        user_id: Some(u.id.clone()),
+        limit: 10,
+        ..SessionQuery::default()
+    };
+    assert_eq!(
+        ids(conn
+            .list_sessions(&a.id, &query(Some(SessionStatus::Active)))
+            .await
+            .unwrap()),
+        vec![live.id.clone()]
+    );
+    assert_eq!(
+        ids(conn
+            .list_sessions(&a.id, &query(Some(SessionStatus::Expired)))
+            .await
+            .unwrap()),
+        vec![short.id.clone()]
+    );
+    assert_eq!(
+        ids(conn
+            .list_sessions(&a.id, &query(Some(SessionStatus::Abandoned)))
+            .await
+            .unwrap()),
+        vec![idle.id.clone()]
+    );
+    assert_eq!(
+        ids(conn
+            .list_sessions(&a.id, &query(Some(SessionStatus::Ended)))
+            .await
+            .unwrap()),
+        vec![ended.id.clone()]
+    );
+    assert_eq!(conn.count_sessions(&a.id, &query(None)).await.unwrap(), 4);
+    let by_client = SessionQuery {
+        client_id: Some(c.id.clone()),
+        limit: 2,
+        ..SessionQuery::default()
+    };
+    assert_eq!(
+        ids(conn.list_sessions(&a.id, &by_client).await.unwrap()),
+        vec![idle.id.clone(), ended.id.clone()],
+        "newest first"
+    );
+    drop(conn);
+    let mut tx = store.begin().await.unwrap();
+    let changed = tx
+        .end_user_sessions(&a.id, &u.id, SessionStatus::Revoked, Some(&live.id), now)
+        .await
+        .unwrap();
+    assert_eq!(
+        changed.len(),
+        2,
+        "stored-active sessions except the kept one: {changed:?}"
+    );
+    assert_eq!(
+        tx.get_session(&a.id, &live.id).await.unwrap().status,
+        SessionStatus::Active
+    );
+    assert_eq!(
+        tx.get_session(&a.id, &short.id).await.unwrap().status,
+        SessionStatus::Revoked
+    );
+    assert_eq!(
+        tx.get_session(&a.id, &ended.id).await.unwrap().status,
+        SessionStatus::Ended
+    );
+    let mut updated = tx.get_session(&a.id, &live.id).await.unwrap();
+    updated.last_active_organization_id = Some("org_1".into());
+    updated.updated_at = now;
+    tx.update_session(&updated).await.unwrap();
+    assert_eq!(tx.get_session(&a.id, &live.id).await.unwrap(), updated);
+    tx.commit().await.unwrap();
+}
+
+pub async fn jwt_templates_crud(store: &dyn Store) {
+    let a = with_instance(store, "templates").await;
+    let mut t = JwtTemplate {
+        id: JwtTemplateId::generate(&mut rng()),
+        instance_id: a.id.clone(),
+        name: "supabase".into(),
+        claims: json!({"role": "authenticated"}),
+        lifetime: 60,
+        allowed_clock_skew: 5,
+        custom_signing_key: false,
+        signing_algorithm: "RS256".into(),
+        signing_key: None,
+        created_at: T0,
+        updated_at: T0,
+    };
+    let mut tx = store.begin().await.unwrap();
+    tx.insert_jwt_template(&t).await.unwrap();
+    tx.commit().await.unwrap();
+    // A failed statement ends a PostgreSQL transaction, so each conflict gets its own.
+    let mut dup = t.clone();
+    dup.id = JwtTemplateId::generate(&mut rng());
+    let mut tx = store.begin().await.unwrap();
+    assert_eq!(
+        conflict(tx.insert_jwt_template(&dup).await),
+        "jwt_template_name"
+    );
+    drop(tx);
+    let mut tx = store.begin().await.unwrap();
+    assert_eq!(
+        tx.find_jwt_template_by_name(&a.id, "supabase")
+            .await
+            .unwrap(),
+        Some(t.clone())
+    );
+    t.lifetime = 120;
+    t.claims = json!({"x": "{{user.id}}"});
+    tx.update_jwt_template(&t).await.unwrap();
+    assert_eq!(tx.get_jwt_template(&a.id, &t.id).await.unwrap(), t);
+    assert_eq!(
+        tx.list_jwt_templates(&a.id, 10, 0).await.unwrap(),
+        vec![t.clone()]
+    );
+    assert_eq!(tx.count_jwt_templates(&a.id).await.unwrap(), 1);
+    tx.delete_jwt_template(&a.id, &t.id).await.unwrap();
+    assert!(matches!(
+        tx.get_jwt_template(&a.id, &t.id).await,
+        Err(StoreError::NotFound)
+    ));
+    tx.commit().await.unwrap();
+}
+
+pub async fn mailbox_newest_first(store: &dyn Store) {
+    let a = with_instance(store, "mailbox").await;
+    let mut tx = store.begin().await.unwrap();
+    for (i, to) in ["a@example.com", "b@example.com", "A@example.com"]
+        .iter()
+        .enumerate()
+    {
+        tx.insert_mail_message(&MailMessage {
+            id: MailMessageId::generate(&mut rng()),
+            instance_id: a.id.clone(),
+            to: (*to).into(),
+            subject: format!("s{i}"),
+            text: "t".into(),
+            html: "<p>t</p>".into(),
+            created_at: T0 + i as i64,
+        })
+        .await
+        .unwrap();
+    }
+    tx.commit().await.unwrap();
+    let mut conn = store.read().await.unwrap();
+    let all = conn.list_mail_messages(&a.id, None, 10).await.unwrap();
+    assert_eq!(
+        all.iter().map(|m| m.subject.as_str()).collect::<Vec<_>>(),
+        ["s2", "s1", "s0"]
+    );
+    let to_a = conn
+        .list_mail_messages(&a.id, Some("a@EXAMPLE.com"), 10)
+        .await
+        .unwrap();
+    assert_eq!(
+        to_a.iter().map(|m| m.subject.as_str()).collect::<Vec<_>>(),
+        ["s2", "s0"]
+    );
+}
+
+pub async fn tenant_isolation(store: &dyn Store) {
+    let a = with_instance(store, "tenant-a").await;
+    let b = with_instance(store, "tenant-b").await;
+    let u = user(&a, T0);
+    let e = email(&u, "a@example.com");
+    insert_user(store, &u, std::slice::from_ref(&e)).await;
+    let c = client(&a, Some(vec![1; 32]));
+    let s = session(&c, &u, T0, 1000);
+    let mut tx = store.begin().await.unwrap();
+    tx.insert_client(&c).await.unwrap();
+    tx.insert_session(&s).await.unwrap();
+    tx.commit().await.unwrap();
+
+    let mut tx = store.begin().await.unwrap();
+    assert!(matches!(
+        tx.get_user(&b.id, &u.id).await,
+        Err(StoreError::NotFound)
+    ));
+    let mut foreign = u.clone();
+    foreign.instance_id = b.id.clone();
+    foreign.first_name = Some("Mallory".into());
+    assert!(matches!(
+        tx.update_user(&foreign).await,
+        Err(StoreError::NotFound)
+    ));
+    assert!(matches!(
+        tx.delete_user(&b.id, &u.id).await,
+        Err(StoreError::NotFound)
+    ));
+    assert!(tx
+        .list_users(&b.id, &UserQuery::default())
+        .await
+        .unwrap()
+        .is_empty());
+    assert_eq!(
+        tx.count_users(&b.id, &UserQuery::default()).await.unwrap(),
+        0
+    );
+    assert!(matches!(
+        tx.get_email_address(&b.id, &e.id).await,
+        Err(StoreError::NotFound)
+    ));
+    assert!(matches!(
+        tx.delete_email_address(&b.id, &e.id).await,
+        Err(StoreError::NotFound)
+    ));
+    assert_eq!(
+        tx.find_email_address_by_address(&b.id, "a@example.com")
+            .await
+            .unwrap(),
+        None
+    );
+    assert!(tx
+        .list_email_addresses_for_users(&b.id, std::slice::from_ref(&u.id))
+        .await
+        .unwrap()
+        .is_empty());
+    assert!(matches!(
+        tx.get_client(&b.id, &c.id).await,
+        Err(StoreError::NotFound)
+    ));
+    assert_eq!(
+        tx.find_client_by_token_hash(&b.id, &[1; 32]).await.unwrap(),
+        None
+    );
+    assert!(matches!(
+        tx.get_session(&b.id, &s.id).await,
+        Err(StoreError::NotFound)
+    ));
+    let mut foreign_session = s.clone();
+    foreign_session.instance_id = b.id.clone();
+    foreign_session.status = SessionStatus::Revoked;
+    assert!(matches!(
+        tx.update_session(&foreign_session).await,
+        Err(StoreError::NotFound)
+    ));
+    assert!(tx
+        .end_user_sessions(&b.id, &u.id, SessionStatus::Revoked, None, T0)
+        .await
+        .unwrap()
+        .is_empty());
+    assert_eq!(
+        tx.count_sessions(&b.id, &SessionQuery::default())
+            .await
+            .unwrap(),
+        0
+    );
+    tx.commit().await.unwrap();
+    let mut conn = store.read().await.unwrap();
+    assert_eq!(conn.get_user(&a.id, &u.id).await.unwrap(), u);
+    assert_eq!(conn.get_session(&a.id, &s.id).await.unwrap(), s);
+}
+
+pub async fn dropped_transaction_changes_nothing(store: &dyn Store) {
+    let a = with_instance(store, "rollback").await;
+    let u = user(&a, T0);
+    {
+        let mut tx = store.begin().await.unwrap();
+        tx.insert_user(&u).await.unwrap();
+        tx.insert_email_address(&email(&u, "x@example.com"))
+            .await
+            .unwrap();
+    }
+    let mut conn = store.read().await.unwrap();
+    assert!(matches!(
+        conn.get_user(&a.id, &u.id).await,
+        Err(StoreError::NotFound)
+    ));
+    assert_eq!(
+        conn.find_email_address_by_address(&a.id, "x@example.com")
+            .await
+            .unwrap(),
+        None
+    );
+}
+
+pub async fn concurrent_duplicate_inserts_conflict_once(store: &dyn Store) {
+    let a = with_instance(store, "race").await;
+    let u1 = user(&a, T0);
+    let u2 = user(&a, T0);
+    insert_user(store, &u1, &[]).await;
+    insert_user(store, &u2, &[]).await;
+    let attempt = |u: User| async move {
+        let mut tx = store.begin().await?;
+        tx.insert_email_address(&email(&u, "race@example.com"))
+            .await?;
+        tx.commit().await
+    };
+    let (r1, r2) = tokio::join!(attempt(u1), attempt(u2));
+    let results = [r1, r2];
+    assert_eq!(
+        results.iter().filter(|r| r.is_ok()).count(),
+        1,
+        "{results:?}"
+    );
+    assert!(
+        results.iter().any(|r| matches!(
+            r,
+            Err(StoreError::Conflict {
+                constraint: "email_address"
+            })
+        )),
+        "{results:?}"
+    );
+}
+
+#[test]
+fn migration_folders_agree_on_versions() {
+    let versions = |dir: &str| {
+        let mut v: Vec<String> =
+            std::fs::read_dir(format!("{}/migrations/{dir}", env!("CARGO_MANIFEST_DIR")))
+                .unwrap()
+                .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+                .collect();
+        v.sort();
+        v
+    };
+    assert_eq!(versions("sqlite"), versions("postgres"));
+}

@@ -1,0 +1,3 @@
+//! The conformance suite on a fresh SQLite file per test.
+
+super::conformance_suite!(crate::testing::fresh_sqlite().await);

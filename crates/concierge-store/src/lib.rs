@@ -1,0 +1,262 @@
+//! Storage: the one `Store` trait and its SQLite and PostgreSQL implementations.
+//!
+//! This is the only crate that sees SQL or `sqlx`; no backend error type leaves it
+//! (STYLE §2.1, §2.9). Every tenant-data method takes the `InstanceId` first and filters on it.
+//! Writes of one use case share one [`Tx`] obtained from [`Store::begin`].
+#![forbid(unsafe_code)]
+
+pub mod error;
+pub mod open;
+pub mod postgres;
+pub mod query;
+mod sql;
+pub mod sqlite;
+pub mod testing;
+
+#[cfg(test)]
+mod conformance;
+
+use async_trait::async_trait;
+use concierge_core::*;
+
+pub use error::StoreError;
+pub use open::open;
+pub use query::*;
+
+/// Which database a store talks to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    /// The embedded default: one file, one process.
+    Sqlite,
+    /// Shared state for several stateless nodes.
+    Postgres,
+}
+
+/// A database holding every instance's data.
+#[async_trait]
+pub trait Store: Send + Sync + 'static {
+    /// Which backend this is.
+    fn backend(&self) -> Backend;
+
+    /// Starts a read-write transaction. Dropping the handle without [`Tx::commit`] rolls back.
+    async fn begin(&self) -> Result<Box<dyn Tx>, StoreError>;
+
+    /// A connection for reads outside a transaction (each statement stands alone).
+    /// Use [`Store::begin`] for anything that writes.
+    async fn read(&self) -> Result<Box<dyn Tx>, StoreError>;
+
+    /// Closes the connection pool, waiting for connections in use to be returned.
+    async fn close(&self);
+}
+
+/// One connection, inside a transaction (from [`Store::begin`]) or not (from [`Store::read`]).
+///
+/// Uniqueness is enforced by the database and surfaces as [`StoreError::Conflict`] with a
+/// logical constraint name (documented on each insert/update).
+#[async_trait]
+pub trait Tx: Send {
+    /// Commits the transaction (a no-op for a [`Store::read`] handle).
+    async fn commit(self: Box<Self>) -> Result<(), StoreError>;
+
+    // ---- instances -------------------------------------------------------------------------
+
+    /// Inserts an instance. Conflicts: `instance_name`, `frontend_host`, `secret_key`.
+    async fn insert_instance(&mut self, instance: &Instance) -> Result<(), StoreError>;
+    /// The instance with this id.
+    async fn get_instance(&mut self, id: &InstanceId) -> Result<Instance, StoreError>;
+    /// The instance with this unique name.
+    async fn find_instance_by_name(&mut self, name: &str) -> Result<Option<Instance>, StoreError>;
+    /// The instance whose secret key has this SHA-256 hash (lookup without comparing secrets).
+    async fn find_instance_by_secret_key_hash(
+        &mut self,
+        hash: &[u8],
+    ) -> Result<Option<Instance>, StoreError>;
+    /// The instance whose frontend host is `host` (case-insensitive).
+    async fn find_instance_by_frontend_host(
+        &mut self,
+        host: &str,
+    ) -> Result<Option<Instance>, StoreError>;
+    /// All instances, oldest first.
+    async fn list_instances(&mut self) -> Result<Vec<Instance>, StoreError>;
+    /// Replaces an instance's settings, allowed origins and test-mode flag.
+    async fn update_instance(&mut self, instance: &Instance) -> Result<(), StoreError>;
+
+    // ---- signing keys ----------------------------------------------------------------------
+
+    /// Inserts a signing key.
+    async fn insert_signing_key(&mut self, key: &SigningKey) -> Result<(), StoreError>;
+    /// Every key of the instance, current and retired, newest first.
+    async fn list_signing_keys(
+        &mut self,
+        instance: &InstanceId,
+    ) -> Result<Vec<SigningKey>, StoreError>;
+    /// Marks every not-yet-retired key of the instance as retired at `now`.
+    async fn retire_signing_keys(
+        &mut self,
+        instance: &InstanceId,
+        now: Millis,
+    ) -> Result<(), StoreError>;
+
+    // ---- users -----------------------------------------------------------------------------
+
+    /// Inserts a user. Conflicts: `username`, `external_id`.
+    async fn insert_user(&mut self, user: &User) -> Result<(), StoreError>;
+    /// The user with this id.
+    async fn get_user(&mut self, instance: &InstanceId, id: &UserId) -> Result<User, StoreError>;
+    /// Replaces every mutable column of the user. Conflicts: `username`, `external_id`.
+    async fn update_user(&mut self, user: &User) -> Result<(), StoreError>;
+    /// Deletes the user with its email addresses and sessions.
+    async fn delete_user(&mut self, instance: &InstanceId, id: &UserId) -> Result<(), StoreError>;
+    /// Users matching the query, ordered and paginated as it says.
+    async fn list_users(
+        &mut self,
+        instance: &InstanceId,
+        query: &UserQuery,
+    ) -> Result<Vec<User>, StoreError>;
+    /// How many users match the query's filters (ignoring order, limit and offset).
+    async fn count_users(
+        &mut self,
+        instance: &InstanceId,
+        query: &UserQuery,
+    ) -> Result<i64, StoreError>;
+
+    // ---- email addresses -------------------------------------------------------------------
+
+    /// Inserts an email address. Conflict: `email_address` (unique per instance).
+    async fn insert_email_address(&mut self, email: &EmailAddress) -> Result<(), StoreError>;
+    /// The email address with this id.
+    async fn get_email_address(
+        &mut self,
+        instance: &InstanceId,
+        id: &EmailAddressId,
+    ) -> Result<EmailAddress, StoreError>;
+    /// The email address record for this (lowercased) address, if any user has it.
+    async fn find_email_address_by_address(
+        &mut self,
+        instance: &InstanceId,
+        address: &str,
+    ) -> Result<Option<EmailAddress>, StoreError>;
+    /// The addresses of these users, oldest first.
+    async fn list_email_addresses_for_users(
+        &mut self,
+        instance: &InstanceId,
+        users: &[UserId],
+    ) -> Result<Vec<EmailAddress>, StoreError>;
+    /// Replaces the mutable columns (verified, verification strategy, updated_at).
+    async fn update_email_address(&mut self, email: &EmailAddress) -> Result<(), StoreError>;
+    /// Deletes one address.
+    async fn delete_email_address(
+        &mut self,
+        instance: &InstanceId,
+        id: &EmailAddressId,
+    ) -> Result<(), StoreError>;
+
+    // ---- clients ---------------------------------------------------------------------------
+
+    /// Inserts a client.
+    async fn insert_client(&mut self, client: &Client) -> Result<(), StoreError>;
+    /// The client with this id.
+    async fn get_client(
+        &mut self,
+        instance: &InstanceId,
+        id: &ClientId,
+    ) -> Result<Client, StoreError>;
+    /// The client whose bearer token has this SHA-256 hash.
+    async fn find_client_by_token_hash(
+        &mut self,
+        instance: &InstanceId,
+        hash: &[u8],
+    ) -> Result<Option<Client>, StoreError>;
+    /// Replaces the mutable columns of a client.
+    async fn update_client(&mut self, client: &Client) -> Result<(), StoreError>;
+    /// Clients, newest first, paginated.
+    async fn list_clients(
+        &mut self,
+        instance: &InstanceId,
+        limit: i64,
+        offset: i64,
+    ) -> Result<Vec<Client>, StoreError>;
+    /// How many clients the instance has.
+    async fn count_clients(&mut self, instance: &InstanceId) -> Result<i64, StoreError>;
+
+    // ---- sessions --------------------------------------------------------------------------
+
+    /// Inserts a session.
+    async fn insert_session(&mut self, session: &Session) -> Result<(), StoreError>;
+    /// The session with this id.
+    async fn get_session(
+        &mut self,
+        instance: &InstanceId,
+        id: &SessionId,
+    ) -> Result<Session, StoreError>;
+    /// Replaces the mutable columns of a session (status, activity, expiry, organization, azp).
+    async fn update_session(&mut self, session: &Session) -> Result<(), StoreError>;
+    /// Sessions matching the query, newest first.
+    async fn list_sessions(
+        &mut self,
+        instance: &InstanceId,
+        query: &SessionQuery,
+    ) -> Result<Vec<Session>, StoreError>;
+    /// How many sessions match the query's filters.
+    async fn count_sessions(
+        &mut self,
+        instance: &InstanceId,
+        query: &SessionQuery,
+    ) -> Result<i64, StoreError>;
+    /// Sets every stored-`active` session of the user to `status` at `now`, except `keep` if given.
+    /// Returns the ids changed.
+    async fn end_user_sessions(
+        &mut self,
+        instance: &InstanceId,
+        user: &UserId,
+        status: SessionStatus,
+        keep: Option<&SessionId>,
+        now: Millis,
+    ) -> Result<Vec<SessionId>, StoreError>;
+
+    // ---- JWT templates ---------------------------------------------------------------------
+
+    /// Inserts a template. Conflict: `jwt_template_name`.
+    async fn insert_jwt_template(&mut self, template: &JwtTemplate) -> Result<(), StoreError>;
+    /// The template with this id.
+    async fn get_jwt_template(
+        &mut self,
+        instance: &InstanceId,
+        id: &JwtTemplateId,
+    ) -> Result<JwtTemplate, StoreError>;
+    /// The template with this name.
+    async fn find_jwt_template_by_name(
+        &mut self,
+        instance: &InstanceId,
+        name: &str,
+    ) -> Result<Option<JwtTemplate>, StoreError>;
+    /// Templates, oldest first, paginated.
+    async fn list_jwt_templates(
+        &mut self,
+        instance: &InstanceId,
+        limit: i64,
+        offset: i64,
+    ) -> Result<Vec<JwtTemplate>, StoreError>;
+    /// How many templates the instance has.
+    async fn count_jwt_templates(&mut self, instance: &InstanceId) -> Result<i64, StoreError>;
+    /// Replaces the mutable columns. Conflict: `jwt_template_name`.
+    async fn update_jwt_template(&mut self, template: &JwtTemplate) -> Result<(), StoreError>;
+    /// Deletes a template.
+    async fn delete_jwt_template(
+        &mut self,
+        instance: &InstanceId,
+        id: &JwtTemplateId,
+    ) -> Result<(), StoreError>;
+
+    // ---- mailbox ---------------------------------------------------------------------------
+
+    /// Keeps one outgoing message.
+    async fn insert_mail_message(&mut self, message: &MailMessage) -> Result<(), StoreError>;
+    /// Newest first; optionally only those sent to `to` (case-insensitive).
+    async fn list_mail_messages(
+        &mut self,
+        instance: &InstanceId,
+        to: Option<&str>,
+        limit: i64,
+    ) -> Result<Vec<MailMessage>, StoreError>;
+}

@@ -1,0 +1,684 @@
+//! The SQL of every `Tx` method, written once and instantiated for each backend by
+//! [`impl_tx!`]. Statements use `$N` placeholders, which both SQLite and PostgreSQL accept, and
+//! only portable SQL (no `ILIKE`, no `RETURNING`). Each backend module supplies `map_err`
+//! (backend error → [`crate::StoreError`]) and a `conn()` accessor; nothing else differs.
+
+/// JSON text of a value (metadata, settings, claims).
+pub(crate) fn to_json(value: &impl serde::Serialize) -> Result<String, crate::StoreError> {
+    serde_json::to_string(value).map_err(|e| crate::StoreError::Other(format!("json encode: {e}")))
+}
+
+/// Parses JSON text read back from a row.
+pub(crate) fn from_json<T: serde::de::DeserializeOwned>(
+    text: &str,
+) -> Result<T, crate::StoreError> {
+    serde_json::from_str(text).map_err(|e| crate::StoreError::Other(format!("json decode: {e}")))
+}
+
+/// Turns "0 rows affected" into `NotFound`.
+pub(crate) fn affected(rows: u64) -> Result<(), crate::StoreError> {
+    if rows == 0 {
+        Err(crate::StoreError::NotFound)
+    } else {
+        Ok(())
+    }
+}
+
+/// Portable lowercase `LIKE` pattern for a substring search (`%`, `_` and `\` escaped).
+pub(crate) fn like_pattern(needle: &str) -> String {
+    let escaped = needle
+        .to_lowercase()
+        .replace('\\', "\\\\")
+        .replace('%', "\\%")
+        .replace('_', "\\_");
+    format!("%{escaped}%")
+}
+
+pub(crate) const INSTANCE_COLUMNS: &str = "id, name, frontend_host, publishable_key, secret_key, allowed_origins, allow_localhost, test_mode, settings, created_at";
+pub(crate) const USER_COLUMNS: &str = "u.id, u.instance_id, u.external_id, u.username, u.first_name, u.last_name, u.password_hash, u.public_metadata, u.private_metadata, u.unsafe_metadata, u.primary_email_address_id, u.image_url, u.banned, u.locked, u.locked_until, u.failed_password_attempts, u.last_sign_in_at, u.last_active_at, u.legal_accepted_at, u.create_organization_enabled, u.create_organizations_limit, u.delete_self_enabled, u.locale, u.created_at, u.updated_at";
+pub(crate) const EMAIL_COLUMNS: &str = "id, instance_id, user_id, email_address, verified, verification_strategy, created_at, updated_at";
+pub(crate) const CLIENT_COLUMNS: &str = "id, instance_id, token_hash, last_active_session_id, sign_in_id, sign_up_id, created_at, updated_at";
+pub(crate) const SESSION_COLUMNS: &str = "id, instance_id, client_id, user_id, status, last_active_organization_id, last_active_at, expire_at, abandon_at, azp, created_at, updated_at";
+pub(crate) const TEMPLATE_COLUMNS: &str = "id, instance_id, name, claims, lifetime, allowed_clock_skew, custom_signing_key, signing_algorithm, signing_key, created_at, updated_at";
+
+/// Implements [`crate::Tx`] for `$tx` over database `$db`; expects `map_err` and
+/// `$tx::conn(&mut self)` in the invoking module.
+macro_rules! impl_tx {
+    ($tx:ty, $db:ty) => {
+        use $crate::sql::{affected, from_json, like_pattern, to_json, CLIENT_COLUMNS, EMAIL_COLUMNS, INSTANCE_COLUMNS, SESSION_COLUMNS, TEMPLATE_COLUMNS, USER_COLUMNS};
+        use $crate::{SessionQuery, StoreError, UserOrderField, UserQuery};
+        use concierge_core::*;
+        use sqlx::{QueryBuilder, Row};
+
+        type DbRow = <$db as sqlx::Database>::Row;
+
+        fn col<'r, T>(row: &'r DbRow, name: &str) -> Result<T, StoreError>
+        where
+            T: sqlx::Decode<'r, $db> + sqlx::Type<$db>,
+        {
+            row.try_get::<T, _>(name).map_err(map_err)
+        }
+
+        fn instance_row(row: &DbRow) -> Result<Instance, StoreError> {
+            Ok(Instance {
+                id: InstanceId::from_trusted(col(row, "id")?),
+                name: col(row, "name")?,
+                frontend_host: col(row, "frontend_host")?,
+                publishable_key: col(row, "publishable_key")?,
+                secret_key: col(row, "secret_key")?,
+                allowed_origins: from_json(&col::<String>(row, "allowed_origins")?)?,
+                allow_localhost: col(row, "allow_localhost")?,
+                test_mode: col(row, "test_mode")?,
+                settings: from_json(&col::<String>(row, "settings")?)?,
+                created_at: col(row, "created_at")?,
+            })
+        }
+
+        fn key_row(row: &DbRow) -> Result<SigningKey, StoreError> {
+            Ok(SigningKey {
+                id: SigningKeyId::from_trusted(col(row, "id")?),
+                instance_id: InstanceId::from_trusted(col(row, "instance_id")?),
+                private_key_der: col(row, "private_key_der")?,
+                public_n: col(row, "public_n")?,
+                public_e: col(row, "public_e")?,
+                created_at: col(row, "created_at")?,
+                retired_at: col(row, "retired_at")?,
+            })
+        }
+
+        fn user_row(row: &DbRow) -> Result<User, StoreError> {
+            Ok(User {
+                id: UserId::from_trusted(col(row, "id")?),
+                instance_id: InstanceId::from_trusted(col(row, "instance_id")?),
+                external_id: col(row, "external_id")?,
+                username: col(row, "username")?,
+                first_name: col(row, "first_name")?,
+                last_name: col(row, "last_name")?,
+                password_hash: col::<Option<String>>(row, "password_hash")?.map(PasswordHash),
+                public_metadata: from_json(&col::<String>(row, "public_metadata")?)?,
+                private_metadata: from_json(&col::<String>(row, "private_metadata")?)?,
+                unsafe_metadata: from_json(&col::<String>(row, "unsafe_metadata")?)?,
+                primary_email_address_id: col::<Option<String>>(row, "primary_email_address_id")?.map(EmailAddressId::from_trusted),
+                image_url: col(row, "image_url")?,
+                banned: col(row, "banned")?,
+                locked: col(row, "locked")?,
+                locked_until: col(row, "locked_until")?,
+                failed_password_attempts: col(row, "failed_password_attempts")?,
+                last_sign_in_at: col(row, "last_sign_in_at")?,
+                last_active_at: col(row, "last_active_at")?,
+                legal_accepted_at: col(row, "legal_accepted_at")?,
+                create_organization_enabled: col(row, "create_organization_enabled")?,
+                create_organizations_limit: col(row, "create_organizations_limit")?,
+                delete_self_enabled: col(row, "delete_self_enabled")?,
+                locale: col(row, "locale")?,
+                created_at: col(row, "created_at")?,
+                updated_at: col(row, "updated_at")?,
+            })
+        }
+
+        fn email_row(row: &DbRow) -> Result<EmailAddress, StoreError> {
+            Ok(EmailAddress {
+                id: EmailAddressId::from_trusted(col(row, "id")?),
+                instance_id: InstanceId::from_trusted(col(row, "instance_id")?),
+                user_id: UserId::from_trusted(col(row, "user_id")?),
+                email_address: col(row, "email_address")?,
+                verified: col(row, "verified")?,
+                verification_strategy: col(row, "verification_strategy")?,
+                created_at: col(row, "created_at")?,
+                updated_at: col(row, "updated_at")?,
+            })
+        }
+
+        fn client_row(row: &DbRow) -> Result<Client, StoreError> {
+            Ok(Client {
+                id: ClientId::from_trusted(col(row, "id")?),
+                instance_id: InstanceId::from_trusted(col(row, "instance_id")?),
+                token_hash: col(row, "token_hash")?,
+                last_active_session_id: col::<Option<String>>(row, "last_active_session_id")?.map(SessionId::from_trusted),
+                sign_in_id: col(row, "sign_in_id")?,
+                sign_up_id: col(row, "sign_up_id")?,
+                created_at: col(row, "created_at")?,
+                updated_at: col(row, "updated_at")?,
+            })
+        }
+
+        fn session_row(row: &DbRow) -> Result<Session, StoreError> {
+            let status: String = col(row, "status")?;
+            Ok(Session {
+                id: SessionId::from_trusted(col(row, "id")?),
+                instance_id: InstanceId::from_trusted(col(row, "instance_id")?),
+                client_id: ClientId::from_trusted(col(row, "client_id")?),
+                user_id: UserId::from_trusted(col(row, "user_id")?),
+                status: SessionStatus::parse(&status).ok_or_else(|| StoreError::Other(format!("unknown session status {status}")))?,
+                last_active_organization_id: col(row, "last_active_organization_id")?,
+                last_active_at: col(row, "last_active_at")?,
+                expire_at: col(row, "expire_at")?,
+                abandon_at: col(row, "abandon_at")?,
+                azp: col(row, "azp")?,
+                created_at: col(row, "created_at")?,
+                updated_at: col(row, "updated_at")?,
+            })
+        }
+
+        fn template_row(row: &DbRow) -> Result<JwtTemplate, StoreError> {
+            Ok(JwtTemplate {
+                id: JwtTemplateId::from_trusted(col(row, "id")?),
+                instance_id: InstanceId::from_trusted(col(row, "instance_id")?),
+                name: col(row, "name")?,
+                claims: from_json(&col::<String>(row, "claims")?)?,
+                lifetime: col(row, "lifetime")?,
+                allowed_clock_skew: col(row, "allowed_clock_skew")?,
+                custom_signing_key: col(row, "custom_signing_key")?,
+                signing_algorithm: col(row, "signing_algorithm")?,
+                signing_key: col(row, "signing_key")?,
+                created_at: col(row, "created_at")?,
+                updated_at: col(row, "updated_at")?,
+            })
+        }
+
+        fn mail_row(row: &DbRow) -> Result<MailMessage, StoreError> {
+            Ok(MailMessage {
+                id: MailMessageId::from_trusted(col(row, "id")?),
+                instance_id: InstanceId::from_trusted(col(row, "instance_id")?),
+                to: col(row, "to_address")?,
+                subject: col(row, "subject")?,
+                text: col(row, "text_body")?,
+                html: col(row, "html_body")?,
+                created_at: col(row, "created_at")?,
+            })
+        }
+
+        /// Appends the WHERE conditions of a user query (after `WHERE u.instance_id = $1`).
+        fn push_user_filters<'a>(qb: &mut QueryBuilder<'a, $db>, query: &'a UserQuery) {
+            if !query.email_addresses.is_empty() {
+                qb.push(" AND u.id IN (SELECT e.user_id FROM email_addresses e WHERE e.instance_id = u.instance_id AND e.email_address IN (");
+                let mut list = qb.separated(", ");
+                for email in &query.email_addresses {
+                    list.push_bind(email.as_str());
+                }
+                qb.push("))");
+            }
+            let in_list = |qb: &mut QueryBuilder<'a, $db>, column: &str, values: Vec<&'a str>| {
+                if values.is_empty() {
+                    return;
+                }
+                qb.push(format!(" AND {column} IN ("));
+                let mut list = qb.separated(", ");
+                for value in values {
+                    list.push_bind(value);
+                }
+                qb.push(")");
+            };
+            in_list(qb, "u.username", query.usernames.iter().map(String::as_str).collect());
+            in_list(qb, "u.id", query.user_ids.iter().map(|id| id.as_str()).collect());
+            in_list(qb, "u.external_id", query.external_ids.iter().map(String::as_str).collect());
+            if !query.phone_numbers.is_empty() || !query.web3_wallets.is_empty() || !query.organization_ids.is_empty() {
+                // Nothing of these kinds is stored, so no user can match.
+                qb.push(" AND 1 = 0");
+            }
+            if let Some(needle) = &query.query {
+                let pattern = like_pattern(needle);
+                qb.push(" AND (");
+                for (i, column) in ["u.id", "u.external_id", "u.username", "u.first_name", "u.last_name"].iter().enumerate() {
+                    if i > 0 {
+                        qb.push(" OR ");
+                    }
+                    qb.push(format!("LOWER(COALESCE({column}, '')) LIKE "));
+                    qb.push_bind(pattern.clone());
+                    qb.push(" ESCAPE '\\'");
+                }
+                qb.push(" OR u.id IN (SELECT e.user_id FROM email_addresses e WHERE e.instance_id = u.instance_id AND e.email_address LIKE ");
+                qb.push_bind(pattern);
+                qb.push(" ESCAPE '\\'))");
+            }
+            for (column, op, value) in [
+                ("u.created_at", "<", query.created_at_before),
+                ("u.created_at", ">", query.created_at_after),
+                ("u.last_active_at", "<", query.last_active_at_before),
+                ("u.last_active_at", ">", query.last_active_at_after),
+                ("u.last_sign_in_at", "<", query.last_sign_in_at_before),
+                ("u.last_sign_in_at", ">", query.last_sign_in_at_after),
+            ] {
+                if let Some(value) = value {
+                    qb.push(format!(" AND {column} {op} "));
+                    qb.push_bind(value);
+                }
+            }
+        }
+
+        /// The effective-status condition of a session query (see `Session::effective_status`).
+        fn push_session_filters<'a>(qb: &mut QueryBuilder<'a, $db>, query: &'a SessionQuery) {
+            if let Some(client) = &query.client_id {
+                qb.push(" AND client_id = ");
+                qb.push_bind(client.as_str());
+            }
+            if let Some(user) = &query.user_id {
+                qb.push(" AND user_id = ");
+                qb.push_bind(user.as_str());
+            }
+            match query.status {
+                None => {}
+                Some(SessionStatus::Active) => {
+                    qb.push(" AND status = 'active' AND expire_at > ");
+                    qb.push_bind(query.now);
+                    qb.push(" AND abandon_at > ");
+                    qb.push_bind(query.now);
+                }
+                Some(SessionStatus::Expired) => {
+                    qb.push(" AND (status = 'expired' OR (status = 'active' AND expire_at <= ");
+                    qb.push_bind(query.now);
+                    qb.push("))");
+                }
+                Some(SessionStatus::Abandoned) => {
+                    qb.push(" AND (status = 'abandoned' OR (status = 'active' AND expire_at > ");
+                    qb.push_bind(query.now);
+                    qb.push(" AND abandon_at <= ");
+                    qb.push_bind(query.now);
+                    qb.push("))");
+                }
+                Some(other) => {
+                    qb.push(" AND status = ");
+                    qb.push_bind(other.as_str());
+                }
+            }
+        }
+
+        #[async_trait::async_trait]
+        impl $crate::Tx for $tx {
+            async fn commit(self: Box<Self>) -> Result<(), StoreError> {
+                self.finish().await
+            }
+
+            async fn insert_instance(&mut self, i: &Instance) -> Result<(), StoreError> {
+                sqlx::query("INSERT INTO instances (id, name, frontend_host, publishable_key, secret_key, secret_key_hash, allowed_origins, allow_localhost, test_mode, settings, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)")
+                    .bind(i.id.as_str()).bind(&i.name).bind(i.frontend_host.to_ascii_lowercase()).bind(&i.publishable_key)
+                    .bind(&i.secret_key).bind(secret_hash(&i.secret_key)).bind(to_json(&i.allowed_origins)?)
+                    .bind(i.allow_localhost).bind(i.test_mode).bind(to_json(&i.settings)?).bind(i.created_at)
+                    .execute(self.conn()).await.map_err(map_err)?;
+                Ok(())
+            }
+
+            async fn get_instance(&mut self, id: &InstanceId) -> Result<Instance, StoreError> {
+                let row = sqlx::query(&format!("SELECT {INSTANCE_COLUMNS} FROM instances WHERE id = $1"))
+                    .bind(id.as_str()).fetch_optional(self.conn()).await.map_err(map_err)?;
+                row.as_ref().map(instance_row).transpose()?.ok_or(StoreError::NotFound)
+            }
+
+            async fn find_instance_by_name(&mut self, name: &str) -> Result<Option<Instance>, StoreError> {
+                let row = sqlx::query(&format!("SELECT {INSTANCE_COLUMNS} FROM instances WHERE name = $1"))
+                    .bind(name).fetch_optional(self.conn()).await.map_err(map_err)?;
+                row.as_ref().map(instance_row).transpose()
+            }
+
+            async fn find_instance_by_secret_key_hash(&mut self, hash: &[u8]) -> Result<Option<Instance>, StoreError> {
+                let row = sqlx::query(&format!("SELECT {INSTANCE_COLUMNS} FROM instances WHERE secret_key_hash = $1"))
+                    .bind(hash.to_vec()).fetch_optional(self.conn()).await.map_err(map_err)?;
+                row.as_ref().map(instance_row).transpose()
+            }
+
+            async fn find_instance_by_frontend_host(&mut self, host: &str) -> Result<Option<Instance>, StoreError> {
+                let row = sqlx::query(&format!("SELECT {INSTANCE_COLUMNS} FROM instances WHERE frontend_host = $1"))
+                    .bind(host.to_ascii_lowercase()).fetch_optional(self.conn()).await.map_err(map_err)?;
+                row.as_ref().map(instance_row).transpose()
+            }
+
+            async fn list_instances(&mut self) -> Result<Vec<Instance>, StoreError> {
+                let rows = sqlx::query(&format!("SELECT {INSTANCE_COLUMNS} FROM instances ORDER BY created_at, id"))
+                    .fetch_all(self.conn()).await.map_err(map_err)?;
+                rows.iter().map(instance_row).collect()
+            }
+
+            async fn update_instance(&mut self, i: &Instance) -> Result<(), StoreError> {
+                let result = sqlx::query("UPDATE instances SET allowed_origins = $1, allow_localhost = $2, test_mode = $3, settings = $4 WHERE id = $5")
+                    .bind(to_json(&i.allowed_origins)?).bind(i.allow_localhost).bind(i.test_mode).bind(to_json(&i.settings)?).bind(i.id.as_str())
+                    .execute(self.conn()).await.map_err(map_err)?;
+                affected(result.rows_affected())
+            }
+
+            async fn insert_signing_key(&mut self, k: &SigningKey) -> Result<(), StoreError> {
+                sqlx::query("INSERT INTO signing_keys (id, instance_id, private_key_der, public_n, public_e, created_at, retired_at) VALUES ($1, $2, $3, $4, $5, $6, $7)")
+                    .bind(k.id.as_str()).bind(k.instance_id.as_str()).bind(k.private_key_der.clone()).bind(&k.public_n)
+                    .bind(&k.public_e).bind(k.created_at).bind(k.retired_at)
+                    .execute(self.conn()).await.map_err(map_err)?;
+                Ok(())
+            }
+
+            async fn list_signing_keys(&mut self, instance: &InstanceId) -> Result<Vec<SigningKey>, StoreError> {
+                let rows = sqlx::query("SELECT id, instance_id, private_key_der, public_n, public_e, created_at, retired_at FROM signing_keys WHERE instance_id = $1 ORDER BY created_at DESC, id DESC")
+                    .bind(instance.as_str()).fetch_all(self.conn()).await.map_err(map_err)?;
+                rows.iter().map(key_row).collect()
+            }
+
+            async fn retire_signing_keys(&mut self, instance: &InstanceId, now: Millis) -> Result<(), StoreError> {
+                sqlx::query("UPDATE signing_keys SET retired_at = $1 WHERE instance_id = $2 AND retired_at IS NULL")
+                    .bind(now).bind(instance.as_str()).execute(self.conn()).await.map_err(map_err)?;
+                Ok(())
+            }
+
+            async fn insert_user(&mut self, u: &User) -> Result<(), StoreError> {
+                sqlx::query("INSERT INTO users (id, instance_id, external_id, username, first_name, last_name, password_hash, public_metadata, private_metadata, unsafe_metadata, primary_email_address_id, image_url, banned, locked, locked_until, failed_password_attempts, last_sign_in_at, last_active_at, legal_accepted_at, create_organization_enabled, create_organizations_limit, delete_self_enabled, locale, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23, $24, $25)")
+                    .bind(u.id.as_str()).bind(u.instance_id.as_str()).bind(&u.external_id).bind(&u.username)
+                    .bind(&u.first_name).bind(&u.last_name).bind(u.password_hash.as_ref().map(|h| h.0.clone()))
+                    .bind(to_json(&u.public_metadata)?).bind(to_json(&u.private_metadata)?).bind(to_json(&u.unsafe_metadata)?)
+                    .bind(u.primary_email_address_id.as_ref().map(|id| id.to_string())).bind(&u.image_url)
+                    .bind(u.banned).bind(u.locked).bind(u.locked_until).bind(u.failed_password_attempts)
+                    .bind(u.last_sign_in_at).bind(u.last_active_at).bind(u.legal_accepted_at)
+                    .bind(u.create_organization_enabled).bind(u.create_organizations_limit).bind(u.delete_self_enabled)
+                    .bind(&u.locale).bind(u.created_at).bind(u.updated_at)
+                    .execute(self.conn()).await.map_err(map_err)?;
+                Ok(())
+            }
+
+            async fn get_user(&mut self, instance: &InstanceId, id: &UserId) -> Result<User, StoreError> {
+                let row = sqlx::query(&format!("SELECT {USER_COLUMNS} FROM users u WHERE u.instance_id = $1 AND u.id = $2"))
+                    .bind(instance.as_str()).bind(id.as_str()).fetch_optional(self.conn()).await.map_err(map_err)?;
+                row.as_ref().map(user_row).transpose()?.ok_or(StoreError::NotFound)
+            }
+
+            async fn update_user(&mut self, u: &User) -> Result<(), StoreError> {
+                let result = sqlx::query("UPDATE users SET external_id = $1, username = $2, first_name = $3, last_name = $4, password_hash = $5, public_metadata = $6, private_metadata = $7, unsafe_metadata = $8, primary_email_address_id = $9, image_url = $10, banned = $11, locked = $12, locked_until = $13, failed_password_attempts = $14, last_sign_in_at = $15, last_active_at = $16, legal_accepted_at = $17, create_organization_enabled = $18, create_organizations_limit = $19, delete_self_enabled = $20, locale = $21, updated_at = $22 WHERE instance_id = $23 AND id = $24")
+                    .bind(&u.external_id).bind(&u.username).bind(&u.first_name).bind(&u.last_name)
+                    .bind(u.password_hash.as_ref().map(|h| h.0.clone()))
+                    .bind(to_json(&u.public_metadata)?).bind(to_json(&u.private_metadata)?).bind(to_json(&u.unsafe_metadata)?)
+                    .bind(u.primary_email_address_id.as_ref().map(|id| id.to_string())).bind(&u.image_url)
+                    .bind(u.banned).bind(u.locked).bind(u.locked_until).bind(u.failed_password_attempts)
+                    .bind(u.last_sign_in_at).bind(u.last_active_at).bind(u.legal_accepted_at)
+                    .bind(u.create_organization_enabled).bind(u.create_organizations_limit).bind(u.delete_self_enabled)
+                    .bind(&u.locale).bind(u.updated_at).bind(u.instance_id.as_str()).bind(u.id.as_str())
+                    .execute(self.conn()).await.map_err(map_err)?;
+                affected(result.rows_affected())
+            }
+
+            async fn delete_user(&mut self, instance: &InstanceId, id: &UserId) -> Result<(), StoreError> {
+                // Sessions and email addresses go by foreign-key cascade; clients left without
+                // sessions are kept (a browser may sign in again on them).
+                let result = sqlx::query("DELETE FROM users WHERE instance_id = $1 AND id = $2")
+                    .bind(instance.as_str()).bind(id.as_str()).execute(self.conn()).await.map_err(map_err)?;
+                affected(result.rows_affected())
+            }
+
+            async fn list_users(&mut self, instance: &InstanceId, query: &UserQuery) -> Result<Vec<User>, StoreError> {
+                let mut qb = QueryBuilder::<$db>::new(format!("SELECT {USER_COLUMNS} FROM users u WHERE u.instance_id = "));
+                qb.push_bind(instance.as_str());
+                push_user_filters(&mut qb, query);
+                let direction = if query.descending { "DESC" } else { "ASC" };
+                let order = match query.order_by {
+                    UserOrderField::CreatedAt | UserOrderField::PhoneNumber | UserOrderField::Web3Wallet => "u.created_at".to_owned(),
+                    UserOrderField::UpdatedAt => "u.updated_at".to_owned(),
+                    UserOrderField::FirstName => "LOWER(COALESCE(u.first_name, ''))".to_owned(),
+                    UserOrderField::LastName => "LOWER(COALESCE(u.last_name, ''))".to_owned(),
+                    UserOrderField::Username => "COALESCE(u.username, '')".to_owned(),
+                    UserOrderField::LastActiveAt => "COALESCE(u.last_active_at, 0)".to_owned(),
+                    UserOrderField::LastSignInAt => "COALESCE(u.last_sign_in_at, 0)".to_owned(),
+                    UserOrderField::EmailAddress => "COALESCE((SELECT e.email_address FROM email_addresses e WHERE e.id = u.primary_email_address_id), '')".to_owned(),
+                };
+                qb.push(format!(" ORDER BY {order} {direction}, u.id {direction} LIMIT "));
+                qb.push_bind(query.limit);
+                qb.push(" OFFSET ");
+                qb.push_bind(query.offset);
+                let rows = qb.build().fetch_all(self.conn()).await.map_err(map_err)?;
+                rows.iter().map(user_row).collect()
+            }
+
+            async fn count_users(&mut self, instance: &InstanceId, query: &UserQuery) -> Result<i64, StoreError> {
+                let mut qb = QueryBuilder::<$db>::new("SELECT COUNT(*) AS n FROM users u WHERE u.instance_id = ");
+                qb.push_bind(instance.as_str());
+                push_user_filters(&mut qb, query);
+                let row = qb.build().fetch_one(self.conn()).await.map_err(map_err)?;
+                col(&row, "n")
+            }
+
+            async fn insert_email_address(&mut self, e: &EmailAddress) -> Result<(), StoreError> {
+                sqlx::query("INSERT INTO email_addresses (id, instance_id, user_id, email_address, verified, verification_strategy, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)")
+                    .bind(e.id.as_str()).bind(e.instance_id.as_str()).bind(e.user_id.as_str()).bind(e.email_address.to_lowercase())
+                    .bind(e.verified).bind(&e.verification_strategy).bind(e.created_at).bind(e.updated_at)
+                    .execute(self.conn()).await.map_err(map_err)?;
+                Ok(())
+            }
+
+            async fn get_email_address(&mut self, instance: &InstanceId, id: &EmailAddressId) -> Result<EmailAddress, StoreError> {
+                let row = sqlx::query(&format!("SELECT {EMAIL_COLUMNS} FROM email_addresses WHERE instance_id = $1 AND id = $2"))
+                    .bind(instance.as_str()).bind(id.as_str()).fetch_optional(self.conn()).await.map_err(map_err)?;
+                row.as_ref().map(email_row).transpose()?.ok_or(StoreError::NotFound)
+            }
+
+            async fn find_email_address_by_address(&mut self, instance: &InstanceId, address: &str) -> Result<Option<EmailAddress>, StoreError> {
+                let row = sqlx::query(&format!("SELECT {EMAIL_COLUMNS} FROM email_addresses WHERE instance_id = $1 AND email_address = $2"))
+                    .bind(instance.as_str()).bind(address.to_lowercase()).fetch_optional(self.conn()).await.map_err(map_err)?;
+                row.as_ref().map(email_row).transpose()
+            }
+
+            async fn list_email_addresses_for_users(&mut self, instance: &InstanceId, users: &[UserId]) -> Result<Vec<EmailAddress>, StoreError> {
+                if users.is_empty() {
+                    return Ok(Vec::new());
+                }
+                let mut qb = QueryBuilder::<$db>::new(format!("SELECT {EMAIL_COLUMNS} FROM email_addresses WHERE instance_id = "));
+                qb.push_bind(instance.as_str());
+                qb.push(" AND user_id IN (");
+                let mut list = qb.separated(", ");
+                for user in users {
+                    list.push_bind(user.as_str());
+                }
+                qb.push(") ORDER BY created_at, id");
+                let rows = qb.build().fetch_all(self.conn()).await.map_err(map_err)?;
+                rows.iter().map(email_row).collect()
+            }
+
+            async fn update_email_address(&mut self, e: &EmailAddress) -> Result<(), StoreError> {
+                let result = sqlx::query("UPDATE email_addresses SET verified = $1, verification_strategy = $2, updated_at = $3 WHERE instance_id = $4 AND id = $5")
+                    .bind(e.verified).bind(&e.verification_strategy).bind(e.updated_at).bind(e.instance_id.as_str()).bind(e.id.as_str())
+                    .execute(self.conn()).await.map_err(map_err)?;
+                affected(result.rows_affected())
+            }
+
+            async fn delete_email_address(&mut self, instance: &InstanceId, id: &EmailAddressId) -> Result<(), StoreError> {
+                let result = sqlx::query("DELETE FROM email_addresses WHERE instance_id = $1 AND id = $2")
+                    .bind(instance.as_str()).bind(id.as_str()).execute(self.conn()).await.map_err(map_err)?;
+                affected(result.rows_affected())
+            }
+
+            async fn insert_client(&mut self, c: &Client) -> Result<(), StoreError> {
+                sqlx::query("INSERT INTO clients (id, instance_id, token_hash, last_active_session_id, sign_in_id, sign_up_id, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)")
+                    .bind(c.id.as_str()).bind(c.instance_id.as_str()).bind(c.token_hash.clone())
+                    .bind(c.last_active_session_id.as_ref().map(|s| s.to_string())).bind(&c.sign_in_id).bind(&c.sign_up_id)
+                    .bind(c.created_at).bind(c.updated_at)
+                    .execute(self.conn()).await.map_err(map_err)?;
+                Ok(())
+            }
+
+            async fn get_client(&mut self, instance: &InstanceId, id: &ClientId) -> Result<Client, StoreError> {
+                let row = sqlx::query(&format!("SELECT {CLIENT_COLUMNS} FROM clients WHERE instance_id = $1 AND id = $2"))
+                    .bind(instance.as_str()).bind(id.as_str()).fetch_optional(self.conn()).await.map_err(map_err)?;
+                row.as_ref().map(client_row).transpose()?.ok_or(StoreError::NotFound)
+            }
+
+            async fn find_client_by_token_hash(&mut self, instance: &InstanceId, hash: &[u8]) -> Result<Option<Client>, StoreError> {
+                let row = sqlx::query(&format!("SELECT {CLIENT_COLUMNS} FROM clients WHERE instance_id = $1 AND token_hash = $2"))
+                    .bind(instance.as_str()).bind(hash.to_vec()).fetch_optional(self.conn()).await.map_err(map_err)?;
+                row.as_ref().map(client_row).transpose()
+            }
+
+            async fn update_client(&mut self, c: &Client) -> Result<(), StoreError> {
+                let result = sqlx::query("UPDATE clients SET token_hash = $1, last_active_session_id = $2, sign_in_id = $3, sign_up_id = $4, updated_at = $5 WHERE instance_id = $6 AND id = $7")
+                    .bind(c.token_hash.clone()).bind(c.last_active_session_id.as_ref().map(|s| s.to_string()))
+                    .bind(&c.sign_in_id).bind(&c.sign_up_id).bind(c.updated_at).bind(c.instance_id.as_str()).bind(c.id.as_str())
+                    .execute(self.conn()).await.map_err(map_err)?;
+                affected(result.rows_affected())
+            }
+
+            async fn list_clients(&mut self, instance: &InstanceId, limit: i64, offset: i64) -> Result<Vec<Client>, StoreError> {
+                let rows = sqlx::query(&format!("SELECT {CLIENT_COLUMNS} FROM clients WHERE instance_id = $1 ORDER BY created_at DESC, id DESC LIMIT $2 OFFSET $3"))
+                    .bind(instance.as_str()).bind(limit).bind(offset).fetch_all(self.conn()).await.map_err(map_err)?;
+                rows.iter().map(client_row).collect()
+            }
+
+            async fn count_clients(&mut self, instance: &InstanceId) -> Result<i64, StoreError> {
+                let row = sqlx::query("SELECT COUNT(*) AS n FROM clients WHERE instance_id = $1")
+                    .bind(instance.as_str()).fetch_one(self.conn()).await.map_err(map_err)?;
+                col(&row, "n")
+            }
+
+            async fn insert_session(&mut self, s: &Session) -> Result<(), StoreError> {
+                sqlx::query("INSERT INTO sessions (id, instance_id, client_id, user_id, status, last_active_organization_id, last_active_at, expire_at, abandon_at, azp, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)")
+                    .bind(s.id.as_str()).bind(s.instance_id.as_str()).bind(s.client_id.as_str()).bind(s.user_id.as_str())
+                    .bind(s.status.as_str()).bind(&s.last_active_organization_id).bind(s.last_active_at).bind(s.expire_at)
+                    .bind(s.abandon_at).bind(&s.azp).bind(s.created_at).bind(s.updated_at)
+                    .execute(self.conn()).await.map_err(map_err)?;
+                Ok(())
+            }
+
+            async fn get_session(&mut self, instance: &InstanceId, id: &SessionId) -> Result<Session, StoreError> {
+                let row = sqlx::query(&format!("SELECT {SESSION_COLUMNS} FROM sessions WHERE instance_id = $1 AND id = $2"))
+                    .bind(instance.as_str()).bind(id.as_str()).fetch_optional(self.conn()).await.map_err(map_err)?;
+                row.as_ref().map(session_row).transpose()?.ok_or(StoreError::NotFound)
+            }
+
+            async fn update_session(&mut self, s: &Session) -> Result<(), StoreError> {
+                let result = sqlx::query("UPDATE sessions SET status = $1, last_active_organization_id = $2, last_active_at = $3, expire_at = $4, abandon_at = $5, azp = $6, updated_at = $7 WHERE instance_id = $8 AND id = $9")
+                    .bind(s.status.as_str()).bind(&s.last_active_organization_id).bind(s.last_active_at).bind(s.expire_at)
+                    .bind(s.abandon_at).bind(&s.azp).bind(s.updated_at).bind(s.instance_id.as_str()).bind(s.id.as_str())
+                    .execute(self.conn()).await.map_err(map_err)?;
+                affected(result.rows_affected())
+            }
+
+            async fn list_sessions(&mut self, instance: &InstanceId, query: &SessionQuery) -> Result<Vec<Session>, StoreError> {
+                let mut qb = QueryBuilder::<$db>::new(format!("SELECT {SESSION_COLUMNS} FROM sessions WHERE instance_id = "));
+                qb.push_bind(instance.as_str());
+                push_session_filters(&mut qb, query);
+                qb.push(" ORDER BY created_at DESC, id DESC LIMIT ");
+                qb.push_bind(query.limit);
+                qb.push(" OFFSET ");
+                qb.push_bind(query.offset);
+                let rows = qb.build().fetch_all(self.conn()).await.map_err(map_err)?;
+                rows.iter().map(session_row).collect()
+            }
+
+            async fn count_sessions(&mut self, instance: &InstanceId, query: &SessionQuery) -> Result<i64, StoreError> {
+                let mut qb = QueryBuilder::<$db>::new("SELECT COUNT(*) AS n FROM sessions WHERE instance_id = ");
+                qb.push_bind(instance.as_str());
+                push_session_filters(&mut qb, query);
+                let row = qb.build().fetch_one(self.conn()).await.map_err(map_err)?;
+                col(&row, "n")
+            }
+
+            async fn end_user_sessions(&mut self, instance: &InstanceId, user: &UserId, status: SessionStatus, keep: Option<&SessionId>, now: Millis) -> Result<Vec<SessionId>, StoreError> {
+                let keep = keep.map(|k| k.as_str()).unwrap_or("");
+                let rows = sqlx::query("SELECT id FROM sessions WHERE instance_id = $1 AND user_id = $2 AND status = 'active' AND id <> $3")
+                    .bind(instance.as_str()).bind(user.as_str()).bind(keep).fetch_all(self.conn()).await.map_err(map_err)?;
+                let ids = rows.iter().map(|r| col::<String>(r, "id").map(SessionId::from_trusted)).collect::<Result<Vec<_>, _>>()?;
+                sqlx::query("UPDATE sessions SET status = $1, updated_at = $2 WHERE instance_id = $3 AND user_id = $4 AND status = 'active' AND id <> $5")
+                    .bind(status.as_str()).bind(now).bind(instance.as_str()).bind(user.as_str()).bind(keep)
+                    .execute(self.conn()).await.map_err(map_err)?;
+                Ok(ids)
+            }
+
+            async fn insert_jwt_template(&mut self, t: &JwtTemplate) -> Result<(), StoreError> {
+                sqlx::query("INSERT INTO jwt_templates (id, instance_id, name, claims, lifetime, allowed_clock_skew, custom_signing_key, signing_algorithm, signing_key, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)")
+                    .bind(t.id.as_str()).bind(t.instance_id.as_str()).bind(&t.name).bind(to_json(&t.claims)?)
+                    .bind(t.lifetime).bind(t.allowed_clock_skew).bind(t.custom_signing_key).bind(&t.signing_algorithm)
+                    .bind(&t.signing_key).bind(t.created_at).bind(t.updated_at)
+                    .execute(self.conn()).await.map_err(map_err)?;
+                Ok(())
+            }
+
+            async fn get_jwt_template(&mut self, instance: &InstanceId, id: &JwtTemplateId) -> Result<JwtTemplate, StoreError> {
+                let row = sqlx::query(&format!("SELECT {TEMPLATE_COLUMNS} FROM jwt_templates WHERE instance_id = $1 AND id = $2"))
+                    .bind(instance.as_str()).bind(id.as_str()).fetch_optional(self.conn()).await.map_err(map_err)?;
+                row.as_ref().map(template_row).transpose()?.ok_or(StoreError::NotFound)
+            }
+
+            async fn find_jwt_template_by_name(&mut self, instance: &InstanceId, name: &str) -> Result<Option<JwtTemplate>, StoreError> {
+                let row = sqlx::query(&format!("SELECT {TEMPLATE_COLUMNS} FROM jwt_templates WHERE instance_id = $1 AND name = $2"))
+                    .bind(instance.as_str()).bind(name).fetch_optional(self.conn()).await.map_err(map_err)?;
+                row.as_ref().map(template_row).transpose()
+            }
+
+            async fn list_jwt_templates(&mut self, instance: &InstanceId, limit: i64, offset: i64) -> Result<Vec<JwtTemplate>, StoreError> {
+                let rows = sqlx::query(&format!("SELECT {TEMPLATE_COLUMNS} FROM jwt_templates WHERE instance_id = $1 ORDER BY created_at, id LIMIT $2 OFFSET $3"))
+                    .bind(instance.as_str()).bind(limit).bind(offset).fetch_all(self.conn()).await.map_err(map_err)?;
+                rows.iter().map(template_row).collect()
+            }
+
+            async fn count_jwt_templates(&mut self, instance: &InstanceId) -> Result<i64, StoreError> {
+                let row = sqlx::query("SELECT COUNT(*) AS n FROM jwt_templates WHERE instance_id = $1")
+                    .bind(instance.as_str()).fetch_one(self.conn()).await.map_err(map_err)?;
+                col(&row, "n")
+            }
+
+            async fn update_jwt_template(&mut self, t: &JwtTemplate) -> Result<(), StoreError> {
+                let result = sqlx::query("UPDATE jwt_templates SET name = $1, claims = $2, lifetime = $3, allowed_clock_skew = $4, custom_signing_key = $5, signing_algorithm = $6, signing_key = $7, updated_at = $8 WHERE instance_id = $9 AND id = $10")
+                    .bind(&t.name).bind(to_json(&t.claims)?).bind(t.lifetime).bind(t.allowed_clock_skew).bind(t.custom_signing_key)
+                    .bind(&t.signing_algorithm).bind(&t.signing_key).bind(t.updated_at).bind(t.instance_id.as_str()).bind(t.id.as_str())
+                    .execute(self.conn()).await.map_err(map_err)?;
+                affected(result.rows_affected())
+            }
+
+            async fn delete_jwt_template(&mut self, instance: &InstanceId, id: &JwtTemplateId) -> Result<(), StoreError> {
+                let result = sqlx::query("DELETE FROM jwt_templates WHERE instance_id = $1 AND id = $2")
+                    .bind(instance.as_str()).bind(id.as_str()).execute(self.conn()).await.map_err(map_err)?;
+                affected(result.rows_affected())
+            }
+
+            async fn insert_mail_message(&mut self, m: &MailMessage) -> Result<(), StoreError> {
+                sqlx::query("INSERT INTO mail_messages (id, instance_id, to_address, subject, text_body, html_body, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7)")
+                    .bind(m.id.as_str()).bind(m.instance_id.as_str()).bind(&m.to).bind(&m.subject).bind(&m.text).bind(&m.html).bind(m.created_at)
+                    .execute(self.conn()).await.map_err(map_err)?;
+                Ok(())
+            }
+
+            async fn list_mail_messages(&mut self, instance: &InstanceId, to: Option<&str>, limit: i64) -> Result<Vec<MailMessage>, StoreError> {
+                let mut qb = QueryBuilder::<$db>::new("SELECT id, instance_id, to_address, subject, text_body, html_body, created_at FROM mail_messages WHERE instance_id = ");
+                qb.push_bind(instance.as_str());
+                if let Some(to) = to {
+                    qb.push(" AND LOWER(to_address) = ");
+                    qb.push_bind(to.to_lowercase());
+                }
+                qb.push(" ORDER BY created_at DESC, id DESC LIMIT ");
+                qb.push_bind(limit);
+                let rows = qb.build().fetch_all(self.conn()).await.map_err(map_err)?;
+                rows.iter().map(mail_row).collect()
+            }
+        }
+    };
+}
+
+pub(crate) use impl_tx;
+
+/// SHA-256 of a secret key, the lookup column for `find_instance_by_secret_key_hash`.
+pub(crate) fn secret_hash(secret_key: &str) -> Vec<u8> {
+    use sha2::Digest;
+    sha2::Sha256::digest(secret_key.as_bytes()).to_vec()
+}
+
+/// Maps a backend's unique-violation to the logical constraint names of the trait docs.
+pub(crate) fn logical_constraint(index_or_message: &str) -> Option<&'static str> {
+    const TABLE: &[(&str, &str, &str)] = &[
+        ("instances_name_key", "instances.name", "instance_name"),
+        (
+            "instances_frontend_host_key",
+            "instances.frontend_host",
+            "frontend_host",
+        ),
+        (
+            "instances_secret_key_hash_key",
+            "instances.secret_key_hash",
+            "secret_key",
+        ),
+        ("users_username_key", "users.username", "username"),
+        ("users_external_id_key", "users.external_id", "external_id"),
+        (
+            "email_addresses_address_key",
+            "email_addresses.email_address",
+            "email_address",
+        ),
+        (
+            "jwt_templates_name_key",
+            "jwt_templates.name",
+            "jwt_template_name",
+        ),
+    ];
+    TABLE
+        .iter()
+        .find(|(index, column, _)| index_or_message == *index || index_or_message.contains(column))
+        .map(|(_, _, logical)| *logical)
+}

@@ -1,0 +1,182 @@
+//! Test helpers (dev-dependency only): an in-process Concierge on random loopback ports over a
+//! fresh database and a fixed clock, with a small Backend API client.
+#![forbid(unsafe_code)]
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use concierge_core::{FixedClock, Instance};
+use concierge_service::instances::NewInstance;
+use concierge_service::Service;
+use concierge_store::testing::TestDb;
+use reqwest::{Method, StatusCode};
+use serde_json::Value;
+use std::sync::Arc;
+
+/// 2026-01-01T00:00:00Z: where every test clock starts.
+pub const START_MS: i64 = 1_767_225_600_000;
+
+/// Which database a test server runs on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Db {
+    /// A temporary SQLite file.
+    Sqlite,
+    /// A fresh database on the local PostgreSQL server.
+    Postgres,
+}
+
+/// A running server with two instances, `default` and `other`.
+pub struct TestServer {
+    /// `http://127.0.0.1:<port>` of the Frontend API.
+    pub frontend_url: String,
+    /// `http://127.0.0.1:<port>` of the Backend API.
+    pub backend_url: String,
+    /// The clock the server reads; advance it instead of sleeping.
+    pub clock: Arc<FixedClock>,
+    /// The service, for direct checks.
+    pub service: Service,
+    /// The `default` instance.
+    pub default: Instance,
+    /// A second instance, for isolation checks.
+    pub other: Instance,
+    /// Keeps the database alive.
+    pub db: TestDb,
+    stop: tokio::sync::watch::Sender<bool>,
+    http: reqwest::Client,
+}
+
+impl TestServer {
+    /// Starts a server on the given database.
+    pub async fn spawn(db: Db) -> Self {
+        let db = match db {
+            Db::Sqlite => concierge_store::testing::fresh_sqlite().await,
+            Db::Postgres => concierge_store::testing::fresh_postgres().await,
+        };
+        let clock = Arc::new(FixedClock::new(START_MS));
+        let service = Service::new(db.store.clone(), clock.clone());
+        let default = service
+            .create_instance(NewInstance {
+                name: "default".into(),
+                frontend_host: Some("clerk.default.test".into()),
+                allowed_origins: vec![],
+                allow_localhost: true,
+                test_mode: false,
+            })
+            .await
+            .unwrap();
+        let other = service
+            .create_instance(NewInstance {
+                name: "other".into(),
+                frontend_host: Some("clerk.other.test".into()),
+                allowed_origins: vec![],
+                allow_localhost: false,
+                test_mode: false,
+            })
+            .await
+            .unwrap();
+        let state = concierge_http::AppState {
+            service: service.clone(),
+        };
+        let frontend = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let backend = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let frontend_url = format!("http://{}", frontend.local_addr().unwrap());
+        let backend_url = format!("http://{}", backend.local_addr().unwrap());
+        let (stop, stopped) = tokio::sync::watch::channel(false);
+        let mut f = stopped.clone();
+        tokio::spawn(concierge_http::serve(
+            frontend,
+            concierge_http::frontend_router(state.clone()),
+            async move {
+                let _ = f.wait_for(|stop| *stop).await;
+            },
+        ));
+        let mut b = stopped;
+        tokio::spawn(concierge_http::serve(
+            backend,
+            concierge_http::backend_router(state),
+            async move {
+                let _ = b.wait_for(|stop| *stop).await;
+            },
+        ));
+        Self {
+            frontend_url,
+            backend_url,
+            clock,
+            service,
+            default,
+            other,
+            db,
+            stop,
+            http: reqwest::Client::new(),
+        }
+    }
+
+    /// A Backend API request as `instance`, returning status and parsed JSON (`Null` when empty).
+    pub async fn bapi(
+        &self,
+        instance: &Instance,
+        method: Method,
+        path: &str,
+        body: Option<Value>,
+    ) -> (StatusCode, Value) {
+        self.bapi_with_key(&instance.secret_key, method, path, body)
+            .await
+    }
+
+    /// A Backend API request with an arbitrary secret key.
+    pub async fn bapi_with_key(
+        &self,
+        secret_key: &str,
+        method: Method,
+        path: &str,
+        body: Option<Value>,
+    ) -> (StatusCode, Value) {
+        let mut request = self
+            .http
+            .request(method, format!("{}{}", self.backend_url, path))
+            .bearer_auth(secret_key)
+            .header("content-type", "application/json");
+        if let Some(body) = body {
+            request = request.body(body.to_string());
+        }
+        let response = request.send().await.unwrap();
+        let status = response.status();
+        let content_type = response
+            .headers()
+            .get("content-type")
+            .map(|v| v.to_str().unwrap().to_owned());
+        let text = response.text().await.unwrap();
+        if text.is_empty() {
+            return (status, Value::Null);
+        }
+        assert_eq!(
+            content_type.as_deref(),
+            Some("application/json"),
+            "exact content type on {path}"
+        );
+        (status, serde_json::from_str(&text).unwrap())
+    }
+
+    /// A raw request to any URL (for malformed bodies and odd headers).
+    pub fn http(&self) -> &reqwest::Client {
+        &self.http
+    }
+
+    /// Creates a user in `instance` and returns its JSON.
+    pub async fn create_user(&self, instance: &Instance, email: &str) -> Value {
+        let (status, user) = self
+            .bapi(
+                instance,
+                Method::POST,
+                "/v1/users",
+                Some(serde_json::json!({"email_address": [email], "password": "correct-horse-battery"})),
+            )
+            .await;
+        assert_eq!(status, StatusCode::OK, "{user}");
+        user
+    }
+}
+
+impl Drop for TestServer {
+    fn drop(&mut self) {
+        let _ = self.stop.send(true);
+    }
+}

@@ -1,0 +1,64 @@
+#!/usr/bin/env bash
+# Benchmarks, printed as one markdown table: raw crypto rates (cargo bench), then HTTP rates with
+# wrk over loopback against the release binary on SQLite and PostgreSQL, beside a bare axum handler.
+# Loopback only; every load run is bounded in time. Usage: bash scripts/bench.sh [seconds-per-run]
+set -euo pipefail
+cd "$(dirname "$0")/.."
+DURATION="${1:-10}"
+CONNS=64
+
+command -v wrk >/dev/null || { apt-get update -qq && apt-get install -y -qq wrk >/dev/null; }
+command -v jq >/dev/null || { apt-get update -qq && apt-get install -y -qq jq >/dev/null; }
+cargo build --release -q -p concierge-server -p concierge-http --example baseline
+BIN=target/release/concierge
+
+echo "## Crypto (one core)"
+cargo bench -q -p concierge-tokens --bench tokens 2>/dev/null
+
+WORK=$(mktemp -d)
+PIDS=()
+cleanup() { for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done; wait 2>/dev/null || true
+            psql -q -h 127.0.0.1 -U postgres -c "drop database if exists concierge_bench_$$" >/dev/null 2>&1 || true
+            rm -rf "$WORK"; }
+trap cleanup EXIT
+
+wait_ready() { for _ in $(seq 1 200); do curl -sf "http://$1/healthz" >/dev/null && return 0; sleep 0.05; done; echo "not ready: $1" >&2; exit 1; }
+
+# wrk summary -> "req/s | p50 | p99"
+run_wrk() { # url script
+  local out; out=$(wrk -t1 -c"$CONNS" -d"${DURATION}s" --latency ${2:+-s "$2"} "$1")
+  local rps p50 p99
+  rps=$(awk '/Requests\/sec/ {print $2}' <<<"$out")
+  p50=$(awk '$1=="50%" {print $2}' <<<"$out")
+  p99=$(awk '$1=="99%" {print $2}' <<<"$out")
+  echo "$rps | $p50 | $p99"
+}
+
+echo
+echo "## HTTP ($CONNS connections, ${DURATION}s each, wrk with 1 thread on the same 2-core machine)"
+echo
+echo "| what | req/s | p50 | p99 |"
+echo "|---|---|---|---|"
+
+./target/release/examples/baseline 127.0.0.1:4099 & PIDS+=($!)
+wait_ready 127.0.0.1:4099
+echo "| bare axum handler (ceiling) | $(run_wrk http://127.0.0.1:4099/v1/users/x) |"
+
+bench_db() { # label database-url
+  local front=127.0.0.1:4190 back=127.0.0.1:4191
+  CONCIERGE_DATABASE_URL="$2" RUST_LOG=warn $BIN serve --frontend-addr $front --backend-addr $back >/dev/null 2>&1 & local pid=$!
+  PIDS+=($pid)
+  wait_ready $back
+  local sk; sk=$(CONCIERGE_DATABASE_URL="$2" $BIN instance show --json | jq -r .secret_key)
+  local uid; uid=$(curl -sf -X POST "http://$back/v1/users" -H "Authorization: Bearer $sk" -H 'Content-Type: application/json' \
+    -d '{"email_address":["bench@example.com"],"first_name":"Bench"}' | jq -r .id)
+  local sid; sid=$(curl -sf -X POST "http://$back/v1/sessions" -H "Authorization: Bearer $sk" -H 'Content-Type: application/json' \
+    -d "{\"user_id\":\"$uid\"}" | jq -r .id)
+  echo "| GET /v1/users/{id} on $1 | $(USER_ID=$uid SECRET_KEY=$sk run_wrk "http://$back" scripts/bench/get_user.lua) |"
+  echo "| POST /v1/sessions/{id}/tokens on $1 | $(SESSION_ID=$sid SECRET_KEY=$sk run_wrk "http://$back" scripts/bench/mint_token.lua) |"
+  kill "$pid"; wait "$pid" 2>/dev/null || true
+}
+
+bench_db SQLite "sqlite://$WORK/bench.db"
+psql -q -h 127.0.0.1 -U postgres -c "create database concierge_bench_$$" >/dev/null
+bench_db PostgreSQL "postgres://postgres@127.0.0.1:5432/concierge_bench_$$"
