@@ -80,6 +80,22 @@ pub fn normalize_origin(origin: &str) -> Result<String> {
     }
 }
 
+/// Generates an RSA signing key off the async runtime (key generation takes a while).
+async fn new_signing_key(
+    instance: &InstanceId,
+    now: concierge_core::Millis,
+) -> Result<concierge_core::SigningKey> {
+    let instance = instance.clone();
+    blocking(move || {
+        Ok(tokens::generate_signing_key(
+            &instance,
+            &mut Service::rng(),
+            now,
+        )?)
+    })
+    .await
+}
+
 impl Service {
     /// Creates an instance with fresh keys: publishable key, secret key and an RSA-2048 signing key.
     #[instrument(skip_all, fields(instance.name = %new.name))]
@@ -109,15 +125,7 @@ impl Service {
             settings: InstanceSettings::default(),
             created_at: now,
         };
-        let key_instance = id.clone();
-        let signing_key = blocking(move || {
-            Ok(tokens::generate_signing_key(
-                &key_instance,
-                &mut Self::rng(),
-                now,
-            )?)
-        })
-        .await?;
+        let signing_key = new_signing_key(&id, now).await?;
         let mut tx = self.inner.store.begin().await?;
         tx.insert_instance(&instance).await.map_err(|e| match e {
             concierge_store::StoreError::Conflict { constraint } => {
@@ -209,15 +217,7 @@ impl Service {
     #[instrument(skip_all, fields(instance.id = %instance.id))]
     pub async fn rotate_signing_key(&self, instance: &Instance) -> Result<String> {
         let now = self.now();
-        let key_instance = instance.id.clone();
-        let signing_key = blocking(move || {
-            Ok(tokens::generate_signing_key(
-                &key_instance,
-                &mut Self::rng(),
-                now,
-            )?)
-        })
-        .await?;
+        let signing_key = new_signing_key(&instance.id, now).await?;
         let mut tx = self.inner.store.begin().await?;
         tx.retire_signing_keys(&instance.id, now).await?;
         tx.insert_signing_key(&signing_key).await?;

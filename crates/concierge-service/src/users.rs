@@ -171,6 +171,29 @@ impl Service {
         blocking(move || Ok(tokens::hash_password(&password, &mut Self::rng())?)).await
     }
 
+    /// The hash to store for a password given in plain text or as an imported digest
+    /// (a digest wins when both are given, as in Clerk's Backend API).
+    async fn password_hash_from(
+        &self,
+        instance: &Instance,
+        password: Option<String>,
+        digest: Option<(String, String)>,
+        skip_checks: bool,
+    ) -> Result<Option<PasswordHash>> {
+        Ok(match (password, digest) {
+            (_, Some((hasher, digest))) => Some(tokens::import_password_digest(&hasher, &digest)?),
+            (Some(password), None) => Some(
+                self.hash_new_password(
+                    password,
+                    skip_checks,
+                    instance.settings.password_min_length,
+                )
+                .await?,
+            ),
+            (None, None) => None,
+        })
+    }
+
     /// Loads a user and their email addresses.
     pub(crate) async fn load_user(
         tx: &mut dyn Tx,
@@ -212,18 +235,14 @@ impl Service {
         let public_metadata = checked_metadata(params.public_metadata, "public_metadata")?;
         let private_metadata = checked_metadata(params.private_metadata, "private_metadata")?;
         let unsafe_metadata = checked_metadata(params.unsafe_metadata, "unsafe_metadata")?;
-        let password_hash = match (params.password, params.password_digest) {
-            (_, Some((hasher, digest))) => Some(tokens::import_password_digest(&hasher, &digest)?),
-            (Some(password), None) => Some(
-                self.hash_new_password(
-                    password,
-                    params.skip_password_checks,
-                    instance.settings.password_min_length,
-                )
-                .await?,
-            ),
-            (None, None) => None,
-        };
+        let password_hash = self
+            .password_hash_from(
+                instance,
+                params.password,
+                params.password_digest,
+                params.skip_password_checks,
+            )
+            .await?;
         let now = self.now();
         let created_at = params.created_at.unwrap_or(now);
         let mut rng = Self::rng();
@@ -336,18 +355,14 @@ impl Service {
         id: &UserId,
         params: UpdateUser,
     ) -> Result<UserView> {
-        let new_hash = match (params.password, params.password_digest) {
-            (_, Some((hasher, digest))) => Some(tokens::import_password_digest(&hasher, &digest)?),
-            (Some(password), None) => Some(
-                self.hash_new_password(
-                    password,
-                    params.skip_password_checks,
-                    instance.settings.password_min_length,
-                )
-                .await?,
-            ),
-            (None, None) => None,
-        };
+        let new_hash = self
+            .password_hash_from(
+                instance,
+                params.password,
+                params.password_digest,
+                params.skip_password_checks,
+            )
+            .await?;
         let now = self.now();
         let mut tx = self.inner.store.begin().await?;
         let UserView {

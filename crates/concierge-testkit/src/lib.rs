@@ -109,6 +109,25 @@ impl TestServer {
         }
     }
 
+    /// Starts a second, independent node (its own pool, caches and listeners) on the same
+    /// database, as a second `serve` process would be; returns its Backend API URL.
+    pub async fn spawn_second_node(&self) -> String {
+        let store = concierge_store::open(&self.db.url).await.unwrap();
+        let service = Service::new(store, self.clock.clone());
+        let state = concierge_http::AppState { service };
+        let backend = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let url = format!("http://{}", backend.local_addr().unwrap());
+        let mut stopped = self.stop.subscribe();
+        tokio::spawn(concierge_http::serve(
+            backend,
+            concierge_http::backend_router(state),
+            async move {
+                let _ = stopped.wait_for(|stop| *stop).await;
+            },
+        ));
+        url
+    }
+
     /// A Backend API request as `instance`, returning status and parsed JSON (`Null` when empty).
     pub async fn bapi(
         &self,

@@ -4,7 +4,7 @@ use super::{path_id, BapiInstance};
 use crate::common::{convert, ApiError, ClerkJson, QueryParams};
 use crate::AppState;
 use axum::extract::{Path, State};
-use axum::response::{IntoResponse, Response};
+use axum::response::Response;
 use axum::routing::{get, post};
 use axum::Router;
 use concierge_core::ClientId;
@@ -23,11 +23,11 @@ async fn list(
         .await?;
     let now = app.service.now();
     let data: Vec<wire::Client> = clients.iter().map(|c| convert::client(c, now)).collect();
-    if params.get_bool("paginated")?.unwrap_or(false) {
-        Ok(ClerkJson(convert::paginated(data, total)).into_response())
-    } else {
-        Ok(ClerkJson(data).into_response())
-    }
+    Ok(convert::list_response(
+        data,
+        total,
+        params.get_bool("paginated")?.unwrap_or(false),
+    ))
 }
 
 async fn get_one(

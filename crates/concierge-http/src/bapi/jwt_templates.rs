@@ -4,7 +4,7 @@ use super::{path_id, BapiInstance};
 use crate::common::{convert, ApiError, ClerkJson, QueryParams};
 use crate::AppState;
 use axum::extract::{Path, State};
-use axum::response::{IntoResponse, Response};
+use axum::response::Response;
 use axum::routing::get;
 use axum::Router;
 use concierge_core::JwtTemplateId;
@@ -61,11 +61,11 @@ async fn list(
         .list_jwt_templates(&instance.id, limit, offset)
         .await?;
     let data: Vec<wire::JwtTemplate> = templates.iter().map(convert::jwt_template).collect();
-    if params.get_bool("paginated")?.unwrap_or(false) {
-        Ok(ClerkJson(convert::paginated(data, total)).into_response())
-    } else {
-        Ok(ClerkJson(data).into_response())
-    }
+    Ok(convert::list_response(
+        data,
+        total,
+        params.get_bool("paginated")?.unwrap_or(false),
+    ))
 }
 
 async fn get_one(

@@ -4,7 +4,7 @@ use super::{path_id, BapiInstance};
 use crate::common::{convert, ApiError, ClerkJson, QueryParams};
 use crate::AppState;
 use axum::extract::{Path, State};
-use axum::response::{IntoResponse, Response};
+use axum::response::Response;
 use axum::routing::{get, post};
 use axum::Router;
 use concierge_core::{ClientId, SessionId, SessionStatus, UserId};
@@ -57,12 +57,11 @@ async fn list(
     let (sessions, total) = app.service.list_sessions(&instance.id, query).await?;
     let now = app.service.now();
     let data: Vec<wire::Session> = sessions.iter().map(|s| convert::session(s, now)).collect();
-    // wire §8.1: the paginated shape only when asked for; a bare array otherwise.
-    if params.get_bool("paginated")?.unwrap_or(false) {
-        Ok(ClerkJson(convert::paginated(data, total)).into_response())
-    } else {
-        Ok(ClerkJson(data).into_response())
-    }
+    Ok(convert::list_response(
+        data,
+        total,
+        params.get_bool("paginated")?.unwrap_or(false),
+    ))
 }
 
 async fn get_one(

@@ -160,9 +160,19 @@ pub fn token(jwt: String) -> wire::Token {
     }
 }
 
-/// Builds the paginated list shape.
-pub fn paginated<T>(data: Vec<T>, total_count: i64) -> wire::Paginated<T> {
-    wire::Paginated { data, total_count }
+/// A list answer: `{data, total_count}` when the SDK sent `paginated=true`, a bare array
+/// otherwise (wire §8.1).
+pub fn list_response<T: serde::Serialize>(
+    data: Vec<T>,
+    total_count: i64,
+    paginated: bool,
+) -> axum::response::Response {
+    use axum::response::IntoResponse;
+    if paginated {
+        super::ClerkJson(wire::Paginated { data, total_count }).into_response()
+    } else {
+        super::ClerkJson(data).into_response()
+    }
 }
 
 /// Metadata or `{}` when null.

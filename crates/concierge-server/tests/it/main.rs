@@ -5,6 +5,7 @@
 mod cli;
 mod errors;
 mod isolation;
+mod nodes;
 mod sessions;
 mod tokens;
 mod users;
