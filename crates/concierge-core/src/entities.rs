@@ -46,6 +46,42 @@ pub struct InstanceSettings {
     pub multi_session: bool,
     /// Minimum password length.
     pub password_min_length: usize,
+    /// Name shown by the UI components.
+    pub application_name: String,
+    /// The application's home page, for the components' links.
+    pub home_url: String,
+    /// Where the application mounts `<SignIn/>`.
+    pub sign_in_url: String,
+    /// Where the application mounts `<SignUp/>`.
+    pub sign_up_url: String,
+}
+
+impl Instance {
+    /// Whether browser requests from `origin` (`scheme://host[:port]`) are accepted: one of the
+    /// configured origins, or any port of `localhost`/`127.0.0.1` when `allow_localhost` is set.
+    pub fn accepts_origin(&self, origin: &str) -> bool {
+        let origin = origin.trim_end_matches('/').to_ascii_lowercase();
+        if self.allowed_origins.contains(&origin) {
+            return true;
+        }
+        if !self.allow_localhost {
+            return false;
+        }
+        let Some(rest) = origin
+            .strip_prefix("http://")
+            .or_else(|| origin.strip_prefix("https://"))
+        else {
+            return false;
+        };
+        let host = match rest.rsplit_once(':') {
+            Some((host, port)) if !port.is_empty() && port.bytes().all(|b| b.is_ascii_digit()) => {
+                host
+            }
+            Some(_) => return false,
+            None => rest,
+        };
+        matches!(host, "localhost" | "127.0.0.1" | "[::1]")
+    }
 }
 
 impl Default for InstanceSettings {
@@ -56,6 +92,10 @@ impl Default for InstanceSettings {
             session_token_lifetime_secs: 60,
             multi_session: false,
             password_min_length: 8,
+            application_name: "Concierge".into(),
+            home_url: String::new(),
+            sign_in_url: String::new(),
+            sign_up_url: String::new(),
         }
     }
 }
@@ -335,4 +375,49 @@ pub struct MailMessage {
     pub html: String,
     /// Creation time.
     pub created_at: Millis,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn instance(allow_localhost: bool) -> Instance {
+        Instance {
+            id: InstanceId::from_trusted("ins_x".into()),
+            name: "x".into(),
+            frontend_host: "clerk.x.test".into(),
+            publishable_key: String::new(),
+            secret_key: String::new(),
+            allowed_origins: vec!["https://app.example.com".into()],
+            allow_localhost,
+            test_mode: false,
+            settings: InstanceSettings::default(),
+            created_at: 0,
+        }
+    }
+
+    #[test]
+    fn origins() {
+        let local = instance(true);
+        for ok in [
+            "http://localhost:3000",
+            "http://127.0.0.1:4321",
+            "http://localhost",
+            "https://app.example.com",
+            "HTTPS://APP.example.com/",
+        ] {
+            assert!(local.accepts_origin(ok), "{ok}");
+        }
+        for bad in [
+            "http://evil.test",
+            "http://localhost.evil.test",
+            "http://localhost:3000.evil",
+            "null",
+            "https://app.example.com.evil",
+        ] {
+            assert!(!local.accepts_origin(bad), "{bad}");
+        }
+        assert!(!instance(false).accepts_origin("http://localhost:3000"));
+        assert!(instance(false).accepts_origin("https://app.example.com"));
+    }
 }

@@ -4,6 +4,8 @@
 //! This is the only crate that imports axum and http. Handlers are thin: extract, call one
 //! `Service` function, convert to a wire type (STYLE §2.4). FAPI and BAPI never import each other.
 #![forbid(unsafe_code)]
+// The environment object (wire §6.10) is one large `json!` literal.
+#![recursion_limit = "256"]
 
 pub mod bapi;
 pub mod common;

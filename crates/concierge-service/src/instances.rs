@@ -151,9 +151,17 @@ impl Service {
             .ok_or(ServiceError::NotFound)
     }
 
-    /// The instance serving a frontend request: the one whose frontend host equals `host`,
-    /// else the only instance of the database; `NotFound` when neither applies.
-    pub async fn instance_for_frontend_host(&self, host: Option<&str>) -> Result<Instance> {
+    /// The instance serving a frontend request: the one whose secret key an app's proxy sent
+    /// (`Clerk-Secret-Key`, wire §1.6), else the one whose frontend host is `host`, else the only
+    /// instance of the database; `NotFound` when none applies. A wrong proxy key is refused.
+    pub async fn instance_for_frontend_request(
+        &self,
+        proxy_secret_key: Option<&str>,
+        host: Option<&str>,
+    ) -> Result<Instance> {
+        if let Some(secret_key) = proxy_secret_key {
+            return self.authenticate_secret_key(secret_key).await;
+        }
         let mut conn = self.inner.store.read().await?;
         if let Some(host) = host {
             if let Some(instance) = conn

@@ -1,45 +1,49 @@
-//! Frontend API: what browsers and clerk-js call, directly or through an app's `/__clerk` proxy.
-//! This slice serves readiness and the public JWKS; the sign-in surface builds on it.
+//! Frontend API: what browsers and clerk-js call, directly or through an app's `/__clerk`
+//! proxy (wire §6). This slice answers `Clerk.load()`'s environment and client requests on top
+//! of the transport rules; sign-in and sign-up build on it.
+
+mod client;
+mod environment;
+pub mod transport;
 
 use crate::common::{trace, ApiError, ClerkJson};
 use crate::AppState;
 use axum::extract::State;
 use axum::routing::get;
 use axum::Router;
-use http::HeaderMap;
+use transport::FapiInstance;
 
 async fn healthz() -> &'static str {
     "ok"
 }
 
-/// Resolves the instance a browser request is for: the `Host` (or `X-Forwarded-Host` from a
-/// proxy) naming an instance's frontend host, else the only instance.
-async fn instance_for(
-    app: &AppState,
-    headers: &HeaderMap,
-) -> Result<concierge_core::Instance, ApiError> {
-    let host = headers
-        .get("x-forwarded-host")
-        .or_else(|| headers.get(http::header::HOST))
-        .and_then(|v| v.to_str().ok());
-    Ok(app.service.instance_for_frontend_host(host).await?)
-}
-
 async fn well_known_jwks(
     State(app): State<AppState>,
-    headers: HeaderMap,
+    FapiInstance(instance): FapiInstance,
 ) -> Result<ClerkJson<serde_json::Value>, ApiError> {
-    let instance = instance_for(&app, &headers).await?;
     Ok(ClerkJson(app.service.jwks(&instance.id).await?))
 }
 
 /// The Frontend API router.
 pub fn router(state: AppState) -> Router {
-    Router::new()
-        .route("/healthz", get(healthz))
+    let api = Router::new()
         .route("/.well-known/jwks.json", get(well_known_jwks))
+        .route(
+            "/v1/environment",
+            get(environment::get_environment).patch(environment::get_environment),
+        )
+        .route("/v1/client", get(client::get_client))
         .fallback(|| async { ApiError::no_route() })
         .method_not_allowed_fallback(|| async { ApiError::method_not_allowed() })
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            transport::resolve_instance,
+        ))
+        .with_state(state);
+    // Method override and slash trimming must run before routing, so they wrap the router.
+    Router::new()
+        .route("/healthz", get(healthz))
+        .fallback_service(api)
+        .layer(axum::middleware::from_fn(transport::normalize))
         .layer(axum::middleware::from_fn(trace::with_trace_id))
-        .with_state(state)
 }

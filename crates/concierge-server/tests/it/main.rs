@@ -4,6 +4,7 @@
 
 mod cli;
 mod errors;
+mod fapi;
 mod isolation;
 mod nodes;
 mod sessions;
