@@ -19,6 +19,7 @@ use concierge_core::Clock;
 use concierge_store::Store;
 use std::sync::Arc;
 
+pub use concierge_store::{SessionQuery, StoreError, UserOrderField, UserQuery};
 pub use error::ServiceError;
 pub use users::UserView;
 

@@ -8,7 +8,7 @@ use axum::response::Response;
 use axum::routing::{get, post};
 use axum::Router;
 use concierge_core::{ClientId, SessionId, SessionStatus, UserId};
-use concierge_store::SessionQuery;
+use concierge_service::SessionQuery;
 use concierge_wire::bapi as wire;
 use serde::Deserialize;
 

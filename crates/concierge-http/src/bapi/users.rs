@@ -9,7 +9,7 @@ use axum::routing::{get, post};
 use axum::Router;
 use concierge_core::{EmailAddressId, Millis, UserId};
 use concierge_service::users::{CreateUser, MetadataUpdate, UpdateUser};
-use concierge_store::{UserOrderField, UserQuery};
+use concierge_service::{UserOrderField, UserQuery};
 use concierge_wire::bapi as wire;
 use serde::Deserialize;
 use serde_json::Value;

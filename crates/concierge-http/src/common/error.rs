@@ -6,7 +6,7 @@ use super::trace::current_trace_id;
 use axum::response::{IntoResponse, Response};
 use concierge_core::CoreError;
 use concierge_service::ServiceError;
-use concierge_store::StoreError;
+use concierge_service::StoreError;
 use concierge_wire::{ErrorEnvelope, ErrorItem, ErrorMeta};
 use http::{header, HeaderValue, StatusCode};
 
