@@ -9,7 +9,8 @@ CONNS=64
 
 command -v wrk >/dev/null || { apt-get update -qq && apt-get install -y -qq wrk >/dev/null; }
 command -v jq >/dev/null || { apt-get update -qq && apt-get install -y -qq jq >/dev/null; }
-cargo build --release -q -p concierge-server -p concierge-http --example baseline
+cargo build --release -q -p concierge-server
+cargo build --release -q -p concierge-http --example baseline
 BIN=target/release/concierge
 
 echo "## Crypto (one core)"
@@ -22,7 +23,7 @@ cleanup() { for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done; wait 
             rm -rf "$WORK"; }
 trap cleanup EXIT
 
-wait_ready() { for _ in $(seq 1 200); do curl -sf "http://$1/healthz" >/dev/null && return 0; sleep 0.05; done; echo "not ready: $1" >&2; exit 1; }
+wait_ready() { for _ in $(seq 1 200); do curl -sf "http://$1${2:-/healthz}" >/dev/null && return 0; sleep 0.05; done; echo "not ready: $1" >&2; exit 1; }
 
 # wrk summary -> "req/s | p50 | p99"
 run_wrk() { # url script
@@ -41,7 +42,7 @@ echo "| what | req/s | p50 | p99 |"
 echo "|---|---|---|---|"
 
 ./target/release/examples/baseline 127.0.0.1:4099 & PIDS+=($!)
-wait_ready 127.0.0.1:4099
+wait_ready 127.0.0.1:4099 /v1/users/x
 echo "| bare axum handler (ceiling) | $(run_wrk http://127.0.0.1:4099/v1/users/x) |"
 
 bench_db() { # label database-url

@@ -9,15 +9,22 @@ use std::fmt;
 const ALPHABET: &[u8; 62] = b"0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
 const BODY_LEN: usize = 27;
 
-/// Draws `len` base62 characters from `rng` without modulo bias.
+/// Draws `len` base62 characters from `rng` without modulo bias. Random bytes are drawn in
+/// one buffer (an OS-backed generator costs a system call per draw, not per byte).
 pub fn random_base62(rng: &mut impl RngCore, len: usize) -> String {
     let mut out = String::with_capacity(len);
+    // 248 = 4 * 62: values at or above it would bias the alphabet; ~3% are rejected, so a
+    // buffer a quarter larger than needed almost always suffices in one draw.
+    let mut buffer = vec![0u8; len + len / 4 + 4];
     while out.len() < len {
-        let mut byte = [0u8; 1];
-        rng.fill_bytes(&mut byte);
-        // 248 = 4 * 62: values at or above it would bias the alphabet.
-        if byte[0] < 248 {
-            out.push(ALPHABET[(byte[0] % 62) as usize] as char);
+        rng.fill_bytes(&mut buffer);
+        for byte in &buffer {
+            if out.len() == len {
+                break;
+            }
+            if *byte < 248 {
+                out.push(ALPHABET[(byte % 62) as usize] as char);
+            }
         }
     }
     out

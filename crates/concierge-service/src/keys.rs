@@ -16,11 +16,13 @@ pub(crate) struct KeyCache {
 }
 
 impl Service {
-    /// The signer for the instance's current key.
-    pub(crate) async fn current_signer(&self, instance: &InstanceId) -> Result<Signer> {
-        let mut conn = self.inner.store.read().await?;
+    /// The signer for the instance's current key, read on a connection the caller holds.
+    pub(crate) async fn current_signer_on(
+        &self,
+        conn: &mut dyn concierge_store::Tx,
+        instance: &InstanceId,
+    ) -> Result<Signer> {
         let keys = conn.list_signing_keys(instance).await?;
-        drop(conn);
         let current = keys
             .into_iter()
             .find(|k| k.retired_at.is_none())

@@ -173,7 +173,7 @@ impl Service {
             }
         }
         let now = self.now();
-        let (session, user, template) = {
+        let (session, user, template, signer) = {
             let mut conn = self.inner.store.read().await?;
             let session = conn.get_session(&instance.id, session_id).await?;
             if session.effective_status(now) != SessionStatus::Active {
@@ -188,7 +188,8 @@ impl Service {
                 None => None,
             };
             let user = Self::load_user(conn.as_mut(), &instance.id, &session.user_id).await?;
-            (session, user, template)
+            let signer = self.current_signer_on(conn.as_mut(), &instance.id).await?;
+            (session, user, template, signer)
         };
         if user.user.banned {
             return Err(CoreError::UserBanned.into());
@@ -198,65 +199,28 @@ impl Service {
                 let lifetime =
                     expires_in_seconds.unwrap_or(instance.settings.session_token_lifetime_secs);
                 let claims = session_claims(instance, &session, now, lifetime);
-                let signer = self.current_signer(&instance.id).await?;
                 blocking(move || Ok(signer.sign_jwt(&Map::new(), &claims)?)).await?
             }
             Some(template) => {
-                self.sign_template_token(
+                let (header, claims) = template_claims(
                     instance,
                     &session,
                     &user,
                     &template,
                     now,
                     expires_in_seconds,
-                )
-                .await?
+                );
+                if template.custom_signing_key {
+                    let key = template.signing_key.clone().unwrap_or_default();
+                    blocking(move || Ok(tokens::sign_hs256(key.as_bytes(), &header, &claims)?))
+                        .await?
+                } else {
+                    blocking(move || Ok(signer.sign_jwt(&header, &claims)?)).await?
+                }
             }
         };
         self.record_activity(instance, session, now).await?;
         Ok(token)
-    }
-
-    async fn sign_template_token(
-        &self,
-        instance: &Instance,
-        session: &Session,
-        user: &crate::UserView,
-        template: &JwtTemplate,
-        now: Millis,
-        expires_in_seconds: Option<i64>,
-    ) -> Result<String> {
-        let context = json!({
-            "user": user_context(user),
-            "session": { "id": session.id.as_str(), "actor": Value::Null },
-        });
-        let mut claims = render_claims(&template.claims, &context);
-        let iat = now / 1000;
-        let lifetime = expires_in_seconds.unwrap_or(template.lifetime);
-        claims.insert(
-            "iss".into(),
-            json!(format!("https://{}", instance.frontend_host)),
-        );
-        claims.insert("sub".into(), json!(session.user_id.as_str()));
-        claims.insert("iat".into(), json!(iat));
-        claims.insert("nbf".into(), json!(iat - 10));
-        claims.insert("exp".into(), json!(iat + lifetime));
-        claims.insert(
-            "jti".into(),
-            json!(concierge_core::ids::random_base62(&mut Self::rng(), 20)),
-        );
-        if let Some(azp) = &session.azp {
-            claims.insert("azp".into(), json!(azp));
-        }
-        let mut header = Map::new();
-        header.insert("cat".into(), json!(TEMPLATE_TOKEN_CATEGORY));
-        if template.custom_signing_key {
-            let key = template.signing_key.clone().unwrap_or_default();
-            return blocking(move || Ok(tokens::sign_hs256(key.as_bytes(), &header, &claims)?))
-                .await;
-        }
-        let signer = self.current_signer(&instance.id).await?;
-        blocking(move || Ok(signer.sign_jwt(&header, &claims)?)).await
     }
 
     /// Records activity on a session (and slides its inactivity window), at most every 10 s.
@@ -283,6 +247,43 @@ impl Service {
         tx.commit().await?;
         Ok(())
     }
+}
+
+/// The header and claims of a JWT-template token: the rendered template plus the claims the
+/// server owns, and header `cat` so the SDKs refuse it as a session token.
+fn template_claims(
+    instance: &Instance,
+    session: &Session,
+    user: &crate::UserView,
+    template: &JwtTemplate,
+    now: Millis,
+    expires_in_seconds: Option<i64>,
+) -> (Map<String, Value>, Map<String, Value>) {
+    let context = json!({
+        "user": user_context(user),
+        "session": { "id": session.id.as_str(), "actor": Value::Null },
+    });
+    let mut claims = render_claims(&template.claims, &context);
+    let iat = now / 1000;
+    let lifetime = expires_in_seconds.unwrap_or(template.lifetime);
+    claims.insert(
+        "iss".into(),
+        json!(format!("https://{}", instance.frontend_host)),
+    );
+    claims.insert("sub".into(), json!(session.user_id.as_str()));
+    claims.insert("iat".into(), json!(iat));
+    claims.insert("nbf".into(), json!(iat - 10));
+    claims.insert("exp".into(), json!(iat + lifetime));
+    claims.insert(
+        "jti".into(),
+        json!(concierge_core::ids::random_base62(&mut Service::rng(), 20)),
+    );
+    if let Some(azp) = &session.azp {
+        claims.insert("azp".into(), json!(azp));
+    }
+    let mut header = Map::new();
+    header.insert("cat".into(), json!(TEMPLATE_TOKEN_CATEGORY));
+    (header, claims)
 }
 
 /// Session-token claims v2 (wire §2.2): `iss` is the publishable-key host, `nbf` is ten seconds

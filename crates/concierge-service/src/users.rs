@@ -200,10 +200,7 @@ impl Service {
         instance: &InstanceId,
         id: &UserId,
     ) -> Result<UserView> {
-        let user = tx.get_user(instance, id).await?;
-        let email_addresses = tx
-            .list_email_addresses_for_users(instance, std::slice::from_ref(id))
-            .await?;
+        let (user, email_addresses) = tx.get_user_with_email_addresses(instance, id).await?;
         Ok(UserView {
             user,
             email_addresses,

@@ -103,6 +103,12 @@ pub trait Tx: Send {
     async fn insert_user(&mut self, user: &User) -> Result<(), StoreError>;
     /// The user with this id.
     async fn get_user(&mut self, instance: &InstanceId, id: &UserId) -> Result<User, StoreError>;
+    /// The user with this id and their email addresses (oldest first), in one round trip.
+    async fn get_user_with_email_addresses(
+        &mut self,
+        instance: &InstanceId,
+        id: &UserId,
+    ) -> Result<(User, Vec<EmailAddress>), StoreError>;
     /// Replaces every mutable column of the user. Conflicts: `username`, `external_id`.
     async fn update_user(&mut self, user: &User) -> Result<(), StoreError>;
     /// Deletes the user with its email addresses and sessions.

@@ -375,6 +375,33 @@ macro_rules! impl_tx {
                 row.as_ref().map(user_row).transpose()?.ok_or(StoreError::NotFound)
             }
 
+            async fn get_user_with_email_addresses(&mut self, instance: &InstanceId, id: &UserId) -> Result<(User, Vec<EmailAddress>), StoreError> {
+                let rows = sqlx::query(&format!(
+                    "SELECT {USER_COLUMNS}, e.id AS e_id, e.email_address AS e_email_address, e.verified AS e_verified, \
+                     e.verification_strategy AS e_verification_strategy, e.created_at AS e_created_at, e.updated_at AS e_updated_at \
+                     FROM users u LEFT JOIN email_addresses e ON e.instance_id = u.instance_id AND e.user_id = u.id \
+                     WHERE u.instance_id = $1 AND u.id = $2 ORDER BY e.created_at, e.id"
+                ))
+                .bind(instance.as_str()).bind(id.as_str()).fetch_all(self.conn()).await.map_err(map_err)?;
+                let user = rows.first().map(user_row).transpose()?.ok_or(StoreError::NotFound)?;
+                let mut emails = Vec::with_capacity(rows.len());
+                for row in &rows {
+                    if let Some(email_id) = col::<Option<String>>(row, "e_id")? {
+                        emails.push(EmailAddress {
+                            id: EmailAddressId::from_trusted(email_id),
+                            instance_id: user.instance_id.clone(),
+                            user_id: user.id.clone(),
+                            email_address: col(row, "e_email_address")?,
+                            verified: col(row, "e_verified")?,
+                            verification_strategy: col(row, "e_verification_strategy")?,
+                            created_at: col(row, "e_created_at")?,
+                            updated_at: col(row, "e_updated_at")?,
+                        });
+                    }
+                }
+                Ok((user, emails))
+            }
+
             async fn update_user(&mut self, u: &User) -> Result<(), StoreError> {
                 let result = sqlx::query("UPDATE users SET external_id = $1, username = $2, first_name = $3, last_name = $4, password_hash = $5, public_metadata = $6, private_metadata = $7, unsafe_metadata = $8, primary_email_address_id = $9, image_url = $10, banned = $11, locked = $12, locked_until = $13, failed_password_attempts = $14, last_sign_in_at = $15, last_active_at = $16, legal_accepted_at = $17, create_organization_enabled = $18, create_organizations_limit = $19, delete_self_enabled = $20, locale = $21, updated_at = $22 WHERE instance_id = $23 AND id = $24")
                     .bind(&u.external_id).bind(&u.username).bind(&u.first_name).bind(&u.last_name)

@@ -22,12 +22,15 @@ pub fn generate_opaque_token(rng: &mut impl RngCore) -> String {
 /// A uniformly random decimal code of `digits` digits (email verification codes).
 pub fn generate_numeric_code(rng: &mut impl RngCore, digits: usize) -> String {
     let mut out = String::with_capacity(digits);
+    let mut buffer = vec![0u8; digits + 4];
     while out.len() < digits {
-        let mut byte = [0u8; 1];
-        rng.fill_bytes(&mut byte);
+        rng.fill_bytes(&mut buffer);
         // 250 = 25 * 10: larger values would bias the digits.
-        if byte[0] < 250 {
-            out.push(char::from(b'0' + byte[0] % 10));
+        for byte in buffer.iter().filter(|b| **b < 250) {
+            if out.len() == digits {
+                break;
+            }
+            out.push(char::from(b'0' + byte % 10));
         }
     }
     out

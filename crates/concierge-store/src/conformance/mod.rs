@@ -238,6 +238,15 @@ pub async fn users_round_trip_update_and_conflicts(store: &dyn Store) {
     insert_user(store, &u, std::slice::from_ref(&e)).await;
     let mut tx = store.begin().await.unwrap();
     assert_eq!(tx.get_user(&a.id, &u.id).await.unwrap(), u);
+    let mut second = email(&u, "jane2@example.com");
+    second.created_at = T0 + 1;
+    tx.insert_email_address(&second).await.unwrap();
+    assert_eq!(
+        tx.get_user_with_email_addresses(&a.id, &u.id)
+            .await
+            .unwrap(),
+        (u.clone(), vec![e.clone(), second])
+    );
     u.first_name = Some("Jane".into());
     u.locked_until = Some(T0 + 5);
     u.updated_at = T0 + 10;

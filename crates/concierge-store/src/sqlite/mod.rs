@@ -52,8 +52,11 @@ impl SqliteStore {
             .synchronous(SqliteSynchronous::Normal)
             .foreign_keys(true)
             .busy_timeout(Duration::from_secs(5));
+        // Connections are checked when used; a ping on every acquire would double the round
+        // trips of a one-query request.
         let writer = SqlitePoolOptions::new()
             .max_connections(1)
+            .test_before_acquire(false)
             .connect_with(options.clone())
             .await
             .map_err(|e| StoreError::Unavailable(format!("cannot open {path}: {e}")))?;
@@ -65,6 +68,7 @@ impl SqliteStore {
             .map_or(4, |n| n.get() * 2)
             .clamp(2, 16);
         let reader = SqlitePoolOptions::new()
+            .test_before_acquire(false)
             .max_connections(u32::try_from(readers).unwrap_or(4))
             .connect_with(options)
             .await
