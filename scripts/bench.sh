@@ -25,25 +25,31 @@ trap cleanup EXIT
 
 wait_ready() { for _ in $(seq 1 200); do curl -sf "http://$1${2:-/healthz}" >/dev/null && return 0; sleep 0.05; done; echo "not ready: $1" >&2; exit 1; }
 
-# wrk summary -> "req/s | p50 | p99"
-run_wrk() { # url script
-  local out; out=$(wrk -t1 -c"$CONNS" -d"${DURATION}s" --latency ${2:+-s "$2"} "$1")
-  local rps p50 p99
+# CPU seconds (user + system) a process has used so far.
+cpu_seconds() { awk -v hz="$(getconf CLK_TCK)" '{print ($14 + $15) / hz}' "/proc/$1/stat"; }
+
+# wrk summary -> "req/s | p50 | p99 | server cores used | req per server core-second"
+run_wrk() { # url script server-pid
+  local before after out rps p50 p99
+  before=$(cpu_seconds "$3")
+  out=$(wrk -t1 -c"$CONNS" -d"${DURATION}s" --latency ${2:+-s "$2"} "$1")
+  after=$(cpu_seconds "$3")
   rps=$(awk '/Requests\/sec/ {print $2}' <<<"$out")
   p50=$(awk '$1=="50%" {print $2}' <<<"$out")
   p99=$(awk '$1=="99%" {print $2}' <<<"$out")
-  echo "$rps | $p50 | $p99"
+  awk -v r="$rps" -v p50="$p50" -v p99="$p99" -v b="$before" -v a="$after" -v d="$DURATION" \
+    'BEGIN { cores = (a - b) / d; printf "%.0f | %s | %s | %.2f | %.0f", r, p50, p99, cores, r / cores }'
 }
 
 echo
 echo "## HTTP ($CONNS connections, ${DURATION}s each, wrk with 1 thread on the same 2-core machine)"
 echo
-echo "| what | req/s | p50 | p99 |"
-echo "|---|---|---|---|"
+echo "| what | req/s | p50 | p99 | server cores used | req/s per server core |"
+echo "|---|---|---|---|---|---|"
 
-./target/release/examples/baseline 127.0.0.1:4099 & PIDS+=($!)
+./target/release/examples/baseline 127.0.0.1:4099 & BASE=$!; PIDS+=($BASE)
 wait_ready 127.0.0.1:4099 /v1/users/x
-echo "| bare axum handler (ceiling) | $(run_wrk http://127.0.0.1:4099/v1/users/x) |"
+echo "| bare axum handler (ceiling) | $(run_wrk http://127.0.0.1:4099/v1/users/x "" $BASE) |"
 
 bench_db() { # label database-url
   local front=127.0.0.1:4190 back=127.0.0.1:4191
@@ -55,8 +61,8 @@ bench_db() { # label database-url
     -d '{"email_address":["bench@example.com"],"first_name":"Bench"}' | jq -r .id)
   local sid; sid=$(curl -sf -X POST "http://$back/v1/sessions" -H "Authorization: Bearer $sk" -H 'Content-Type: application/json' \
     -d "{\"user_id\":\"$uid\"}" | jq -r .id)
-  echo "| GET /v1/users/{id} on $1 | $(USER_ID=$uid SECRET_KEY=$sk run_wrk "http://$back" scripts/bench/get_user.lua) |"
-  echo "| POST /v1/sessions/{id}/tokens on $1 | $(SESSION_ID=$sid SECRET_KEY=$sk run_wrk "http://$back" scripts/bench/mint_token.lua) |"
+  echo "| GET /v1/users/{id} on $1 | $(USER_ID=$uid SECRET_KEY=$sk run_wrk "http://$back" scripts/bench/get_user.lua "$pid") |"
+  echo "| POST /v1/sessions/{id}/tokens on $1 | $(SESSION_ID=$sid SECRET_KEY=$sk run_wrk "http://$back" scripts/bench/mint_token.lua "$pid") |"
   kill "$pid"; wait "$pid" 2>/dev/null || true
 }
 
