@@ -16,6 +16,31 @@ pub(crate) struct KeyCache {
 }
 
 impl Service {
+    /// The signer for key `kid`, parsed once per process; the key is read only on a cache miss.
+    pub(crate) async fn signer_for(
+        &self,
+        conn: &mut dyn concierge_store::Tx,
+        instance: &InstanceId,
+        kid: &concierge_core::SigningKeyId,
+    ) -> Result<Signer> {
+        if let Ok(cache) = self.inner.keys.signers.lock() {
+            if let Some(signer) = cache.get(kid.as_str()) {
+                return Ok(signer.clone());
+            }
+        }
+        let key = conn
+            .list_signing_keys(instance)
+            .await?
+            .into_iter()
+            .find(|k| &k.id == kid)
+            .ok_or_else(|| ServiceError::Internal("current signing key vanished".into()))?;
+        let signer = Signer::new(&key)?;
+        if let Ok(mut cache) = self.inner.keys.signers.lock() {
+            cache.insert(key.id.to_string(), signer.clone());
+        }
+        Ok(signer)
+    }
+
     /// The signer for the instance's current key, read on a connection the caller holds.
     pub(crate) async fn current_signer_on(
         &self,

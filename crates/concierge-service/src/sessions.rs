@@ -173,35 +173,47 @@ impl Service {
             }
         }
         let now = self.now();
-        let (session, user, template, signer) = {
-            let mut conn = self.inner.store.read().await?;
-            let session = conn.get_session(&instance.id, session_id).await?;
-            if session.effective_status(now) != SessionStatus::Active {
-                return Err(CoreError::SessionNotActive.into());
-            }
-            let template = match template {
-                Some(name) => Some(
-                    conn.find_jwt_template_by_name(&instance.id, name)
-                        .await?
-                        .ok_or(CoreError::TemplateNotFound)?,
-                ),
-                None => None,
-            };
-            let user = Self::load_user(conn.as_mut(), &instance.id, &session.user_id).await?;
-            let signer = self.current_signer_on(conn.as_mut(), &instance.id).await?;
-            (session, user, template, signer)
-        };
-        if user.user.banned {
-            return Err(CoreError::UserBanned.into());
-        }
-        let token = match template {
+        let mut conn = self.inner.store.read().await?;
+        let (token, session) = match template {
             None => {
+                // The hot path: one query, and the key pair parsed once per process.
+                let (session, banned, kid) = conn
+                    .get_session_token_context(&instance.id, session_id)
+                    .await?;
+                if session.effective_status(now) != SessionStatus::Active {
+                    return Err(CoreError::SessionNotActive.into());
+                }
+                if banned {
+                    return Err(CoreError::UserBanned.into());
+                }
+                let kid = kid.ok_or_else(|| {
+                    ServiceError::Internal("instance has no current signing key".into())
+                })?;
+                let signer = self.signer_for(conn.as_mut(), &instance.id, &kid).await?;
+                drop(conn);
                 let lifetime =
                     expires_in_seconds.unwrap_or(instance.settings.session_token_lifetime_secs);
                 let claims = session_claims(instance, &session, now, lifetime);
-                blocking(move || Ok(signer.sign_jwt(&Map::new(), &claims)?)).await?
+                (
+                    blocking(move || Ok(signer.sign_jwt(&Map::new(), &claims)?)).await?,
+                    session,
+                )
             }
-            Some(template) => {
+            Some(name) => {
+                let session = conn.get_session(&instance.id, session_id).await?;
+                if session.effective_status(now) != SessionStatus::Active {
+                    return Err(CoreError::SessionNotActive.into());
+                }
+                let template = conn
+                    .find_jwt_template_by_name(&instance.id, name)
+                    .await?
+                    .ok_or(CoreError::TemplateNotFound)?;
+                let user = Self::load_user(conn.as_mut(), &instance.id, &session.user_id).await?;
+                if user.user.banned {
+                    return Err(CoreError::UserBanned.into());
+                }
+                let signer = self.current_signer_on(conn.as_mut(), &instance.id).await?;
+                drop(conn);
                 let (header, claims) = template_claims(
                     instance,
                     &session,
@@ -210,13 +222,14 @@ impl Service {
                     now,
                     expires_in_seconds,
                 );
-                if template.custom_signing_key {
+                let token = if template.custom_signing_key {
                     let key = template.signing_key.clone().unwrap_or_default();
                     blocking(move || Ok(tokens::sign_hs256(key.as_bytes(), &header, &claims)?))
                         .await?
                 } else {
                     blocking(move || Ok(signer.sign_jwt(&header, &claims)?)).await?
-                }
+                };
+                (token, session)
             }
         };
         self.record_activity(instance, session, now).await?;

@@ -195,6 +195,13 @@ pub trait Tx: Send {
         instance: &InstanceId,
         id: &SessionId,
     ) -> Result<Session, StoreError>;
+    /// What minting a session token reads, in one round trip: the session, whether its user is
+    /// banned, and the id of the instance's current signing key (if it has one).
+    async fn get_session_token_context(
+        &mut self,
+        instance: &InstanceId,
+        id: &SessionId,
+    ) -> Result<(Session, bool, Option<SigningKeyId>), StoreError>;
     /// Replaces the mutable columns of a session (status, activity, expiry, organization, azp).
     async fn update_session(&mut self, session: &Session) -> Result<(), StoreError>;
     /// Sessions matching the query, newest first.

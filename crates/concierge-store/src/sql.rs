@@ -39,13 +39,14 @@ pub(crate) const USER_COLUMNS: &str = "u.id, u.instance_id, u.external_id, u.use
 pub(crate) const EMAIL_COLUMNS: &str = "id, instance_id, user_id, email_address, verified, verification_strategy, created_at, updated_at";
 pub(crate) const CLIENT_COLUMNS: &str = "id, instance_id, token_hash, last_active_session_id, sign_in_id, sign_up_id, created_at, updated_at";
 pub(crate) const SESSION_COLUMNS: &str = "id, instance_id, client_id, user_id, status, last_active_organization_id, last_active_at, expire_at, abandon_at, azp, created_at, updated_at";
+pub(crate) const SESSION_COLUMNS_S: &str = "s.id, s.instance_id, s.client_id, s.user_id, s.status, s.last_active_organization_id, s.last_active_at, s.expire_at, s.abandon_at, s.azp, s.created_at, s.updated_at";
 pub(crate) const TEMPLATE_COLUMNS: &str = "id, instance_id, name, claims, lifetime, allowed_clock_skew, custom_signing_key, signing_algorithm, signing_key, created_at, updated_at";
 
 /// Implements [`crate::Tx`] for `$tx` over database `$db`; expects `map_err` and
 /// `$tx::conn(&mut self)` in the invoking module.
 macro_rules! impl_tx {
     ($tx:ty, $db:ty) => {
-        use $crate::sql::{affected, from_json, like_pattern, to_json, CLIENT_COLUMNS, EMAIL_COLUMNS, INSTANCE_COLUMNS, SESSION_COLUMNS, TEMPLATE_COLUMNS, USER_COLUMNS};
+        use $crate::sql::{affected, from_json, like_pattern, to_json, CLIENT_COLUMNS, EMAIL_COLUMNS, INSTANCE_COLUMNS, SESSION_COLUMNS, SESSION_COLUMNS_S, TEMPLATE_COLUMNS, USER_COLUMNS};
         use $crate::{SessionQuery, StoreError, UserOrderField, UserQuery};
         use concierge_core::*;
         use sqlx::{QueryBuilder, Row};
@@ -558,6 +559,20 @@ macro_rules! impl_tx {
                 let row = sqlx::query(&format!("SELECT {SESSION_COLUMNS} FROM sessions WHERE instance_id = $1 AND id = $2"))
                     .bind(instance.as_str()).bind(id.as_str()).fetch_optional(self.conn()).await.map_err(map_err)?;
                 row.as_ref().map(session_row).transpose()?.ok_or(StoreError::NotFound)
+            }
+
+            async fn get_session_token_context(&mut self, instance: &InstanceId, id: &SessionId) -> Result<(Session, bool, Option<SigningKeyId>), StoreError> {
+                let row = sqlx::query(&format!(
+                    "SELECT {SESSION_COLUMNS_S}, u.banned AS user_banned, \
+                     (SELECT k.id FROM signing_keys k WHERE k.instance_id = s.instance_id AND k.retired_at IS NULL \
+                      ORDER BY k.created_at DESC, k.id DESC LIMIT 1) AS current_kid \
+                     FROM sessions s JOIN users u ON u.instance_id = s.instance_id AND u.id = s.user_id \
+                     WHERE s.instance_id = $1 AND s.id = $2"
+                ))
+                .bind(instance.as_str()).bind(id.as_str()).fetch_optional(self.conn()).await.map_err(map_err)?;
+                let row = row.ok_or(StoreError::NotFound)?;
+                let kid = col::<Option<String>>(&row, "current_kid")?.map(SigningKeyId::from_trusted);
+                Ok((session_row(&row)?, col(&row, "user_banned")?, kid))
             }
 
             async fn update_session(&mut self, s: &Session) -> Result<(), StoreError> {

@@ -221,6 +221,22 @@ pub async fn signing_keys_rotate(store: &dyn Store) {
     let mut conn = store.read().await.unwrap();
     let keys = conn.list_signing_keys(&a.id).await.unwrap();
     assert_eq!(keys.len(), 2);
+    let u = user(&a, T0);
+    drop(conn);
+    insert_user(store, &u, &[]).await;
+    let c = client(&a, None);
+    let s = session(&c, &u, T0, 1000);
+    let mut tx = store.begin().await.unwrap();
+    tx.insert_client(&c).await.unwrap();
+    tx.insert_session(&s).await.unwrap();
+    tx.commit().await.unwrap();
+    let mut conn = store.read().await.unwrap();
+    let (_, banned, kid) = conn.get_session_token_context(&a.id, &s.id).await.unwrap();
+    assert_eq!(
+        (banned, kid),
+        (false, Some(new.id.clone())),
+        "the current (newest unretired) key"
+    );
     assert_eq!(keys[0], new, "newest first, current");
     assert_eq!(keys[1].retired_at, Some(T0 + 1));
     assert_eq!(keys[1].private_key_der, vec![1, 2, 3]);
@@ -649,6 +665,18 @@ pub async fn sessions_filter_by_effective_status(store: &dyn Store) {
         tx.get_session(&a.id, &ended.id).await.unwrap().status,
         SessionStatus::Ended
     );
+    let (context_session, banned, kid) =
+        tx.get_session_token_context(&a.id, &live.id).await.unwrap();
+    assert_eq!(
+        (context_session.id.clone(), banned, kid),
+        (live.id.clone(), false, None),
+        "no key yet"
+    );
+    assert!(matches!(
+        tx.get_session_token_context(&a.id, &SessionId::generate(&mut rng()))
+            .await,
+        Err(StoreError::NotFound)
+    ));
     let mut updated = tx.get_session(&a.id, &live.id).await.unwrap();
     updated.last_active_organization_id = Some("org_1".into());
     updated.updated_at = now;
