@@ -40,27 +40,4 @@ impl Service {
         }
         Ok(signer)
     }
-
-    /// The signer for the instance's current key, read on a connection the caller holds.
-    pub(crate) async fn current_signer_on(
-        &self,
-        conn: &mut dyn concierge_store::Tx,
-        instance: &InstanceId,
-    ) -> Result<Signer> {
-        let keys = conn.list_signing_keys(instance).await?;
-        let current = keys
-            .into_iter()
-            .find(|k| k.retired_at.is_none())
-            .ok_or_else(|| ServiceError::Internal("instance has no current signing key".into()))?;
-        if let Ok(cache) = self.inner.keys.signers.lock() {
-            if let Some(signer) = cache.get(current.id.as_str()) {
-                return Ok(signer.clone());
-            }
-        }
-        let signer = Signer::new(&current)?;
-        if let Ok(mut cache) = self.inner.keys.signers.lock() {
-            cache.insert(current.id.to_string(), signer.clone());
-        }
-        Ok(signer)
-    }
 }

@@ -174,45 +174,33 @@ impl Service {
         }
         let now = self.now();
         let mut conn = self.inner.store.read().await?;
-        let (token, session) = match template {
+        // One query for what every token needs; the key pair is parsed once per process.
+        let (session, banned, kid) = conn
+            .get_session_token_context(&instance.id, session_id)
+            .await?;
+        if session.effective_status(now) != SessionStatus::Active {
+            return Err(CoreError::SessionNotActive.into());
+        }
+        if banned {
+            return Err(CoreError::UserBanned.into());
+        }
+        let kid = kid
+            .ok_or_else(|| ServiceError::Internal("instance has no current signing key".into()))?;
+        let signer = self.signer_for(conn.as_mut(), &instance.id, &kid).await?;
+        let token = match template {
             None => {
-                // The hot path: one query, and the key pair parsed once per process.
-                let (session, banned, kid) = conn
-                    .get_session_token_context(&instance.id, session_id)
-                    .await?;
-                if session.effective_status(now) != SessionStatus::Active {
-                    return Err(CoreError::SessionNotActive.into());
-                }
-                if banned {
-                    return Err(CoreError::UserBanned.into());
-                }
-                let kid = kid.ok_or_else(|| {
-                    ServiceError::Internal("instance has no current signing key".into())
-                })?;
-                let signer = self.signer_for(conn.as_mut(), &instance.id, &kid).await?;
                 drop(conn);
                 let lifetime =
                     expires_in_seconds.unwrap_or(instance.settings.session_token_lifetime_secs);
                 let claims = session_claims(instance, &session, now, lifetime);
-                (
-                    blocking(move || Ok(signer.sign_jwt(&Map::new(), &claims)?)).await?,
-                    session,
-                )
+                blocking(move || Ok(signer.sign_jwt(&Map::new(), &claims)?)).await?
             }
             Some(name) => {
-                let session = conn.get_session(&instance.id, session_id).await?;
-                if session.effective_status(now) != SessionStatus::Active {
-                    return Err(CoreError::SessionNotActive.into());
-                }
                 let template = conn
                     .find_jwt_template_by_name(&instance.id, name)
                     .await?
                     .ok_or(CoreError::TemplateNotFound)?;
                 let user = Self::load_user(conn.as_mut(), &instance.id, &session.user_id).await?;
-                if user.user.banned {
-                    return Err(CoreError::UserBanned.into());
-                }
-                let signer = self.current_signer_on(conn.as_mut(), &instance.id).await?;
                 drop(conn);
                 let (header, claims) = template_claims(
                     instance,
@@ -222,14 +210,13 @@ impl Service {
                     now,
                     expires_in_seconds,
                 );
-                let token = if template.custom_signing_key {
+                if template.custom_signing_key {
                     let key = template.signing_key.clone().unwrap_or_default();
                     blocking(move || Ok(tokens::sign_hs256(key.as_bytes(), &header, &claims)?))
                         .await?
                 } else {
                     blocking(move || Ok(signer.sign_jwt(&header, &claims)?)).await?
-                };
-                (token, session)
+                }
             }
         };
         self.record_activity(instance, session, now).await?;
