@@ -148,9 +148,22 @@ impl TestServer {
         path: &str,
         body: Option<Value>,
     ) -> (StatusCode, Value) {
+        self.bapi_at(&self.backend_url, secret_key, method, path, body)
+            .await
+    }
+
+    /// A Backend API request to the node at `base_url` (see [`TestServer::spawn_second_node`]).
+    pub async fn bapi_at(
+        &self,
+        base_url: &str,
+        secret_key: &str,
+        method: Method,
+        path: &str,
+        body: Option<Value>,
+    ) -> (StatusCode, Value) {
         let mut request = self
             .http
-            .request(method, format!("{}{}", self.backend_url, path))
+            .request(method, format!("{base_url}{path}"))
             .bearer_auth(secret_key)
             .header("content-type", "application/json");
         if let Some(body) = body {

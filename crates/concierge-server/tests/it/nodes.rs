@@ -5,26 +5,6 @@ use concierge_testkit::{Db, TestServer};
 use reqwest::{Method, StatusCode};
 use serde_json::{json, Value};
 
-async fn call(
-    url: &str,
-    key: &str,
-    method: Method,
-    path: &str,
-    body: Option<Value>,
-) -> (StatusCode, Value) {
-    let mut request = reqwest::Client::new()
-        .request(method, format!("{url}{path}"))
-        .bearer_auth(key);
-    if let Some(body) = body {
-        request = request
-            .header("content-type", "application/json")
-            .body(body.to_string());
-    }
-    let response = request.send().await.unwrap();
-    let status = response.status();
-    (status, response.json().await.unwrap())
-}
-
 fn kid(jwt: &str) -> Value {
     use base64::Engine;
     let header = base64::engine::general_purpose::URL_SAFE_NO_PAD
@@ -40,71 +20,79 @@ async fn two_nodes_share_one_postgres_database() {
     let node_b = srv.spawn_second_node().await;
     let key = srv.default.secret_key.as_str();
 
-    let (status, user) = call(
-        &node_a,
-        key,
-        Method::POST,
-        "/v1/users",
-        Some(json!({"email_address": ["n@example.com"]})),
-    )
-    .await;
+    let (status, user) = srv
+        .bapi_at(
+            &node_a,
+            key,
+            Method::POST,
+            "/v1/users",
+            Some(json!({"email_address": ["n@example.com"]})),
+        )
+        .await;
     assert_eq!(status, StatusCode::OK);
     let uid = user["id"].as_str().unwrap();
-    let (status, seen) = call(&node_b, key, Method::GET, &format!("/v1/users/{uid}"), None).await;
+    let (status, seen) = srv
+        .bapi_at(&node_b, key, Method::GET, &format!("/v1/users/{uid}"), None)
+        .await;
     assert_eq!(
         (status, seen["id"].clone()),
         (StatusCode::OK, user["id"].clone())
     );
 
-    let (status, dup) = call(
-        &node_b,
-        key,
-        Method::POST,
-        "/v1/users",
-        Some(json!({"email_address": ["n@example.com"]})),
-    )
-    .await;
+    let (status, dup) = srv
+        .bapi_at(
+            &node_b,
+            key,
+            Method::POST,
+            "/v1/users",
+            Some(json!({"email_address": ["n@example.com"]})),
+        )
+        .await;
     assert_eq!(
         status,
         StatusCode::UNPROCESSABLE_ENTITY,
         "uniqueness holds across nodes: {dup}"
     );
 
-    let (_, session) = call(
-        &node_b,
-        key,
-        Method::POST,
-        "/v1/sessions",
-        Some(json!({"user_id": uid})),
-    )
-    .await;
+    let (_, session) = srv
+        .bapi_at(
+            &node_b,
+            key,
+            Method::POST,
+            "/v1/sessions",
+            Some(json!({"user_id": uid})),
+        )
+        .await;
     let sid = session["id"].as_str().unwrap();
-    let (_, before) = call(
-        &node_a,
-        key,
-        Method::POST,
-        &format!("/v1/sessions/{sid}/tokens"),
-        None,
-    )
-    .await;
+    let (_, before) = srv
+        .bapi_at(
+            &node_a,
+            key,
+            Method::POST,
+            &format!("/v1/sessions/{sid}/tokens"),
+            None,
+        )
+        .await;
     // A rotation made through one node is used by every node on its very next token.
     srv.service.rotate_signing_key(&srv.default).await.unwrap();
-    let (_, after) = call(
-        &node_b,
-        key,
-        Method::POST,
-        &format!("/v1/sessions/{sid}/tokens"),
-        None,
-    )
-    .await;
-    let (_, after_a) = call(
-        &node_a,
-        key,
-        Method::POST,
-        &format!("/v1/sessions/{sid}/tokens"),
-        None,
-    )
-    .await;
+    let (_, after) = srv
+        .bapi_at(
+            &node_b,
+            key,
+            Method::POST,
+            &format!("/v1/sessions/{sid}/tokens"),
+            None,
+        )
+        .await;
+    let (_, after_a) = srv
+        .bapi_at(
+            &node_a,
+            key,
+            Method::POST,
+            &format!("/v1/sessions/{sid}/tokens"),
+            None,
+        )
+        .await;
     assert_ne!(
         kid(before["jwt"].as_str().unwrap()),
         kid(after["jwt"].as_str().unwrap())
@@ -114,23 +102,25 @@ async fn two_nodes_share_one_postgres_database() {
         kid(after_a["jwt"].as_str().unwrap())
     );
 
-    let (status, _) = call(
-        &node_a,
-        key,
-        Method::POST,
-        &format!("/v1/sessions/{sid}/revoke"),
-        None,
-    )
-    .await;
+    let (status, _) = srv
+        .bapi_at(
+            &node_a,
+            key,
+            Method::POST,
+            &format!("/v1/sessions/{sid}/revoke"),
+            None,
+        )
+        .await;
     assert_eq!(status, StatusCode::OK);
-    let (status, _) = call(
-        &node_b,
-        key,
-        Method::POST,
-        &format!("/v1/sessions/{sid}/tokens"),
-        None,
-    )
-    .await;
+    let (status, _) = srv
+        .bapi_at(
+            &node_b,
+            key,
+            Method::POST,
+            &format!("/v1/sessions/{sid}/tokens"),
+            None,
+        )
+        .await;
     assert_eq!(
         status,
         StatusCode::UNPROCESSABLE_ENTITY,
