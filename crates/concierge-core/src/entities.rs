@@ -133,7 +133,8 @@ impl std::fmt::Debug for SigningKey {
 }
 
 /// A stored password hash: a PHC string (`$argon2id$…`) or a bcrypt digest (`$2b$…`).
-#[derive(Clone, PartialEq, Eq)]
+#[derive(Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(transparent)]
 pub struct PasswordHash(pub String);
 
 impl std::fmt::Debug for PasswordHash {
@@ -233,6 +234,9 @@ pub struct Client {
     pub sign_in_id: Option<String>,
     /// The sign-up in progress.
     pub sign_up_id: Option<String>,
+    /// When its signed-in state last changed (a session added, ended or removed): the value of
+    /// the `__client_uat` cookie, in milliseconds; 0 when it never held a session.
+    pub uat: Millis,
     /// Creation time.
     pub created_at: Millis,
     /// Last change.

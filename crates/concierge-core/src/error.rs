@@ -57,4 +57,43 @@ pub enum CoreError {
         /// The offending parameter.
         param: &'static str,
     },
+    /// A one-time code is wrong (`form_code_incorrect`).
+    #[error("code incorrect")]
+    CodeIncorrect,
+    /// A one-time code's lifetime ended (`verification_expired`).
+    #[error("verification expired")]
+    VerificationExpired,
+    /// Too many wrong codes (`verification_failed`).
+    #[error("verification failed")]
+    VerificationFailed,
+    /// The verification already succeeded.
+    #[error("already verified")]
+    VerificationAlreadyVerified,
+    /// A code was tried before one was sent.
+    #[error("verification not prepared")]
+    VerificationNotPrepared,
+    /// No user has this identifier (`form_identifier_not_found`).
+    #[error("identifier not found")]
+    IdentifierNotFound,
+    /// Single-session mode and the client is already signed in (`session_exists`).
+    #[error("session exists")]
+    SessionExists,
+    /// The strategy cannot be used for this user or step (`strategy_for_user_invalid`).
+    #[error("strategy not allowed")]
+    StrategyNotAllowed,
+    /// The browser has no client or no active session (`authentication_invalid`).
+    #[error("not signed in")]
+    NotSignedIn,
+    /// The sign-in or sign-up is complete or abandoned and cannot go on.
+    #[error("flow finished")]
+    FlowFinished,
+    /// The new password equals the current one.
+    #[error("new password matches current")]
+    NewPasswordMatchesCurrent,
+    /// The last identification of a user cannot be removed.
+    #[error("last identification")]
+    LastIdentification,
+    /// Self-service deletion is disabled for this user.
+    #[error("delete self disabled")]
+    DeleteSelfDisabled,
 }

@@ -91,6 +91,20 @@ macro_rules! prefixed_id {
             }
         }
 
+        // Serde is for storage documents only (entities kept as JSON); wire input is checked
+        // with `parse`.
+        impl serde::Serialize for $name {
+            fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+                serializer.serialize_str(&self.0)
+            }
+        }
+
+        impl<'de> serde::Deserialize<'de> for $name {
+            fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+                String::deserialize(deserializer).map(Self)
+            }
+        }
+
         impl AsRef<str> for $name {
             fn as_ref(&self) -> &str {
                 &self.0
@@ -115,6 +129,10 @@ prefixed_id!(/// A signing key; its string form is the JWT `kid`.
     SigningKeyId, "kid");
 prefixed_id!(/// A message kept in the local mailbox.
     MailMessageId, "msg");
+prefixed_id!(/// A sign-in attempt of a client.
+    SignInId, "sia");
+prefixed_id!(/// A sign-up attempt of a client.
+    SignUpId, "sua");
 
 #[cfg(test)]
 mod tests {

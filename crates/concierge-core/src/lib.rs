@@ -8,6 +8,7 @@
 pub mod clock;
 pub mod entities;
 pub mod error;
+pub mod flows;
 pub mod ids;
 pub mod jwt_templates;
 pub mod metadata;
@@ -16,4 +17,5 @@ pub mod validation;
 pub use clock::{Clock, FixedClock, Millis};
 pub use entities::*;
 pub use error::CoreError;
+pub use flows::*;
 pub use ids::*;

@@ -8,10 +8,13 @@
 pub mod clients;
 pub mod email_addresses;
 pub mod error;
+pub mod frontend;
 pub mod instances;
 pub mod jwt_templates;
 pub mod keys;
+pub mod mail;
 pub mod mailbox;
+pub mod me;
 pub mod sessions;
 pub mod users;
 
@@ -20,6 +23,7 @@ use concierge_store::Store;
 use std::sync::Arc;
 
 pub use concierge_store::{SessionQuery, StoreError, UserOrderField, UserQuery};
+pub use concierge_tokens::cookie_suffix;
 pub use error::ServiceError;
 pub use users::UserView;
 
@@ -51,17 +55,24 @@ struct Inner {
     clock: Arc<dyn Clock>,
     keys: keys::KeyCache,
     instances: instances::InstanceCache,
+    mailer: mail::Mailer,
 }
 
 impl Service {
     /// Builds the service over a store and a clock.
     pub fn new(store: Arc<dyn Store>, clock: Arc<dyn Clock>) -> Self {
+        Self::with_mailer(store, clock, mail::Mailer::Mailbox)
+    }
+
+    /// Builds the service with a chosen mail destination (SMTP or the mailbox).
+    pub fn with_mailer(store: Arc<dyn Store>, clock: Arc<dyn Clock>, mailer: mail::Mailer) -> Self {
         Self {
             inner: Arc::new(Inner {
                 store,
                 clock,
                 keys: keys::KeyCache::default(),
                 instances: instances::InstanceCache::default(),
+                mailer,
             }),
         }
     }

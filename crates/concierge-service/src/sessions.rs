@@ -52,6 +52,7 @@ impl Service {
             last_active_session_id: None,
             sign_in_id: None,
             sign_up_id: None,
+            uat: 0,
             created_at: now,
             updated_at: now,
         };

@@ -82,6 +82,8 @@ pub struct UpdateUser {
     pub skip_password_checks: bool,
     /// Sign out the user's other sessions when the password changes.
     pub sign_out_of_other_sessions: bool,
+    /// With `sign_out_of_other_sessions`: the session that stays signed in (the caller's own).
+    pub keep_session: Option<SessionId>,
     /// New primary email address (must belong to the user).
     pub primary_email_address_id: Option<EmailAddressId>,
     /// Public metadata (replaces).
@@ -152,7 +154,7 @@ fn clean_external_id(value: Option<String>) -> Result<Option<String>> {
 }
 
 impl Service {
-    async fn hash_new_password(
+    pub(crate) async fn hash_new_password(
         &self,
         password: String,
         skip_checks: bool,
@@ -422,8 +424,14 @@ impl Service {
         user.updated_at = now;
         tx.update_user(&user).await?;
         if password_changed && params.sign_out_of_other_sessions {
-            tx.end_user_sessions(&instance.id, id, SessionStatus::Revoked, None, now)
-                .await?;
+            tx.end_user_sessions(
+                &instance.id,
+                id,
+                SessionStatus::Revoked,
+                params.keep_session.as_ref(),
+                now,
+            )
+            .await?;
         }
         tx.commit().await?;
         Ok(UserView {

@@ -261,6 +261,64 @@ pub trait Tx: Send {
         id: &JwtTemplateId,
     ) -> Result<(), StoreError>;
 
+    // ---- browser flows ---------------------------------------------------------------------
+
+    /// Inserts a sign-up.
+    async fn insert_sign_up(&mut self, sign_up: &SignUp) -> Result<(), StoreError>;
+    /// The sign-up with this id.
+    async fn get_sign_up(
+        &mut self,
+        instance: &InstanceId,
+        id: &SignUpId,
+    ) -> Result<SignUp, StoreError>;
+    /// Replaces a sign-up.
+    async fn update_sign_up(&mut self, sign_up: &SignUp) -> Result<(), StoreError>;
+    /// Inserts a sign-in.
+    async fn insert_sign_in(&mut self, sign_in: &SignIn) -> Result<(), StoreError>;
+    /// The sign-in with this id.
+    async fn get_sign_in(
+        &mut self,
+        instance: &InstanceId,
+        id: &SignInId,
+    ) -> Result<SignIn, StoreError>;
+    /// Replaces a sign-in.
+    async fn update_sign_in(&mut self, sign_in: &SignIn) -> Result<(), StoreError>;
+    /// Stores (or replaces) the verification of `target` (an email address id).
+    async fn put_verification(
+        &mut self,
+        instance: &InstanceId,
+        target: &str,
+        verification: &Verification,
+    ) -> Result<(), StoreError>;
+    /// The verification of `target`, if one was started.
+    async fn get_verification(
+        &mut self,
+        instance: &InstanceId,
+        target: &str,
+    ) -> Result<Option<Verification>, StoreError>;
+    /// Forgets the verification of `target`.
+    async fn delete_verification(
+        &mut self,
+        instance: &InstanceId,
+        target: &str,
+    ) -> Result<(), StoreError>;
+    /// Keeps handshake cookie directives under the SHA-256 of a nonce until `expire_at`.
+    async fn insert_handshake_nonce(
+        &mut self,
+        instance: &InstanceId,
+        nonce_hash: &[u8],
+        directives: &[String],
+        expire_at: Millis,
+    ) -> Result<(), StoreError>;
+    /// Redeems a nonce once: returns its directives and deletes it (and every expired nonce).
+    /// `None` when unknown, already redeemed or expired.
+    async fn take_handshake_nonce(
+        &mut self,
+        instance: &InstanceId,
+        nonce_hash: &[u8],
+        now: Millis,
+    ) -> Result<Option<Vec<String>>, StoreError>;
+
     // ---- mailbox ---------------------------------------------------------------------------
 
     /// Keeps one outgoing message.

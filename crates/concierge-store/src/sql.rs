@@ -37,7 +37,7 @@ pub(crate) fn like_pattern(needle: &str) -> String {
 pub(crate) const INSTANCE_COLUMNS: &str = "id, name, frontend_host, publishable_key, secret_key, allowed_origins, allow_localhost, test_mode, settings, created_at";
 pub(crate) const USER_COLUMNS: &str = "u.id, u.instance_id, u.external_id, u.username, u.first_name, u.last_name, u.password_hash, u.public_metadata, u.private_metadata, u.unsafe_metadata, u.primary_email_address_id, u.image_url, u.banned, u.locked, u.locked_until, u.failed_password_attempts, u.last_sign_in_at, u.last_active_at, u.legal_accepted_at, u.create_organization_enabled, u.create_organizations_limit, u.delete_self_enabled, u.locale, u.created_at, u.updated_at";
 pub(crate) const EMAIL_COLUMNS: &str = "id, instance_id, user_id, email_address, verified, verification_strategy, created_at, updated_at";
-pub(crate) const CLIENT_COLUMNS: &str = "id, instance_id, token_hash, last_active_session_id, sign_in_id, sign_up_id, created_at, updated_at";
+pub(crate) const CLIENT_COLUMNS: &str = "id, instance_id, token_hash, last_active_session_id, sign_in_id, sign_up_id, uat, created_at, updated_at";
 pub(crate) const SESSION_COLUMNS: &str = "id, instance_id, client_id, user_id, status, last_active_organization_id, last_active_at, expire_at, abandon_at, azp, created_at, updated_at";
 pub(crate) const SESSION_COLUMNS_S: &str = "s.id, s.instance_id, s.client_id, s.user_id, s.status, s.last_active_organization_id, s.last_active_at, s.expire_at, s.abandon_at, s.azp, s.created_at, s.updated_at";
 pub(crate) const TEMPLATE_COLUMNS: &str = "id, instance_id, name, claims, lifetime, allowed_clock_skew, custom_signing_key, signing_algorithm, signing_key, created_at, updated_at";
@@ -138,6 +138,7 @@ macro_rules! impl_tx {
                 last_active_session_id: col::<Option<String>>(row, "last_active_session_id")?.map(SessionId::from_trusted),
                 sign_in_id: col(row, "sign_in_id")?,
                 sign_up_id: col(row, "sign_up_id")?,
+                uat: col(row, "uat")?,
                 created_at: col(row, "created_at")?,
                 updated_at: col(row, "updated_at")?,
             })
@@ -506,10 +507,10 @@ macro_rules! impl_tx {
             }
 
             async fn insert_client(&mut self, c: &Client) -> Result<(), StoreError> {
-                sqlx::query("INSERT INTO clients (id, instance_id, token_hash, last_active_session_id, sign_in_id, sign_up_id, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)")
+                sqlx::query("INSERT INTO clients (id, instance_id, token_hash, last_active_session_id, sign_in_id, sign_up_id, uat, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)")
                     .bind(c.id.as_str()).bind(c.instance_id.as_str()).bind(c.token_hash.clone())
                     .bind(c.last_active_session_id.as_ref().map(|s| s.to_string())).bind(&c.sign_in_id).bind(&c.sign_up_id)
-                    .bind(c.created_at).bind(c.updated_at)
+                    .bind(c.uat).bind(c.created_at).bind(c.updated_at)
                     .execute(self.conn()).await.map_err(map_err)?;
                 Ok(())
             }
@@ -527,9 +528,9 @@ macro_rules! impl_tx {
             }
 
             async fn update_client(&mut self, c: &Client) -> Result<(), StoreError> {
-                let result = sqlx::query("UPDATE clients SET token_hash = $1, last_active_session_id = $2, sign_in_id = $3, sign_up_id = $4, updated_at = $5 WHERE instance_id = $6 AND id = $7")
+                let result = sqlx::query("UPDATE clients SET token_hash = $1, last_active_session_id = $2, sign_in_id = $3, sign_up_id = $4, uat = $5, updated_at = $6 WHERE instance_id = $7 AND id = $8")
                     .bind(c.token_hash.clone()).bind(c.last_active_session_id.as_ref().map(|s| s.to_string()))
-                    .bind(&c.sign_in_id).bind(&c.sign_up_id).bind(c.updated_at).bind(c.instance_id.as_str()).bind(c.id.as_str())
+                    .bind(&c.sign_in_id).bind(&c.sign_up_id).bind(c.uat).bind(c.updated_at).bind(c.instance_id.as_str()).bind(c.id.as_str())
                     .execute(self.conn()).await.map_err(map_err)?;
                 affected(result.rows_affected())
             }
@@ -659,6 +660,91 @@ macro_rules! impl_tx {
                 let result = sqlx::query("DELETE FROM jwt_templates WHERE instance_id = $1 AND id = $2")
                     .bind(instance.as_str()).bind(id.as_str()).execute(self.conn()).await.map_err(map_err)?;
                 affected(result.rows_affected())
+            }
+
+            async fn insert_sign_up(&mut self, s: &SignUp) -> Result<(), StoreError> {
+                sqlx::query("INSERT INTO sign_ups (id, instance_id, client_id, document, created_at) VALUES ($1, $2, $3, $4, $5)")
+                    .bind(s.id.as_str()).bind(s.instance_id.as_str()).bind(s.client_id.as_str()).bind(to_json(s)?).bind(s.created_at)
+                    .execute(self.conn()).await.map_err(map_err)?;
+                Ok(())
+            }
+
+            async fn get_sign_up(&mut self, instance: &InstanceId, id: &SignUpId) -> Result<SignUp, StoreError> {
+                let row = sqlx::query("SELECT document FROM sign_ups WHERE instance_id = $1 AND id = $2")
+                    .bind(instance.as_str()).bind(id.as_str()).fetch_optional(self.conn()).await.map_err(map_err)?;
+                let row = row.ok_or(StoreError::NotFound)?;
+                from_json(&col::<String>(&row, "document")?)
+            }
+
+            async fn update_sign_up(&mut self, s: &SignUp) -> Result<(), StoreError> {
+                let result = sqlx::query("UPDATE sign_ups SET document = $1 WHERE instance_id = $2 AND id = $3")
+                    .bind(to_json(s)?).bind(s.instance_id.as_str()).bind(s.id.as_str())
+                    .execute(self.conn()).await.map_err(map_err)?;
+                affected(result.rows_affected())
+            }
+
+            async fn insert_sign_in(&mut self, s: &SignIn) -> Result<(), StoreError> {
+                sqlx::query("INSERT INTO sign_ins (id, instance_id, client_id, document, created_at) VALUES ($1, $2, $3, $4, $5)")
+                    .bind(s.id.as_str()).bind(s.instance_id.as_str()).bind(s.client_id.as_str()).bind(to_json(s)?).bind(s.created_at)
+                    .execute(self.conn()).await.map_err(map_err)?;
+                Ok(())
+            }
+
+            async fn get_sign_in(&mut self, instance: &InstanceId, id: &SignInId) -> Result<SignIn, StoreError> {
+                let row = sqlx::query("SELECT document FROM sign_ins WHERE instance_id = $1 AND id = $2")
+                    .bind(instance.as_str()).bind(id.as_str()).fetch_optional(self.conn()).await.map_err(map_err)?;
+                let row = row.ok_or(StoreError::NotFound)?;
+                from_json(&col::<String>(&row, "document")?)
+            }
+
+            async fn update_sign_in(&mut self, s: &SignIn) -> Result<(), StoreError> {
+                let result = sqlx::query("UPDATE sign_ins SET document = $1 WHERE instance_id = $2 AND id = $3")
+                    .bind(to_json(s)?).bind(s.instance_id.as_str()).bind(s.id.as_str())
+                    .execute(self.conn()).await.map_err(map_err)?;
+                affected(result.rows_affected())
+            }
+
+            async fn put_verification(&mut self, instance: &InstanceId, target: &str, v: &Verification) -> Result<(), StoreError> {
+                sqlx::query("INSERT INTO verifications (instance_id, target_id, document) VALUES ($1, $2, $3) ON CONFLICT (instance_id, target_id) DO UPDATE SET document = excluded.document")
+                    .bind(instance.as_str()).bind(target).bind(to_json(v)?)
+                    .execute(self.conn()).await.map_err(map_err)?;
+                Ok(())
+            }
+
+            async fn get_verification(&mut self, instance: &InstanceId, target: &str) -> Result<Option<Verification>, StoreError> {
+                let row = sqlx::query("SELECT document FROM verifications WHERE instance_id = $1 AND target_id = $2")
+                    .bind(instance.as_str()).bind(target).fetch_optional(self.conn()).await.map_err(map_err)?;
+                row.map(|row| from_json(&col::<String>(&row, "document")?)).transpose()
+            }
+
+            async fn delete_verification(&mut self, instance: &InstanceId, target: &str) -> Result<(), StoreError> {
+                sqlx::query("DELETE FROM verifications WHERE instance_id = $1 AND target_id = $2")
+                    .bind(instance.as_str()).bind(target).execute(self.conn()).await.map_err(map_err)?;
+                Ok(())
+            }
+
+            async fn insert_handshake_nonce(&mut self, instance: &InstanceId, nonce_hash: &[u8], directives: &[String], expire_at: Millis) -> Result<(), StoreError> {
+                sqlx::query("INSERT INTO handshake_nonces (nonce_hash, instance_id, directives, expire_at) VALUES ($1, $2, $3, $4)")
+                    .bind(nonce_hash.to_vec()).bind(instance.as_str()).bind(to_json(&directives)?).bind(expire_at)
+                    .execute(self.conn()).await.map_err(map_err)?;
+                Ok(())
+            }
+
+            async fn take_handshake_nonce(&mut self, instance: &InstanceId, nonce_hash: &[u8], now: Millis) -> Result<Option<Vec<String>>, StoreError> {
+                let row = sqlx::query("SELECT directives, expire_at FROM handshake_nonces WHERE instance_id = $1 AND nonce_hash = $2")
+                    .bind(instance.as_str()).bind(nonce_hash.to_vec()).fetch_optional(self.conn()).await.map_err(map_err)?;
+                let Some(row) = row else { return Ok(None) };
+                let directives: String = col(&row, "directives")?;
+                let expire_at: Millis = col(&row, "expire_at")?;
+                // Single use: only the request whose delete removed the row gets the directives.
+                let deleted = sqlx::query("DELETE FROM handshake_nonces WHERE instance_id = $1 AND nonce_hash = $2")
+                    .bind(instance.as_str()).bind(nonce_hash.to_vec()).execute(self.conn()).await.map_err(map_err)?;
+                sqlx::query("DELETE FROM handshake_nonces WHERE expire_at <= $1")
+                    .bind(now).execute(self.conn()).await.map_err(map_err)?;
+                if deleted.rows_affected() == 0 || expire_at <= now {
+                    return Ok(None);
+                }
+                Ok(Some(from_json(&directives)?))
             }
 
             async fn insert_mail_message(&mut self, m: &MailMessage) -> Result<(), StoreError> {

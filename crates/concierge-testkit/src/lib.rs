@@ -207,6 +207,152 @@ impl TestServer {
     }
 }
 
+/// A browser talking to the Frontend API the way clerk-js does: form bodies, credentials
+/// (a cookie jar fed by `Set-Cookie`), the page's `Origin`, and the instance's host.
+pub struct Browser {
+    http: reqwest::Client,
+    base: String,
+    host: String,
+    /// The page origin sent as `Origin`.
+    pub origin: String,
+    /// Cookies by name (what the browser would send back).
+    pub cookies: std::collections::BTreeMap<String, String>,
+    /// Every `Set-Cookie` of the last response, verbatim.
+    pub last_set_cookies: Vec<String>,
+}
+
+/// A Frontend API answer.
+#[derive(Debug)]
+pub struct FapiAnswer {
+    /// Status.
+    pub status: StatusCode,
+    /// Parsed body (`Null` when empty).
+    pub body: Value,
+    /// Response headers.
+    pub headers: reqwest::header::HeaderMap,
+}
+
+impl Browser {
+    /// Sends one request; `form` is url-encoded as clerk-js does.
+    pub async fn send(&mut self, method: Method, path: &str, form: &[(&str, &str)]) -> FapiAnswer {
+        let mut request = self
+            .http
+            .request(method.clone(), format!("{}{}", self.base, path))
+            .header("x-forwarded-host", &self.host)
+            .header("origin", &self.origin);
+        if !self.cookies.is_empty() {
+            let jar = self
+                .cookies
+                .iter()
+                .map(|(k, v)| format!("{k}={v}"))
+                .collect::<Vec<_>>()
+                .join("; ");
+            request = request.header("cookie", jar);
+        }
+        if method != Method::GET {
+            let body = form
+                .iter()
+                .map(|(k, v)| format!("{}={}", urlencode(k), urlencode(v)))
+                .collect::<Vec<_>>()
+                .join("&");
+            request = request
+                .header("content-type", "application/x-www-form-urlencoded")
+                .body(body);
+        }
+        let response = request.send().await.unwrap();
+        let status = response.status();
+        let headers = response.headers().clone();
+        self.last_set_cookies = headers
+            .get_all("set-cookie")
+            .iter()
+            .map(|v| v.to_str().unwrap().to_owned())
+            .collect();
+        for directive in self.last_set_cookies.clone() {
+            self.apply_cookie(&directive);
+        }
+        let text = response.text().await.unwrap();
+        let body = if text.is_empty() {
+            Value::Null
+        } else {
+            serde_json::from_str(&text).unwrap_or(Value::String(text))
+        };
+        FapiAnswer {
+            status,
+            body,
+            headers,
+        }
+    }
+
+    /// Applies one `Set-Cookie` directive to the jar (`Max-Age=0` deletes).
+    pub fn apply_cookie(&mut self, directive: &str) {
+        let first = directive.split(';').next().unwrap_or_default();
+        let Some((name, value)) = first.split_once('=') else {
+            return;
+        };
+        let expired = directive
+            .split(';')
+            .any(|attr| attr.trim().eq_ignore_ascii_case("Max-Age=0"));
+        if expired {
+            self.cookies.remove(name.trim());
+        } else {
+            self.cookies
+                .insert(name.trim().to_owned(), value.to_owned());
+        }
+    }
+
+    /// `GET`.
+    pub async fn get(&mut self, path: &str) -> FapiAnswer {
+        self.send(Method::GET, path, &[]).await
+    }
+
+    /// `POST` with a form body.
+    pub async fn post(&mut self, path: &str, form: &[(&str, &str)]) -> FapiAnswer {
+        self.send(Method::POST, path, form).await
+    }
+}
+
+fn urlencode(s: &str) -> String {
+    url::form_urlencoded::byte_serialize(s.as_bytes()).collect()
+}
+
+impl TestServer {
+    /// A fresh browser (no cookies) on the `default` instance, page origin `http://localhost:3000`.
+    pub fn browser(&self) -> Browser {
+        self.browser_for(&self.default)
+    }
+
+    /// A fresh browser for `instance`.
+    pub fn browser_for(&self, instance: &Instance) -> Browser {
+        Browser {
+            http: reqwest::Client::builder()
+                .redirect(reqwest::redirect::Policy::none())
+                .build()
+                .unwrap(),
+            base: self.frontend_url.clone(),
+            host: instance.frontend_host.clone(),
+            origin: "http://localhost:3000".into(),
+            cookies: Default::default(),
+            last_set_cookies: Vec::new(),
+        }
+    }
+
+    /// The newest 6-digit code mailed to `to` in `instance`.
+    pub async fn mailed_code(&self, instance: &Instance, to: &str) -> String {
+        let messages = self
+            .service
+            .list_mailbox(&instance.id, Some(to), 1)
+            .await
+            .unwrap();
+        let message = messages.first().expect("a message was sent");
+        message
+            .text
+            .split(|c: char| !c.is_ascii_digit())
+            .find(|w| w.len() == 6)
+            .expect("a 6-digit code in the text")
+            .to_owned()
+    }
+}
+
 impl Drop for TestServer {
     fn drop(&mut self) {
         let _ = self.stop.send(true);

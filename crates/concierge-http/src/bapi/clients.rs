@@ -58,9 +58,26 @@ async fn verify(
     Ok(ClerkJson(convert::client(&view, app.service.now())))
 }
 
+/// `GET /v1/clients/handshake_payload?nonce=…`: redeems a handshake nonce once (wire §5.3).
+async fn handshake_payload(
+    State(app): State<AppState>,
+    BapiInstance(instance): BapiInstance,
+    params: QueryParams,
+) -> Result<ClerkJson<serde_json::Value>, ApiError> {
+    let nonce = params
+        .get("nonce")
+        .ok_or_else(|| ApiError::param_missing("nonce"))?;
+    let directives = app
+        .service
+        .redeem_handshake_nonce(&instance.id, nonce)
+        .await?;
+    Ok(ClerkJson(serde_json::json!({ "directives": directives })))
+}
+
 pub(super) fn routes() -> Router<AppState> {
     Router::new()
         .route("/v1/clients", get(list))
+        .route("/v1/clients/handshake_payload", get(handshake_payload))
         .route("/v1/clients/verify", post(verify))
         .route("/v1/clients/{id}", get(get_one))
 }

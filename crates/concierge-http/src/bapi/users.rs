@@ -275,6 +275,7 @@ async fn update_user(
         password_digest: digest_pair(body.password_digest, body.password_hasher)?,
         skip_password_checks: body.skip_password_checks,
         sign_out_of_other_sessions: body.sign_out_of_other_sessions,
+        keep_session: None,
         primary_email_address_id: body
             .primary_email_address_id
             .map(|raw| {

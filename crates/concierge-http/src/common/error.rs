@@ -244,6 +244,92 @@ impl From<CoreError> for ApiError {
                 "JWT template not found.",
             )
             .param("template_name"),
+            CoreError::CodeIncorrect => ApiError::new(
+                S::UNPROCESSABLE_ENTITY,
+                "form_code_incorrect",
+                "is incorrect",
+                "Incorrect code. Check the code in your email and try again.",
+            )
+            .param("code"),
+            CoreError::VerificationExpired => ApiError::new(
+                S::UNPROCESSABLE_ENTITY,
+                "verification_expired",
+                "expired",
+                "This verification code has expired. Request a new code.",
+            )
+            .param("code"),
+            CoreError::VerificationFailed => ApiError::new(
+                S::UNPROCESSABLE_ENTITY,
+                "verification_failed",
+                "too many failed attempts",
+                "Too many failed attempts. Request a new code.",
+            )
+            .param("code"),
+            CoreError::VerificationAlreadyVerified => ApiError::new(
+                S::BAD_REQUEST,
+                "verification_already_verified",
+                "already verified",
+                "This has already been verified.",
+            )
+            .param("code"),
+            CoreError::VerificationNotPrepared => ApiError::new(
+                S::UNPROCESSABLE_ENTITY,
+                "verification_missing",
+                "no code was sent",
+                "No verification code was sent yet. Request a code first.",
+            )
+            .param("code"),
+            CoreError::IdentifierNotFound => ApiError::new(
+                S::UNPROCESSABLE_ENTITY,
+                "form_identifier_not_found",
+                "Couldn't find your account.",
+                "Couldn't find your account.",
+            )
+            .param("identifier"),
+            CoreError::SessionExists => ApiError::new(
+                S::BAD_REQUEST,
+                "session_exists",
+                "You're already signed in.",
+                "You're already signed in.",
+            ),
+            CoreError::StrategyNotAllowed => ApiError::new(
+                S::UNPROCESSABLE_ENTITY,
+                "strategy_for_user_invalid",
+                "strategy not allowed",
+                "This verification strategy is not available for this account.",
+            )
+            .param("strategy"),
+            CoreError::NotSignedIn => ApiError::new(
+                S::UNAUTHORIZED,
+                "authentication_invalid",
+                "Unauthenticated",
+                "You are not signed in, or your session is no longer active.",
+            ),
+            CoreError::FlowFinished => ApiError::new(
+                S::BAD_REQUEST,
+                "client_state_invalid",
+                "cannot continue",
+                "This sign-in or sign-up can no longer be continued. Start again.",
+            ),
+            CoreError::NewPasswordMatchesCurrent => ApiError::new(
+                S::UNPROCESSABLE_ENTITY,
+                "form_new_password_matches_current",
+                "matches current password",
+                "Your new password must be different from your current one.",
+            )
+            .param("new_password"),
+            CoreError::LastIdentification => ApiError::new(
+                S::FORBIDDEN,
+                "last_required_identification_deletion_failed",
+                "cannot delete the last identification",
+                "You cannot delete your last email address.",
+            ),
+            CoreError::DeleteSelfDisabled => ApiError::new(
+                S::FORBIDDEN,
+                "not_allowed_access",
+                "not allowed",
+                "Deleting your own account is disabled.",
+            ),
             CoreError::OutOfRange { param } => ApiError::new(
                 S::UNPROCESSABLE_ENTITY,
                 "form_param_value_invalid",

@@ -113,6 +113,11 @@ impl QueryParams {
             .map(|(_, v)| v.as_str())
     }
 
+    /// Whether `key` was given at all, even with an empty value.
+    pub fn contains(&self, key: &str) -> bool {
+        self.0.iter().any(|(k, _)| k == key)
+    }
+
     /// Every non-empty value of `key`, in order (comma-separated values are split too).
     pub fn get_all(&self, key: &str) -> Vec<String> {
         self.0

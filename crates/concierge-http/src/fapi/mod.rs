@@ -1,15 +1,20 @@
 //! Frontend API: what browsers and clerk-js call, directly or through an app's `/__clerk`
-//! proxy (wire §6). This slice answers `Clerk.load()`'s environment and client requests on top
-//! of the transport rules; sign-in and sign-up build on it.
+//! proxy (wire §6): environment, the client and its sign-ups, sign-ins and sessions, `/v1/me`,
+//! the handshake, and the clerk-js / UI bundles.
 
-mod client;
+mod bundles;
+pub mod context;
 mod environment;
+mod flows;
+mod handshake;
+mod me;
+pub mod objects;
 pub mod transport;
 
 use crate::common::{trace, ApiError, ClerkJson};
 use crate::AppState;
 use axum::extract::State;
-use axum::routing::get;
+use axum::routing::{get, post};
 use axum::Router;
 use transport::FapiInstance;
 
@@ -32,7 +37,79 @@ pub fn router(state: AppState) -> Router {
             "/v1/environment",
             get(environment::get_environment).patch(environment::get_environment),
         )
-        .route("/v1/client", get(client::get_client))
+        .route(
+            "/v1/client",
+            get(flows::get_client).delete(flows::sign_out_all),
+        )
+        .route("/v1/client/handshake", get(handshake::handshake))
+        .route("/v1/client/touch", get(handshake::touch))
+        .route("/v1/client/sign_ups", post(flows::create_sign_up))
+        .route(
+            "/v1/client/sign_ups/{id}",
+            get(flows::get_sign_up).patch(flows::update_sign_up),
+        )
+        .route(
+            "/v1/client/sign_ups/{id}/prepare_verification",
+            post(flows::prepare_sign_up_verification),
+        )
+        .route(
+            "/v1/client/sign_ups/{id}/attempt_verification",
+            post(flows::attempt_sign_up_verification),
+        )
+        .route("/v1/client/sign_ins", post(flows::create_sign_in))
+        .route("/v1/client/sign_ins/{id}", get(flows::get_sign_in))
+        .route(
+            "/v1/client/sign_ins/{id}/prepare_first_factor",
+            post(flows::prepare_first_factor),
+        )
+        .route(
+            "/v1/client/sign_ins/{id}/attempt_first_factor",
+            post(flows::attempt_first_factor),
+        )
+        .route(
+            "/v1/client/sign_ins/{id}/reset_password",
+            post(flows::reset_password),
+        )
+        .route(
+            "/v1/client/sessions",
+            axum::routing::delete(flows::sign_out_all),
+        )
+        .route("/v1/client/sessions/{id}", get(flows::get_session))
+        .route("/v1/client/sessions/{id}/touch", post(flows::touch_session))
+        .route(
+            "/v1/client/sessions/{id}/tokens",
+            post(flows::session_token),
+        )
+        .route(
+            "/v1/client/sessions/{id}/tokens/{template}",
+            post(flows::template_token),
+        )
+        .route("/v1/client/sessions/{id}/end", post(flows::end_session))
+        .route(
+            "/v1/client/sessions/{id}/remove",
+            post(flows::remove_session),
+        )
+        .route(
+            "/v1/me",
+            get(me::get_me).patch(me::update_me).delete(me::delete_me),
+        )
+        .route("/v1/me/metadata", axum::routing::patch(me::update_metadata))
+        .route("/v1/me/change_password", post(me::change_password))
+        .route("/v1/me/sessions/active", get(me::active_sessions))
+        .route("/v1/me/sessions/{id}/revoke", post(me::revoke_session))
+        .route("/v1/me/email_addresses", post(me::add_email))
+        .route(
+            "/v1/me/email_addresses/{id}",
+            get(me::get_email).delete(me::delete_email),
+        )
+        .route(
+            "/v1/me/email_addresses/{id}/prepare_verification",
+            post(me::prepare_email_verification),
+        )
+        .route(
+            "/v1/me/email_addresses/{id}/attempt_verification",
+            post(me::attempt_email_verification),
+        )
         .fallback(|| async { ApiError::no_route() })
         .method_not_allowed_fallback(|| async { ApiError::method_not_allowed() })
         .layer(axum::middleware::from_fn_with_state(
@@ -43,6 +120,7 @@ pub fn router(state: AppState) -> Router {
     // Method override and slash trimming must run before routing, so they wrap the router.
     Router::new()
         .route("/healthz", get(healthz))
+        .route("/npm/{*path}", get(bundles::serve))
         .fallback_service(api)
         .layer(axum::middleware::from_fn(transport::normalize))
         .layer(axum::middleware::from_fn(trace::with_trace_id))

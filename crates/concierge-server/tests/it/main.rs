@@ -2,9 +2,11 @@
 //! Every behaviour runs against SQLite and PostgreSQL.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+mod bundles;
 mod cli;
 mod errors;
 mod fapi;
+mod flows;
 mod isolation;
 mod nodes;
 mod sessions;

@@ -23,6 +23,9 @@ macro_rules! conformance_suite {
             tenant_isolation,
             dropped_transaction_changes_nothing,
             concurrent_duplicate_inserts_conflict_once,
+            sign_ups_and_sign_ins_round_trip,
+            verifications_upsert_and_delete,
+            handshake_nonces_are_single_use,
         );
     };
     (@tests $fresh:expr; $($name:ident),* $(,)?) => {
@@ -112,6 +115,7 @@ fn client(instance: &Instance, token_hash: Option<Vec<u8>>) -> Client {
         last_active_session_id: None,
         sign_in_id: None,
         sign_up_id: None,
+        uat: 0,
         created_at: T0,
         updated_at: T0,
     }
@@ -568,6 +572,7 @@ pub async fn clients_by_token_hash(store: &dyn Store) {
         None
     );
     c.sign_in_id = Some("sia_1".into());
+    c.uat = T0 + 1;
     c.updated_at = T0 + 1;
     tx.update_client(&c).await.unwrap();
     assert_eq!(tx.get_client(&a.id, &c.id).await.unwrap(), c);
@@ -930,4 +935,119 @@ fn migration_folders_agree_on_versions() {
         v
     };
     assert_eq!(versions("sqlite"), versions("postgres"));
+}
+
+pub async fn sign_ups_and_sign_ins_round_trip(store: &dyn Store) {
+    let a = with_instance(store, "flows").await;
+    let b = with_instance(store, "flows-other").await;
+    let c = client(&a, Some(vec![7; 32]));
+    let mut tx = store.begin().await.unwrap();
+    tx.insert_client(&c).await.unwrap();
+    let mut sign_up = SignUp {
+        id: SignUpId::generate(&mut rng()),
+        instance_id: a.id.clone(),
+        client_id: c.id.clone(),
+        status: SignUpStatus::MissingRequirements,
+        email_address: Some("ada@example.com".into()),
+        username: None,
+        first_name: Some("Ada".into()),
+        last_name: None,
+        password_hash: Some(PasswordHash("$argon2id$v=19$x".into())),
+        unsafe_metadata: serde_json::json!({"plan": "pro"}),
+        legal_accepted_at: None,
+        locale: Some("en-US".into()),
+        email_verification: Some(Verification::code("email_code", vec![1; 32], T0, None)),
+        created_user_id: None,
+        created_session_id: None,
+        abandon_at: T0 + ATTEMPT_LIFETIME_MS,
+        created_at: T0,
+        updated_at: T0,
+    };
+    tx.insert_sign_up(&sign_up).await.unwrap();
+    assert_eq!(tx.get_sign_up(&a.id, &sign_up.id).await.unwrap(), sign_up);
+    sign_up.status = SignUpStatus::Complete;
+    sign_up.created_user_id = Some(UserId::generate(&mut rng()));
+    tx.update_sign_up(&sign_up).await.unwrap();
+    assert_eq!(tx.get_sign_up(&a.id, &sign_up.id).await.unwrap(), sign_up);
+    assert!(matches!(
+        tx.get_sign_up(&b.id, &sign_up.id).await,
+        Err(StoreError::NotFound)
+    ));
+    let mut sign_in = SignIn {
+        id: SignInId::generate(&mut rng()),
+        instance_id: a.id.clone(),
+        client_id: c.id.clone(),
+        status: SignInStatus::NeedsFirstFactor,
+        identifier: Some("ada@example.com".into()),
+        user_id: None,
+        first_factor_verification: None,
+        created_session_id: None,
+        abandon_at: T0 + ATTEMPT_LIFETIME_MS,
+        created_at: T0,
+        updated_at: T0,
+    };
+    tx.insert_sign_in(&sign_in).await.unwrap();
+    sign_in.status = SignInStatus::Complete;
+    tx.update_sign_in(&sign_in).await.unwrap();
+    assert_eq!(tx.get_sign_in(&a.id, &sign_in.id).await.unwrap(), sign_in);
+    assert!(matches!(
+        tx.get_sign_in(&b.id, &sign_in.id).await,
+        Err(StoreError::NotFound)
+    ));
+    tx.commit().await.unwrap();
+}
+
+pub async fn verifications_upsert_and_delete(store: &dyn Store) {
+    let a = with_instance(store, "verifications").await;
+    let b = with_instance(store, "verifications-other").await;
+    let mut v = Verification::code("email_code", vec![3; 32], T0, None);
+    let mut tx = store.begin().await.unwrap();
+    assert_eq!(tx.get_verification(&a.id, "idn_1").await.unwrap(), None);
+    tx.put_verification(&a.id, "idn_1", &v).await.unwrap();
+    v.attempts = 2;
+    tx.put_verification(&a.id, "idn_1", &v).await.unwrap();
+    assert_eq!(tx.get_verification(&a.id, "idn_1").await.unwrap(), Some(v));
+    assert_eq!(tx.get_verification(&b.id, "idn_1").await.unwrap(), None);
+    tx.delete_verification(&a.id, "idn_1").await.unwrap();
+    assert_eq!(tx.get_verification(&a.id, "idn_1").await.unwrap(), None);
+    tx.commit().await.unwrap();
+}
+
+pub async fn handshake_nonces_are_single_use(store: &dyn Store) {
+    let a = with_instance(store, "nonces").await;
+    let b = with_instance(store, "nonces-other").await;
+    let directives = vec![
+        "__session=x; Path=/".to_string(),
+        "__client_uat=1".to_string(),
+    ];
+    let mut tx = store.begin().await.unwrap();
+    tx.insert_handshake_nonce(&a.id, &[1; 32], &directives, T0 + 60_000)
+        .await
+        .unwrap();
+    tx.insert_handshake_nonce(&a.id, &[2; 32], &directives, T0 + 60_000)
+        .await
+        .unwrap();
+    tx.commit().await.unwrap();
+    let mut tx = store.begin().await.unwrap();
+    assert_eq!(
+        tx.take_handshake_nonce(&b.id, &[1; 32], T0).await.unwrap(),
+        None,
+        "another instance cannot redeem it"
+    );
+    assert_eq!(
+        tx.take_handshake_nonce(&a.id, &[1; 32], T0).await.unwrap(),
+        Some(directives)
+    );
+    assert_eq!(
+        tx.take_handshake_nonce(&a.id, &[1; 32], T0).await.unwrap(),
+        None
+    );
+    assert_eq!(
+        tx.take_handshake_nonce(&a.id, &[2; 32], T0 + 60_000)
+            .await
+            .unwrap(),
+        None,
+        "expired"
+    );
+    tx.commit().await.unwrap();
 }

@@ -1,0 +1,256 @@
+// One test file = one suite: one concierge, one app, one Chromium. Pages opened through the suite
+// record their console, page errors and requests; a failing test leaves screenshots and logs in artifacts/.
+import { before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { chromium } from 'playwright-core';
+import { startConcierge, ARTIFACTS, decodePart } from './concierge.mjs';
+import { startApp } from './app.mjs';
+
+export { decodePart };
+
+const slug = (s) => s.toLowerCase().replace(/[^a-z0-9]+/g, '-').replace(/^-|-$/g, '').slice(0, 60);
+
+/**
+ * Registers before/after hooks for the calling test file and returns the suite object
+ * (its fields are filled in by the `before` hook).
+ */
+export function useSuite(name) {
+  const suite = {
+    name,
+    concierge: null,
+    app: null,
+    browser: null,
+    pages: [],
+    contexts: [],
+
+    /** A fresh browser context (own cookie jar). */
+    async newContext() {
+      const context = await suite.browser.newContext();
+      context.setDefaultTimeout(15_000);
+      context.setDefaultNavigationTimeout(20_000);
+      suite.contexts.push(context);
+      context.on('page', (p) => suite.track(p));
+      return context;
+    },
+
+    /** A page whose console, errors and requests are recorded. */
+    async newPage(context) {
+      const ctx = context ?? (await suite.newContext());
+      const page = await ctx.newPage();
+      if (!page.__tracked) suite.track(page);
+      return page;
+    },
+
+    track(page) {
+      if (page.__tracked) return;
+      page.__tracked = true;
+      page.__console = [];
+      page.__requests = [];
+      const stamp = () => new Date().toISOString();
+      page.on('console', (m) => page.__console.push(`${stamp()} [${m.type()}] ${m.text()}`));
+      page.on('pageerror', (e) => page.__console.push(`${stamp()} [pageerror] ${e.stack ?? e.message}`));
+      page.on('request', (r) => page.__requests.push({ method: r.method(), url: r.url() }));
+      page.on('requestfailed', (r) => page.__console.push(`${stamp()} [requestfailed] ${r.method()} ${r.url()} ${r.failure()?.errorText}`));
+      page.on('response', (r) => {
+        if (r.status() >= 400) page.__console.push(`${stamp()} [http ${r.status()}] ${r.request().method()} ${r.url()}`);
+      });
+      suite.pages.push(page);
+    },
+
+    /** Screenshots every open page and writes the console log of every page seen. */
+    async capture(tag) {
+      mkdirSync(ARTIFACTS, { recursive: true });
+      const base = `${name}-${slug(tag)}`;
+      const logs = [];
+      let i = 0;
+      for (const page of suite.pages) {
+        i += 1;
+        let url = '(closed)';
+        if (!page.isClosed()) {
+          url = page.url();
+          try {
+            await page.screenshot({ path: join(ARTIFACTS, `${base}-page${i}.png`), fullPage: true, timeout: 5_000 });
+          } catch (err) {
+            logs.push(`(screenshot of page ${i} failed: ${err.message})`);
+          }
+          try {
+            const html = await page.content();
+            writeFileSync(join(ARTIFACTS, `${base}-page${i}.html`), html);
+          } catch {}
+        }
+        logs.push(`=== page ${i}: ${url}`, ...page.__console, '--- requests', ...page.__requests.map((r) => `${r.method} ${r.url}`));
+      }
+      writeFileSync(join(ARTIFACTS, `${base}-console.log`), `${logs.join('\n')}\n`);
+    },
+
+    /** Wraps a test body: on failure, capture artifacts, then rethrow. Closes the contexts it opened. */
+    wrap(title, fn) {
+      return async (t) => {
+        const firstContext = suite.contexts.length;
+        const firstPage = suite.pages.length;
+        try {
+          await fn(t);
+        } catch (err) {
+          suite.app?.log(`TEST FAILED: ${title}: ${err.message.split('\n')[0]}`);
+          await suite.capture(title).catch(() => {});
+          throw err;
+        } finally {
+          for (const context of suite.contexts.splice(firstContext)) await context.close().catch(() => {});
+          suite.pages.splice(firstPage);
+        }
+      };
+    },
+  };
+
+  before(async () => {
+    suite.concierge = await startConcierge(name);
+    mkdirSync(ARTIFACTS, { recursive: true });
+    suite.app = await startApp({ concierge: suite.concierge, logPath: join(ARTIFACTS, `fapi-${name}.log`) });
+    suite.browser = await chromium.launch({
+      executablePath: process.env.CHROMIUM_PATH ?? '/usr/bin/chromium',
+      args: ['--no-sandbox'],
+    });
+  });
+
+  after(async () => {
+    await suite.browser?.close().catch(() => {});
+    await suite.app?.close().catch(() => {});
+    await suite.concierge?.stop();
+  });
+
+  return suite;
+}
+
+// ---- helpers shared by the test files --------------------------------------------------------
+
+/** Waits until the page's `Clerk.load()` settled; throws with the page's error if it failed. */
+export async function waitForClerk(page, timeout = 20_000) {
+  const status = page.getByTestId('clerk-status');
+  await status.filter({ hasNotText: 'loading' }).waitFor({ timeout }).catch(async (err) => {
+    const diag = await page.evaluate(() => ({
+      Clerk: typeof window.Clerk,
+      ClerkUI: typeof window.__internal_ClerkUICtor,
+      status: window.Clerk?.status,
+    })).catch(() => ({}));
+    throw new Error(`Clerk.load() did not settle in ${timeout} ms on ${page.url()}: ${JSON.stringify(diag)} (${err.message.split('\n')[0]})`);
+  });
+  const text = await status.textContent();
+  if (text !== 'loaded') {
+    const stack = await page.evaluate(() => window.__clerkLoadError).catch(() => '');
+    throw new Error(`Clerk.load() failed on ${page.url()}: ${text}\n${stack}`);
+  }
+}
+
+/** The `Continue` submit button of a Clerk form (not "Continue with …"). */
+export function continueButton(page) {
+  return page.getByRole('button', { name: 'Continue', exact: true });
+}
+
+/** Types a one-time code into the UI's code field (a single input-otp input behind six visual slots). */
+export async function enterCode(page, code) {
+  const input = page.locator('input[autocomplete="one-time-code"], input[aria-label="Enter verification code"], input[name=code]').first();
+  await input.waitFor({ state: 'attached' });
+  await input.focus();
+  await page.keyboard.type(code, { delay: 30 });
+}
+
+/** Cookies of the app origin, by name. */
+export async function cookieJar(context, origin) {
+  const map = new Map();
+  for (const c of await context.cookies(origin)) map.set(c.name, c);
+  return map;
+}
+
+/** Reads the signed-in user id shown on the home page (waits for clerk to render it). */
+export async function homeUserId(page) {
+  const el = page.getByTestId('user-id');
+  await el.filter({ hasNotText: 'unknown' }).waitFor();
+  return el.textContent();
+}
+
+/**
+ * Waits until the page's path matches `pathPattern`, failing early (with the UI's message) when the Clerk card
+ * shows an error instead. `what` names the step for the failure message.
+ */
+export async function advanceTo(page, pathPattern, what, timeout = 15_000) {
+  const deadline = Date.now() + timeout;
+  let errorSince = 0;
+  while (Date.now() < deadline) {
+    if (!page.isClosed() && pathPattern.test(new URL(page.url()).pathname)) return;
+    const error = await visibleCardError(page);
+    // An error that stays up for a second is the outcome, not a transient state.
+    if (error && !errorSince) errorSince = Date.now();
+    if (!error) errorSince = 0;
+    if (error && Date.now() - errorSince > 1_000) throw new Error(`${what}: the UI shows an error instead (at ${page.url()}): ${error}`);
+    await new Promise((r) => setTimeout(r, 200));
+  }
+  throw new Error(`${what}: still at ${page.url()} after ${timeout} ms; ${(await visibleCardError(page)) || '(no error shown in the UI)'}`);
+}
+
+/** Signs up through <SignUp/> with email + password and the emailed code; ends on `/` signed in. */
+export async function signUpThroughUi(suite, page, email, password) {
+  const { app, concierge } = suite;
+  await page.goto(app.url('/sign-up'));
+  await waitForClerk(page);
+  await page.locator('input[name=emailAddress]').fill(email);
+  await page.locator('input[name=password]:visible').fill(password);
+  await continueButton(page).click();
+  await advanceTo(page, /^\/sign-up\/verify-email-address/, 'sign-up did not reach the email verification step');
+  const code = await concierge.waitForCode(email, 10_000).catch((err) => {
+    const calls = app.fapiLog.filter((e) => e.path.startsWith('/v1/client/sign_ups')).map((e) => `${e.method} ${e.path.split('?')[0]} -> ${e.status}`);
+    throw new Error(`${err.message}\nsign-up calls the UI made: ${calls.join('; ') || 'none'}` +
+      (calls.some((c) => c.includes('prepare_verification')) ? '' : ' (the UI never asked to prepare the email verification)'));
+  });
+  await enterCode(page, code);
+  await advanceTo(page, /^\/$/, 'sign-up did not land on / after the code');
+  await waitForClerk(page);
+}
+
+/** Signs in through <SignIn/>: identifier, Continue, password, Continue; ends on `/` signed in. */
+export async function signInThroughUi(suite, page, email, password) {
+  const { app } = suite;
+  await page.goto(app.url('/sign-in'));
+  await waitForClerk(page);
+  await page.locator('input[name=identifier]').fill(email);
+  await continueButton(page).click();
+  await reachPasswordStep(page);
+  await page.locator('input[name=password]:visible').fill(password);
+  await continueButton(page).click();
+  await advanceTo(page, /^\/$/, 'sign-in did not land on /');
+  await waitForClerk(page);
+}
+
+/** After the identifier step: the factor-one page with a visible password field. */
+export async function reachPasswordStep(page) {
+  await advanceTo(page, /^\/sign-in\/factor-one/, 'sign-in did not reach the first-factor step');
+  await page.locator('input[name=password]:visible').waitFor().catch(async (err) => {
+    throw new Error(`the first-factor step shows no password field (at ${page.url()}): ${await cardError(page)} ${err.message.split('\n')[0]}`);
+  });
+}
+
+/** The visible error text of the Clerk card (field errors and the card-level alert), or ''. */
+export async function visibleCardError(page) {
+  try {
+    const texts = await page.locator('[id^="error-"]:visible, .cl-alert:visible').allTextContents();
+    return texts.map((t) => t.trim()).filter(Boolean).join(' | ');
+  } catch {
+    return '';
+  }
+}
+
+/** The text of any error the Clerk card shows, for failure messages. */
+export async function cardError(page) {
+  const text = await visibleCardError(page);
+  return text ? `UI error: ${text}` : '(no error shown in the UI)';
+}
+
+/** Creates a user with a password through the Backend API. */
+export async function createUser(concierge, email, password) {
+  const res = await concierge.bapi('POST', '/v1/users', { email_address: [email], password });
+  assert.equal(res.status, 200, `POST /v1/users: ${res.text}`);
+  return res.json;
+}
+
+export const randomEmail = (prefix) => `${prefix}+${Date.now().toString(36)}${Math.random().toString(36).slice(2, 8)}@example.com`;
