@@ -1,4 +1,4 @@
-//! The command line (operator contract): `serve`, `instance create|show|rotate-keys`, `mailbox`.
+//! The command line (operator contract): `serve`, `instance create|show|configure|rotate-keys`, `mailbox`.
 
 use crate::config::{CommonArgs, Config};
 use anyhow::{anyhow, Context, Result};
@@ -79,6 +79,24 @@ enum InstanceCommand {
         #[arg(long)]
         json: bool,
     },
+    /// Change an instance's session and display settings; prints the settings as JSON.
+    Configure {
+        /// Instance name.
+        #[arg(default_value = "default")]
+        name: String,
+        /// Allow several signed-in accounts per browser (multi-session mode).
+        #[arg(long)]
+        multi_session: Option<bool>,
+        /// Maximum session lifetime in seconds (default 604800, 7 days).
+        #[arg(long)]
+        session_max_lifetime: Option<i64>,
+        /// Sign sessions out after this many seconds without activity; 0 turns it off.
+        #[arg(long)]
+        session_inactivity_timeout: Option<i64>,
+        /// Application name shown by the components and in emails.
+        #[arg(long)]
+        application_name: Option<String>,
+    },
     /// Replace the signing key; the old public key stays in the JWKS.
     RotateKeys {
         /// Instance name.
@@ -93,7 +111,13 @@ pub async fn open_service(config: &Config) -> Result<Service> {
         .await
         .map_err(|e| anyhow!("database_url: {e}"))?;
     let clock: Arc<dyn Clock> = Arc::new(SystemClock);
-    Ok(Service::new(store, clock))
+    let mailer = match &config.smtp {
+        Some(smtp) => {
+            concierge_service::mail::Mailer::Smtp(Arc::new(crate::smtp::LettreSender::new(smtp)?))
+        }
+        None => concierge_service::mail::Mailer::Mailbox,
+    };
+    Ok(Service::with_mailer(store, clock, mailer))
 }
 
 /// The `instance show --json` object (operator contract).
@@ -167,6 +191,28 @@ pub async fn run(cli: Cli) -> Result<()> {
                 InstanceCommand::Show { name, json } => {
                     let instance = find_instance(&service, &name).await?;
                     print_instance(&instance, &config, json)
+                }
+                InstanceCommand::Configure {
+                    name,
+                    multi_session,
+                    session_max_lifetime,
+                    session_inactivity_timeout,
+                    application_name,
+                } => {
+                    let instance = find_instance(&service, &name).await?;
+                    let update = concierge_service::instances::SettingsUpdate {
+                        multi_session,
+                        session_max_lifetime_secs: session_max_lifetime,
+                        session_inactivity_timeout_secs: session_inactivity_timeout
+                            .map(|secs| (secs > 0).then_some(secs)),
+                        application_name,
+                    };
+                    let updated = service
+                        .update_instance_settings(&instance, update)
+                        .await
+                        .map_err(|e| anyhow!("cannot configure instance: {e}"))?;
+                    println!("{}", serde_json::to_string_pretty(&updated.settings)?);
+                    Ok(())
                 }
                 InstanceCommand::RotateKeys { name } => {
                     let instance = find_instance(&service, &name).await?;

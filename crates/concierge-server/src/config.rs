@@ -27,6 +27,8 @@ pub struct FileConfig {
     pub allowed_origins: Option<Vec<String>>,
     /// `log_format`: `text` (default) or `json`.
     pub log_format: Option<String>,
+    /// `[smtp]`: deliver mail through this relay instead of the local mailbox.
+    pub smtp: Option<crate::smtp::SmtpConfig>,
 }
 
 /// Values given on the command line or in the environment (clap merges the two, flags winning).
@@ -59,6 +61,8 @@ pub struct Config {
     pub allowed_origins: Vec<String>,
     /// JSON logs when true.
     pub json_logs: bool,
+    /// SMTP relay; `None` keeps mail in the mailbox.
+    pub smtp: Option<crate::smtp::SmtpConfig>,
 }
 
 fn read_file(path: &str) -> Result<FileConfig> {
@@ -115,12 +119,17 @@ impl Config {
             Some("json") => true,
             Some(other) => bail!("log_format: {other:?} must be \"text\" or \"json\""),
         };
+        if let Some(smtp) = &file.smtp {
+            // Validate now, so a bad [smtp] table stops start-up with one clear line.
+            crate::smtp::LettreSender::new(smtp)?;
+        }
         Ok(Self {
             database_url,
             frontend_addr,
             backend_addr,
             allowed_origins,
             json_logs,
+            smtp: file.smtp,
         })
     }
 

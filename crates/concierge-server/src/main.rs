@@ -7,6 +7,7 @@
 mod cli;
 mod config;
 mod serve;
+mod smtp;
 
 use clap::Parser;
 use std::process::ExitCode;

@@ -19,6 +19,19 @@ pub(crate) struct InstanceCache {
     by_secret_hash: Mutex<HashMap<Vec<u8>, (Instance, Instant)>>,
 }
 
+/// Changes to an instance's settings (`instance configure`); `None` leaves one unchanged.
+#[derive(Debug, Clone, Default)]
+pub struct SettingsUpdate {
+    /// Several active sessions per client.
+    pub multi_session: Option<bool>,
+    /// Maximum session lifetime in seconds (at least 60).
+    pub session_max_lifetime_secs: Option<i64>,
+    /// Inactivity timeout in seconds; `Some(None)` turns it off.
+    pub session_inactivity_timeout_secs: Option<Option<i64>>,
+    /// Name shown by the UI components.
+    pub application_name: Option<String>,
+}
+
 /// What `instance create` (and `serve` on an empty database) needs.
 #[derive(Debug, Clone)]
 pub struct NewInstance {
@@ -176,6 +189,49 @@ impl Service {
             return all.pop().ok_or(ServiceError::NotFound);
         }
         Err(ServiceError::NotFound)
+    }
+
+    /// Applies settings changes. Running nodes pick them up within the instance cache's lifetime
+    /// (5 seconds); the node that made the change at once.
+    pub async fn update_instance_settings(
+        &self,
+        instance: &Instance,
+        update: SettingsUpdate,
+    ) -> Result<Instance> {
+        let mut tx = self.inner.store.begin().await?;
+        let mut current = tx.get_instance(&instance.id).await?;
+        let settings = &mut current.settings;
+        if let Some(v) = update.multi_session {
+            settings.multi_session = v;
+        }
+        if let Some(v) = update.session_max_lifetime_secs {
+            if v < 60 {
+                return Err(CoreError::OutOfRange {
+                    param: "session_max_lifetime",
+                }
+                .into());
+            }
+            settings.session_max_lifetime_secs = v;
+        }
+        if let Some(v) = update.session_inactivity_timeout_secs {
+            if v.is_some_and(|secs| secs < 60) {
+                return Err(CoreError::OutOfRange {
+                    param: "session_inactivity_timeout",
+                }
+                .into());
+            }
+            settings.session_inactivity_timeout_secs = v;
+        }
+        if let Some(name) = update.application_name {
+            settings.application_name = name;
+        }
+        tx.update_instance(&current).await?;
+        tx.commit().await?;
+        if let Ok(mut cache) = self.inner.instances.by_secret_hash.lock() {
+            cache.clear();
+        }
+        tracing::info!(instance.id = %current.id, "instance settings changed");
+        Ok(current)
     }
 
     /// Every instance, oldest first.

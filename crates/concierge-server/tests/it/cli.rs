@@ -225,3 +225,65 @@ fn bad_configuration_exits_non_zero_with_one_line() {
         String::from_utf8_lossy(&out.stderr)
     );
 }
+
+#[test]
+fn instance_configure_changes_session_settings() {
+    let dir = tempfile::tempdir().unwrap();
+    let db_url = format!("sqlite://{}/c.db", dir.path().display());
+    let out = concierge(&db_url, &["instance", "create", "--name", "shop", "--json"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let out = concierge(
+        &db_url,
+        &[
+            "instance",
+            "configure",
+            "shop",
+            "--multi-session",
+            "true",
+            "--session-inactivity-timeout",
+            "900",
+            "--session-max-lifetime",
+            "86400",
+        ],
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let settings: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(settings["multi_session"], true);
+    assert_eq!(settings["session_inactivity_timeout_secs"], 900);
+    assert_eq!(settings["session_max_lifetime_secs"], 86400);
+    let out = concierge(
+        &db_url,
+        &[
+            "instance",
+            "configure",
+            "shop",
+            "--session-inactivity-timeout",
+            "0",
+        ],
+    );
+    let settings: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(settings["session_inactivity_timeout_secs"], Value::Null);
+    assert_eq!(settings["multi_session"], true, "other settings kept");
+    let out = concierge(
+        &db_url,
+        &[
+            "instance",
+            "configure",
+            "shop",
+            "--session-max-lifetime",
+            "5",
+        ],
+    );
+    assert!(!out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(stderr.trim().lines().count(), 1, "{stderr}");
+    assert!(stderr.contains("session_max_lifetime"), "{stderr}");
+}

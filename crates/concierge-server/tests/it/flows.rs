@@ -16,6 +16,7 @@ crate::both_databases!(
     handshake_nonce_and_token,
     me_profile_password_and_email_addresses,
     test_mode_code,
+    multi_session_and_inactivity_timeout,
 );
 
 const PASSWORD: &str = "correct-horse-battery";
@@ -889,4 +890,86 @@ async fn test_mode_code(db: Db) {
         )
         .await;
     assert_eq!(error_code(&answer.body), "form_code_incorrect");
+}
+
+async fn multi_session_and_inactivity_timeout(db: Db) {
+    use concierge_service::instances::SettingsUpdate;
+    let srv = TestServer::spawn(db).await;
+    srv.service
+        .update_instance_settings(
+            &srv.default,
+            SettingsUpdate {
+                multi_session: Some(true),
+                session_inactivity_timeout_secs: Some(Some(600)),
+                ..SettingsUpdate::default()
+            },
+        )
+        .await
+        .unwrap();
+    srv.create_user(&srv.default, "hal@example.com").await;
+    srv.create_user(&srv.default, "ida@example.com").await;
+    let (mut browser, first) = signed_in(&srv, "hal@example.com").await;
+    let env = browser.get("/v1/environment").await;
+    assert_eq!(env.body["auth_config"]["single_session_mode"], false);
+
+    // A second account on the same browser.
+    let second = browser
+        .post(
+            "/v1/client/sign_ins",
+            &[
+                ("identifier", "ida@example.com"),
+                ("strategy", "password"),
+                ("password", PASSWORD),
+            ],
+        )
+        .await;
+    assert_eq!(second.status, StatusCode::OK, "{}", second.body);
+    let second_sid = second.body["response"]["created_session_id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let client = &second.body["client"];
+    assert_eq!(client["sessions"].as_array().unwrap().len(), 2);
+    assert_eq!(client["last_active_session_id"], second_sid.as_str());
+
+    // Remove the second; the first stays signed in and becomes the active one.
+    let removed = browser
+        .post(&format!("/v1/client/sessions/{second_sid}/remove"), &[])
+        .await;
+    assert_eq!(removed.body["response"]["status"], "removed");
+    assert_eq!(
+        removed.body["client"]["last_active_session_id"],
+        first.as_str()
+    );
+    assert_ne!(browser.cookies["__client_uat"], "0");
+
+    // Activity slides the inactivity window; ten idle minutes end the session.
+    srv.clock.advance(500_000);
+    let token = browser
+        .post(&format!("/v1/client/sessions/{first}/tokens"), &[])
+        .await;
+    assert_eq!(token.status, StatusCode::OK);
+    srv.clock.advance(500_000);
+    let token = browser
+        .post(&format!("/v1/client/sessions/{first}/tokens"), &[])
+        .await;
+    assert_eq!(token.status, StatusCode::OK, "still inside the slid window");
+    srv.clock.advance(601_000);
+    let token = browser
+        .post(&format!("/v1/client/sessions/{first}/tokens"), &[])
+        .await;
+    assert_eq!(
+        token.status,
+        StatusCode::UNAUTHORIZED,
+        "abandoned after inactivity"
+    );
+    let (_, session) = srv
+        .bapi(
+            &srv.default,
+            Method::GET,
+            &format!("/v1/sessions/{first}"),
+            None,
+        )
+        .await;
+    assert_eq!(session["status"], "abandoned");
 }

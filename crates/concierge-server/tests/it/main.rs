@@ -10,6 +10,7 @@ mod flows;
 mod isolation;
 mod nodes;
 mod sessions;
+mod smtp;
 mod tokens;
 mod users;
 
