@@ -18,6 +18,19 @@ use concierge_service::Service;
 pub struct AppState {
     /// The use cases.
     pub service: Service,
+    /// This node's rate limiters.
+    pub limits: std::sync::Arc<common::ratelimit::RateLimits>,
+}
+
+impl AppState {
+    /// State over `service` with the given rate-limit settings.
+    pub fn new(service: Service, limits: common::ratelimit::RateLimitSettings) -> Self {
+        let limiters = common::ratelimit::RateLimits::new(&service, limits);
+        Self {
+            service,
+            limits: std::sync::Arc::new(limiters),
+        }
+    }
 }
 
 pub use bapi::router as backend_router;
@@ -30,7 +43,10 @@ pub async fn serve(
     router: axum::Router,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    axum::serve(listener, router)
-        .with_graceful_shutdown(shutdown)
-        .await
+    axum::serve(
+        listener,
+        router.into_make_service_with_connect_info::<std::net::SocketAddr>(),
+    )
+    .with_graceful_shutdown(shutdown)
+    .await
 }

@@ -29,6 +29,18 @@ pub struct FileConfig {
     pub log_format: Option<String>,
     /// `[smtp]`: deliver mail through this relay instead of the local mailbox.
     pub smtp: Option<crate::smtp::SmtpConfig>,
+    /// `[rate_limits]`.
+    pub rate_limits: Option<RateLimitsTable>,
+}
+
+/// The `[rate_limits]` table: Clerk's documented limits are on by default.
+#[derive(Debug, Default, Clone, Copy, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RateLimitsTable {
+    /// `false` turns every limit off (benchmarks, trusted internal deployments).
+    pub enabled: Option<bool>,
+    /// Backend API requests per 10 seconds per secret key (default 1000; 0 = unlimited).
+    pub backend_requests_per_10s: Option<u32>,
 }
 
 /// Values given on the command line or in the environment (clap merges the two, flags winning).
@@ -63,6 +75,8 @@ pub struct Config {
     pub json_logs: bool,
     /// SMTP relay; `None` keeps mail in the mailbox.
     pub smtp: Option<crate::smtp::SmtpConfig>,
+    /// Rate limits of both APIs.
+    pub rate_limits: concierge_http::common::ratelimit::RateLimitSettings,
 }
 
 fn read_file(path: &str) -> Result<FileConfig> {
@@ -130,6 +144,16 @@ impl Config {
             allowed_origins,
             json_logs,
             smtp: file.smtp,
+            rate_limits: {
+                let table = file.rate_limits.unwrap_or_default();
+                let defaults = concierge_http::common::ratelimit::RateLimitSettings::default();
+                concierge_http::common::ratelimit::RateLimitSettings {
+                    enabled: table.enabled.unwrap_or(defaults.enabled),
+                    backend_per_10s: table
+                        .backend_requests_per_10s
+                        .unwrap_or(defaults.backend_per_10s),
+                }
+            },
         })
     }
 

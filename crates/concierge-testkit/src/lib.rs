@@ -72,9 +72,7 @@ impl TestServer {
             })
             .await
             .unwrap();
-        let state = concierge_http::AppState {
-            service: service.clone(),
-        };
+        let state = concierge_http::AppState::new(service.clone(), Default::default());
         let frontend = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let backend = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let frontend_url = format!("http://{}", frontend.local_addr().unwrap());
@@ -114,7 +112,7 @@ impl TestServer {
     pub async fn spawn_second_node(&self) -> String {
         let store = concierge_store::open(&self.db.url).await.unwrap();
         let service = Service::new(store, self.clock.clone());
-        let state = concierge_http::AppState { service };
+        let state = concierge_http::AppState::new(service, Default::default());
         let backend = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let url = format!("http://{}", backend.local_addr().unwrap());
         let mut stopped = self.stop.subscribe();
@@ -213,6 +211,9 @@ pub struct Browser {
     http: reqwest::Client,
     base: String,
     host: String,
+    secret_key: String,
+    /// The address the app's proxy reports for this browser (`X-Forwarded-For`).
+    pub ip: String,
     /// The page origin sent as `Origin`.
     pub origin: String,
     /// Cookies by name (what the browser would send back).
@@ -239,7 +240,10 @@ impl Browser {
             .http
             .request(method.clone(), format!("{}{}", self.base, path))
             .header("x-forwarded-host", &self.host)
-            .header("origin", &self.origin);
+            .header("origin", &self.origin)
+            // As an app's `/__clerk` proxy forwards it (wire §1.6).
+            .header("clerk-secret-key", &self.secret_key)
+            .header("x-forwarded-for", &self.ip);
         if !self.cookies.is_empty() {
             let jar = self
                 .cookies
@@ -330,6 +334,12 @@ impl TestServer {
                 .unwrap(),
             base: self.frontend_url.clone(),
             host: instance.frontend_host.clone(),
+            secret_key: instance.secret_key.clone(),
+            ip: {
+                static NEXT: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(1);
+                let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                format!("10.{}.{}.{}", (n >> 16) & 255, (n >> 8) & 255, n & 255)
+            },
             origin: "http://localhost:3000".into(),
             cookies: Default::default(),
             last_set_cookies: Vec::new(),

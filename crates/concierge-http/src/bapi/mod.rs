@@ -61,6 +61,8 @@ async fn healthz() -> &'static str {
 
 /// The Backend API router (also serves `/healthz`).
 pub fn router(state: AppState) -> Router {
+    let limits =
+        axum::middleware::from_fn_with_state(state.clone(), crate::common::ratelimit::backend);
     Router::new()
         .route("/healthz", get(healthz))
         .merge(users::routes())
@@ -71,6 +73,7 @@ pub fn router(state: AppState) -> Router {
         .merge(jwks::routes())
         .fallback(|| async { ApiError::no_route() })
         .method_not_allowed_fallback(|| async { ApiError::method_not_allowed() })
+        .layer(limits)
         .layer(axum::middleware::from_fn(trace::with_trace_id))
         .with_state(state)
 }

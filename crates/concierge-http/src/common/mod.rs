@@ -4,6 +4,7 @@
 pub mod convert;
 pub mod error;
 pub mod extract;
+pub mod ratelimit;
 pub mod trace;
 
 pub use error::ApiError;

@@ -112,6 +112,11 @@ pub fn router(state: AppState) -> Router {
         )
         .fallback(|| async { ApiError::no_route() })
         .method_not_allowed_fallback(|| async { ApiError::method_not_allowed() })
+        // Inner layer: limits apply once the instance is known.
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            crate::common::ratelimit::frontend,
+        ))
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),
             transport::resolve_instance,

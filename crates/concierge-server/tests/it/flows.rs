@@ -17,6 +17,7 @@ crate::both_databases!(
     me_profile_password_and_email_addresses,
     test_mode_code,
     multi_session_and_inactivity_timeout,
+    rate_limits_as_clerk_documents,
 );
 
 const PASSWORD: &str = "correct-horse-battery";
@@ -237,6 +238,11 @@ async fn codes_fail_after_three_wrong_attempts_and_expire(db: Db) {
         let answer = browser.post(&attempt, &[("code", "999999")]).await;
         assert_eq!(error_code(&answer.body), expected);
     }
+    // A fourth attempt within 10 seconds is over Clerk's limit (3 per 10 s per IP).
+    let answer = browser.post(&attempt, &[("code", &code)]).await;
+    assert_eq!(answer.status, StatusCode::TOO_MANY_REQUESTS);
+    assert!(answer.headers.contains_key("retry-after"));
+    srv.clock.advance(10_000);
     let answer = browser.post(&attempt, &[("code", &code)]).await;
     assert_eq!(
         error_code(&answer.body),
@@ -972,4 +978,62 @@ async fn multi_session_and_inactivity_timeout(db: Db) {
         )
         .await;
     assert_eq!(session["status"], "abandoned");
+}
+
+async fn rate_limits_as_clerk_documents(db: Db) {
+    let srv = TestServer::spawn(db).await;
+    srv.create_user(&srv.default, "kim@example.com").await;
+    let mut browser = srv.browser();
+    // Create sign-in: 5 per 10 seconds per IP.
+    for _ in 0..5 {
+        let answer = browser
+            .post("/v1/client/sign_ins", &[("identifier", "kim@example.com")])
+            .await;
+        assert_eq!(answer.status, StatusCode::OK, "{}", answer.body);
+    }
+    let answer = browser
+        .post("/v1/client/sign_ins", &[("identifier", "kim@example.com")])
+        .await;
+    assert_eq!(answer.status, StatusCode::TOO_MANY_REQUESTS);
+    assert_eq!(error_code(&answer.body), "too_many_requests");
+    let wait: u64 = answer.headers["retry-after"]
+        .to_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!((1..=10).contains(&wait), "{wait}");
+    // Another IP is not affected; the same IP may go on after waiting.
+    let mut other = srv.browser();
+    let answer = other
+        .post("/v1/client/sign_ins", &[("identifier", "kim@example.com")])
+        .await;
+    assert_eq!(answer.status, StatusCode::OK);
+    srv.clock.advance(i64::try_from(wait).unwrap() * 1000);
+    let answer = browser
+        .post("/v1/client/sign_ins", &[("identifier", "kim@example.com")])
+        .await;
+    assert_eq!(answer.status, StatusCode::OK);
+    // Reading the client is never limited.
+    for _ in 0..20 {
+        assert_eq!(browser.get("/v1/client").await.status, StatusCode::OK);
+    }
+
+    // Backend API: 1000 requests per 10 seconds per secret key; the JWKS is exempt.
+    for _ in 0..1000 {
+        let (status, _) = srv
+            .bapi(&srv.default, Method::GET, "/v1/users/count", None)
+            .await;
+        assert_eq!(status, StatusCode::OK);
+    }
+    let (status, body) = srv
+        .bapi(&srv.default, Method::GET, "/v1/users/count", None)
+        .await;
+    assert_eq!(status, StatusCode::TOO_MANY_REQUESTS);
+    assert_eq!(error_code(&body), "too_many_requests");
+    let (status, _) = srv.bapi(&srv.default, Method::GET, "/v1/jwks", None).await;
+    assert_eq!(status, StatusCode::OK);
+    let (status, _) = srv
+        .bapi(&srv.other, Method::GET, "/v1/users/count", None)
+        .await;
+    assert_eq!(status, StatusCode::OK, "limits are per secret key");
 }
