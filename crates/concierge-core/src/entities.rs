@@ -425,3 +425,42 @@ mod tests {
         assert!(instance(false).accepts_origin("https://app.example.com"));
     }
 }
+
+/// An uploaded image, such as a profile picture.
+#[derive(Clone, PartialEq)]
+pub struct Image {
+    /// Stable identifier (unguessable; images are served by id).
+    pub id: ImageId,
+    /// Owning instance.
+    pub instance_id: InstanceId,
+    /// `image/png`, `image/jpeg`, `image/gif` or `image/webp`.
+    pub content_type: String,
+    /// The file.
+    pub bytes: Vec<u8>,
+    /// Upload time.
+    pub created_at: Millis,
+}
+
+impl std::fmt::Debug for Image {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Image")
+            .field("id", &self.id)
+            .field("content_type", &self.content_type)
+            .field("len", &self.bytes.len())
+            .finish()
+    }
+}
+
+/// Largest accepted image (10 MiB, as Clerk).
+pub const MAX_IMAGE_BYTES: usize = 10 * 1024 * 1024;
+
+/// The image type of `bytes` by its signature, if it is one of the accepted formats.
+pub fn sniff_image_type(bytes: &[u8]) -> Option<&'static str> {
+    match bytes {
+        [0x89, b'P', b'N', b'G', ..] => Some("image/png"),
+        [0xFF, 0xD8, 0xFF, ..] => Some("image/jpeg"),
+        [b'G', b'I', b'F', b'8', ..] => Some("image/gif"),
+        [b'R', b'I', b'F', b'F', _, _, _, _, b'W', b'E', b'B', b'P', ..] => Some("image/webp"),
+        _ => None,
+    }
+}

@@ -133,6 +133,8 @@ prefixed_id!(/// A sign-in attempt of a client.
     SignInId, "sia");
 prefixed_id!(/// A sign-up attempt of a client.
     SignUpId, "sua");
+prefixed_id!(/// An uploaded image (profile images).
+    ImageId, "img");
 
 #[cfg(test)]
 mod tests {

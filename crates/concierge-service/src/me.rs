@@ -268,6 +268,83 @@ impl Service {
         self.me_outcome(browser, &me, session).await
     }
 
+    // ---- profile image ---------------------------------------------------------------------
+
+    /// `POST /v1/me/profile_image`: stores the image and points the user's `image_url` at
+    /// `<public_base>/v1/images/<id>` (the Frontend API as the browser reaches it); the previous
+    /// uploaded image is deleted.
+    #[instrument(skip_all, fields(instance.id = %browser.instance.id))]
+    pub async fn set_my_profile_image(
+        &self,
+        browser: &Browser,
+        session_id: Option<&str>,
+        bytes: Vec<u8>,
+        public_base: &str,
+    ) -> Result<Outcome<Image>> {
+        if bytes.len() > MAX_IMAGE_BYTES {
+            return Err(CoreError::OutOfRange { param: "file" }.into());
+        }
+        let content_type =
+            sniff_image_type(&bytes).ok_or(CoreError::FormatInvalid { param: "file" })?;
+        let now = self.now();
+        let image = Image {
+            id: ImageId::generate(&mut Self::rng()),
+            instance_id: browser.instance.id.clone(),
+            content_type: content_type.to_owned(),
+            bytes,
+            created_at: now,
+        };
+        let mut tx = self.inner.store.begin().await?;
+        let me = self.me(tx.as_mut(), browser, session_id).await?;
+        let mut user = tx
+            .get_user(&browser.instance.id, &me.session.user_id)
+            .await?;
+        if let Some(previous) = user.image_url.as_deref().and_then(uploaded_image_id) {
+            tx.delete_image(&browser.instance.id, &previous).await?;
+        }
+        tx.insert_image(&image).await?;
+        user.image_url = Some(format!(
+            "{}/v1/images/{}",
+            public_base.trim_end_matches('/'),
+            image.id
+        ));
+        user.updated_at = now;
+        tx.update_user(&user).await?;
+        tx.commit().await?;
+        self.me_outcome(browser, &me, image).await
+    }
+
+    /// `DELETE /v1/me/profile_image`: back to the default avatar.
+    #[instrument(skip_all, fields(instance.id = %browser.instance.id))]
+    pub async fn delete_my_profile_image(
+        &self,
+        browser: &Browser,
+        session_id: Option<&str>,
+    ) -> Result<Outcome<Option<ImageId>>> {
+        let now = self.now();
+        let mut tx = self.inner.store.begin().await?;
+        let me = self.me(tx.as_mut(), browser, session_id).await?;
+        let mut user = tx
+            .get_user(&browser.instance.id, &me.session.user_id)
+            .await?;
+        let previous = user.image_url.as_deref().and_then(uploaded_image_id);
+        if let Some(id) = &previous {
+            tx.delete_image(&browser.instance.id, id).await?;
+        }
+        user.image_url = None;
+        user.updated_at = now;
+        tx.update_user(&user).await?;
+        tx.commit().await?;
+        self.me_outcome(browser, &me, previous).await
+    }
+
+    /// An uploaded image, for `GET /v1/images/{id}`.
+    pub async fn get_image(&self, id: &str) -> Result<Image> {
+        let id = ImageId::parse(id).map_err(|_| ServiceError::NotFound)?;
+        let mut conn = self.inner.store.read().await?;
+        Ok(conn.get_image(&id).await?)
+    }
+
     // ---- email addresses -------------------------------------------------------------------
 
     async fn my_email(
@@ -450,4 +527,10 @@ impl Service {
         tx.commit().await?;
         self.me_outcome(browser, &me, email.id).await
     }
+}
+
+/// The id of an image this server stored, from a user's `image_url`.
+fn uploaded_image_id(url: &str) -> Option<ImageId> {
+    let (_, tail) = url.rsplit_once("/v1/images/")?;
+    ImageId::parse(tail).ok()
 }

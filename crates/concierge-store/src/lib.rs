@@ -319,6 +319,16 @@ pub trait Tx: Send {
         now: Millis,
     ) -> Result<Option<Vec<String>>, StoreError>;
 
+    // ---- images ----------------------------------------------------------------------------
+
+    /// Stores an image.
+    async fn insert_image(&mut self, image: &Image) -> Result<(), StoreError>;
+    /// The image with this id, in any instance (images are public by their unguessable id).
+    async fn get_image(&mut self, id: &ImageId) -> Result<Image, StoreError>;
+    /// Deletes an image of the instance (no error when already gone).
+    async fn delete_image(&mut self, instance: &InstanceId, id: &ImageId)
+        -> Result<(), StoreError>;
+
     // ---- mailbox ---------------------------------------------------------------------------
 
     /// Keeps one outgoing message.

@@ -747,6 +747,32 @@ macro_rules! impl_tx {
                 Ok(Some(from_json(&directives)?))
             }
 
+            async fn insert_image(&mut self, i: &Image) -> Result<(), StoreError> {
+                sqlx::query("INSERT INTO images (id, instance_id, content_type, bytes, created_at) VALUES ($1, $2, $3, $4, $5)")
+                    .bind(i.id.as_str()).bind(i.instance_id.as_str()).bind(&i.content_type).bind(i.bytes.clone()).bind(i.created_at)
+                    .execute(self.conn()).await.map_err(map_err)?;
+                Ok(())
+            }
+
+            async fn get_image(&mut self, id: &ImageId) -> Result<Image, StoreError> {
+                let row = sqlx::query("SELECT id, instance_id, content_type, bytes, created_at FROM images WHERE id = $1")
+                    .bind(id.as_str()).fetch_optional(self.conn()).await.map_err(map_err)?;
+                let row = row.ok_or(StoreError::NotFound)?;
+                Ok(Image {
+                    id: ImageId::from_trusted(col(&row, "id")?),
+                    instance_id: InstanceId::from_trusted(col(&row, "instance_id")?),
+                    content_type: col(&row, "content_type")?,
+                    bytes: col(&row, "bytes")?,
+                    created_at: col(&row, "created_at")?,
+                })
+            }
+
+            async fn delete_image(&mut self, instance: &InstanceId, id: &ImageId) -> Result<(), StoreError> {
+                sqlx::query("DELETE FROM images WHERE instance_id = $1 AND id = $2")
+                    .bind(instance.as_str()).bind(id.as_str()).execute(self.conn()).await.map_err(map_err)?;
+                Ok(())
+            }
+
             async fn insert_mail_message(&mut self, m: &MailMessage) -> Result<(), StoreError> {
                 sqlx::query("INSERT INTO mail_messages (id, instance_id, to_address, subject, text_body, html_body, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7)")
                     .bind(m.id.as_str()).bind(m.instance_id.as_str()).bind(&m.to).bind(&m.subject).bind(&m.text).bind(&m.html).bind(m.created_at)

@@ -236,6 +236,24 @@ pub struct FapiAnswer {
 impl Browser {
     /// Sends one request; `form` is url-encoded as clerk-js does.
     pub async fn send(&mut self, method: Method, path: &str, form: &[(&str, &str)]) -> FapiAnswer {
+        let body = form
+            .iter()
+            .map(|(k, v)| format!("{}={}", urlencode(k), urlencode(v)))
+            .collect::<Vec<_>>()
+            .join("&");
+        let content_type = (method != Method::GET).then_some("application/x-www-form-urlencoded");
+        self.send_body(method, path, content_type, body.into_bytes())
+            .await
+    }
+
+    /// Sends one request with an arbitrary body (uploads).
+    pub async fn send_body(
+        &mut self,
+        method: Method,
+        path: &str,
+        content_type: Option<&str>,
+        body: Vec<u8>,
+    ) -> FapiAnswer {
         let mut request = self
             .http
             .request(method.clone(), format!("{}{}", self.base, path))
@@ -253,15 +271,8 @@ impl Browser {
                 .join("; ");
             request = request.header("cookie", jar);
         }
-        if method != Method::GET {
-            let body = form
-                .iter()
-                .map(|(k, v)| format!("{}={}", urlencode(k), urlencode(v)))
-                .collect::<Vec<_>>()
-                .join("&");
-            request = request
-                .header("content-type", "application/x-www-form-urlencoded")
-                .body(body);
+        if let Some(content_type) = content_type {
+            request = request.header("content-type", content_type).body(body);
         }
         let response = request.send().await.unwrap();
         let status = response.status();

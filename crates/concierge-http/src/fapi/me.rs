@@ -198,3 +198,110 @@ pub async fn delete_email(
     let value = objects::deleted("email_address", outcome.response.as_str());
     Ok(fapi.respond(&outcome, value, &app.service))
 }
+
+/// The Frontend API's public base URL as the browser reaches it: the app's proxy URL
+/// (`Clerk-Proxy-Url`, sent with the secret key) or this listener's own scheme and host.
+fn public_base(headers: &http::HeaderMap) -> String {
+    let header = |name: &str| headers.get(name).and_then(|v| v.to_str().ok());
+    if header("clerk-secret-key").is_some() {
+        if let Some(proxy) = header("clerk-proxy-url").filter(|u| u.starts_with("http")) {
+            return proxy.trim_end_matches('/').to_owned();
+        }
+    }
+    let scheme = match header("x-forwarded-proto") {
+        Some("https") => "https",
+        _ => "http",
+    };
+    let host = header("x-forwarded-host")
+        .or_else(|| header(http::header::HOST.as_str()))
+        .unwrap_or("localhost");
+    format!("{scheme}://{host}")
+}
+
+/// `POST /v1/me/profile_image`: multipart with a `file` part, or the raw image as the body.
+pub async fn upload_profile_image(
+    State(app): State<AppState>,
+    fapi: Fapi,
+    request: axum::extract::Request,
+) -> Answer {
+    use axum::extract::FromRequest;
+    let base = public_base(request.headers());
+    let is_multipart = request
+        .headers()
+        .get(http::header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("multipart/form-data"));
+    let bytes = if is_multipart {
+        let mut multipart = axum::extract::Multipart::from_request(request, &())
+            .await
+            .map_err(|_| ApiError::malformed_body("the multipart body could not be read"))?;
+        let mut file = None;
+        while let Some(field) = multipart
+            .next_field()
+            .await
+            .map_err(|_| ApiError::malformed_body("the multipart body could not be read"))?
+        {
+            if field.name() == Some("file") {
+                let data = field
+                    .bytes()
+                    .await
+                    .map_err(|_| ApiError::malformed_body("the file could not be read"))?;
+                file = Some(data.to_vec());
+            }
+        }
+        file.ok_or_else(|| ApiError::param_missing("file"))?
+    } else {
+        axum::body::Bytes::from_request(request, &())
+            .await
+            .map_err(|_| ApiError::body_too_large(concierge_core::MAX_IMAGE_BYTES))?
+            .to_vec()
+    };
+    let outcome = app
+        .service
+        .set_my_profile_image(&fapi.browser, fapi.session_id.as_deref(), bytes, &base)
+        .await?;
+    let image = &outcome.response;
+    let value = serde_json::json!({
+        "object": "image", "id": image.id.as_str(), "name": "profile_image",
+        "public_url": format!("{}/v1/images/{}", base, image.id),
+    });
+    Ok(fapi.respond(&outcome, value, &app.service))
+}
+
+/// `DELETE /v1/me/profile_image`.
+pub async fn delete_profile_image(State(app): State<AppState>, fapi: Fapi) -> Answer {
+    let outcome = app
+        .service
+        .delete_my_profile_image(&fapi.browser, fapi.session_id.as_deref())
+        .await?;
+    let id = outcome
+        .response
+        .as_ref()
+        .map(|i| i.to_string())
+        .unwrap_or_default();
+    let value = objects::deleted("image", &id);
+    Ok(fapi.respond(&outcome, value, &app.service))
+}
+
+/// `GET /v1/images/{id}`: an uploaded image (public by its unguessable id).
+pub async fn get_image(State(app): State<AppState>, Path(id): Path<String>) -> Answer {
+    let image = app.service.get_image(&id).await?;
+    let mut response = axum::response::IntoResponse::into_response(image.bytes);
+    let headers = response.headers_mut();
+    if let Ok(value) = http::HeaderValue::from_str(&image.content_type) {
+        headers.insert(http::header::CONTENT_TYPE, value);
+    }
+    headers.insert(
+        http::header::CACHE_CONTROL,
+        http::HeaderValue::from_static("public, max-age=31536000, immutable"),
+    );
+    headers.insert(
+        http::header::X_CONTENT_TYPE_OPTIONS,
+        http::HeaderValue::from_static("nosniff"),
+    );
+    headers.insert(
+        http::header::ACCESS_CONTROL_ALLOW_ORIGIN,
+        http::HeaderValue::from_static("*"),
+    );
+    Ok(response)
+}

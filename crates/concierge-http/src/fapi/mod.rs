@@ -95,6 +95,14 @@ pub fn router(state: AppState) -> Router {
         )
         .route("/v1/me/metadata", axum::routing::patch(me::update_metadata))
         .route("/v1/me/change_password", post(me::change_password))
+        .route(
+            "/v1/me/profile_image",
+            post(me::upload_profile_image)
+                .delete(me::delete_profile_image)
+                .layer(axum::extract::DefaultBodyLimit::max(
+                    concierge_core::MAX_IMAGE_BYTES + 64 * 1024,
+                )),
+        )
         .route("/v1/me/sessions/active", get(me::active_sessions))
         .route("/v1/me/sessions/{id}/revoke", post(me::revoke_session))
         .route("/v1/me/email_addresses", post(me::add_email))
@@ -121,11 +129,13 @@ pub fn router(state: AppState) -> Router {
             state.clone(),
             transport::resolve_instance,
         ))
-        .with_state(state);
+        .with_state(state.clone());
     // Method override and slash trimming must run before routing, so they wrap the router.
+    // Bundles and images need no instance: they are public.
     Router::new()
         .route("/healthz", get(healthz))
         .route("/npm/{*path}", get(bundles::serve))
+        .route("/v1/images/{id}", get(me::get_image).with_state(state))
         .fallback_service(api)
         .layer(axum::middleware::from_fn(transport::normalize))
         .layer(axum::middleware::from_fn(trace::with_trace_id))

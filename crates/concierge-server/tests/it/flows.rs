@@ -18,6 +18,7 @@ crate::both_databases!(
     test_mode_code,
     multi_session_and_inactivity_timeout,
     rate_limits_as_clerk_documents,
+    profile_image_upload_and_delete,
 );
 
 const PASSWORD: &str = "correct-horse-battery";
@@ -1036,4 +1037,95 @@ async fn rate_limits_as_clerk_documents(db: Db) {
         .bapi(&srv.other, Method::GET, "/v1/users/count", None)
         .await;
     assert_eq!(status, StatusCode::OK, "limits are per secret key");
+}
+
+async fn profile_image_upload_and_delete(db: Db) {
+    let srv = TestServer::spawn(db).await;
+    srv.create_user(&srv.default, "lea@example.com").await;
+    let (mut browser, sid) = signed_in(&srv, "lea@example.com").await;
+    let path = format!("/v1/me/profile_image?_clerk_session_id={sid}");
+    let png = [
+        &[0x89, b'P', b'N', b'G', 0x0D, 0x0A, 0x1A, 0x0A][..],
+        &[7u8; 64][..],
+    ]
+    .concat();
+
+    // Not an image.
+    let answer = browser
+        .send_body(
+            Method::POST,
+            &path,
+            Some("application/octet-stream"),
+            b"hello".to_vec(),
+        )
+        .await;
+    assert_eq!(answer.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(answer.body["errors"][0]["meta"]["param_name"], "file");
+
+    // Multipart, as <UserProfile/> uploads it.
+    let boundary = "----concierge-test";
+    let mut body = format!(
+        "--{boundary}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"me.png\"\r\nContent-Type: image/png\r\n\r\n"
+    )
+    .into_bytes();
+    body.extend_from_slice(&png);
+    body.extend_from_slice(format!("\r\n--{boundary}--\r\n").as_bytes());
+    let answer = browser
+        .send_body(
+            Method::POST,
+            &path,
+            Some(&format!("multipart/form-data; boundary={boundary}")),
+            body,
+        )
+        .await;
+    assert_eq!(answer.status, StatusCode::OK, "{}", answer.body);
+    assert_eq!(answer.body["response"]["object"], "image");
+    let url = answer.body["response"]["public_url"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let user = &answer.body["client"]["sessions"][0]["user"];
+    assert_eq!(user["image_url"], url.as_str());
+    assert_eq!(user["has_image"], true);
+    let image_path = url
+        .split_once("/v1/images/")
+        .map(|(_, id)| format!("/v1/images/{id}"))
+        .unwrap();
+    let fetched = srv
+        .http()
+        .get(format!("{}{image_path}", srv.frontend_url))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(fetched.status(), StatusCode::OK);
+    assert_eq!(fetched.headers()["content-type"], "image/png");
+    assert_eq!(fetched.bytes().await.unwrap().to_vec(), png);
+
+    // Replacing it deletes the old file; deleting returns to the default avatar.
+    let answer = browser
+        .send_body(
+            Method::POST,
+            &path,
+            Some("application/octet-stream"),
+            png.clone(),
+        )
+        .await;
+    assert_eq!(answer.status, StatusCode::OK);
+    let gone = srv
+        .http()
+        .get(format!("{}{image_path}", srv.frontend_url))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(gone.status(), StatusCode::NOT_FOUND);
+    let answer = browser
+        .send_body(Method::DELETE, &path, None, Vec::new())
+        .await;
+    assert_eq!(answer.status, StatusCode::OK, "{}", answer.body);
+    let user = &answer.body["client"]["sessions"][0]["user"];
+    assert_eq!(user["has_image"], false);
+    assert!(user["image_url"]
+        .as_str()
+        .unwrap()
+        .starts_with("data:image/svg+xml"));
 }

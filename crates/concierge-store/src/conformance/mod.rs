@@ -26,6 +26,7 @@ macro_rules! conformance_suite {
             sign_ups_and_sign_ins_round_trip,
             verifications_upsert_and_delete,
             handshake_nonces_are_single_use,
+            images_round_trip,
         );
     };
     (@tests $fresh:expr; $($name:ident),* $(,)?) => {
@@ -1049,5 +1050,31 @@ pub async fn handshake_nonces_are_single_use(store: &dyn Store) {
         None,
         "expired"
     );
+    tx.commit().await.unwrap();
+}
+
+pub async fn images_round_trip(store: &dyn Store) {
+    let a = with_instance(store, "images").await;
+    let b = with_instance(store, "images-other").await;
+    let image = Image {
+        id: ImageId::generate(&mut rng()),
+        instance_id: a.id.clone(),
+        content_type: "image/png".into(),
+        bytes: vec![0x89, b'P', b'N', b'G', 0, 1, 2, 255],
+        created_at: T0,
+    };
+    let mut tx = store.begin().await.unwrap();
+    tx.insert_image(&image).await.unwrap();
+    assert_eq!(tx.get_image(&image.id).await.unwrap(), image);
+    tx.delete_image(&b.id, &image.id).await.unwrap();
+    assert!(
+        tx.get_image(&image.id).await.is_ok(),
+        "another instance cannot delete it"
+    );
+    tx.delete_image(&a.id, &image.id).await.unwrap();
+    assert!(matches!(
+        tx.get_image(&image.id).await,
+        Err(StoreError::NotFound)
+    ));
     tx.commit().await.unwrap();
 }
