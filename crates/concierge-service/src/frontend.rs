@@ -841,13 +841,7 @@ impl Service {
                 return Ok(outcome);
             }
         }
-        let view = SignInView {
-            user: match &sign_in.user_id {
-                Some(id) => Some(self.get_user(&instance.id, id).await?),
-                None => None,
-            },
-            sign_in,
-        };
+        let view = self.sign_in_view(instance, sign_in).await?;
         self.outcome(instance, Some(&client.id), new_token, view)
             .await
     }
