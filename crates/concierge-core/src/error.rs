@@ -96,4 +96,10 @@ pub enum CoreError {
     /// Self-service deletion is disabled for this user.
     #[error("delete self disabled")]
     DeleteSelfDisabled,
+    /// The user is already a member of the organization.
+    #[error("already a member")]
+    AlreadyMember,
+    /// The organization has reached its membership limit.
+    #[error("membership limit reached")]
+    MembershipLimitReached,
 }

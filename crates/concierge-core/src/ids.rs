@@ -135,6 +135,10 @@ prefixed_id!(/// A sign-up attempt of a client.
     SignUpId, "sua");
 prefixed_id!(/// An uploaded image (profile images).
     ImageId, "img");
+prefixed_id!(/// An organization (clerk-js requires the `org_` prefix, wire §6.9).
+    OrganizationId, "org");
+prefixed_id!(/// A membership of a user in an organization.
+    OrganizationMembershipId, "orgmem");
 
 #[cfg(test)]
 mod tests {

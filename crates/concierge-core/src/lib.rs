@@ -12,6 +12,7 @@ pub mod flows;
 pub mod ids;
 pub mod jwt_templates;
 pub mod metadata;
+pub mod organizations;
 pub mod validation;
 
 pub use clock::{Clock, FixedClock, Millis};
@@ -19,3 +20,4 @@ pub use entities::*;
 pub use error::CoreError;
 pub use flows::*;
 pub use ids::*;
+pub use organizations::{Organization, OrganizationMembership, Role};

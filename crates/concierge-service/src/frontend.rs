@@ -44,6 +44,8 @@ pub struct SessionSnapshot {
     pub user: UserView,
     /// A session token minted for this response (`last_active_token`).
     pub token: String,
+    /// The user's organization memberships with their organizations, oldest first.
+    pub memberships: Vec<(OrganizationMembership, Organization)>,
 }
 
 /// A sign-in with the user it resolved to (for `user_data` and the supported factors).
@@ -244,7 +246,20 @@ impl Service {
             let mut with_users = Vec::with_capacity(sessions.len());
             for session in sessions {
                 let user = Self::load_user(conn.as_mut(), &instance.id, &session.user_id).await?;
-                with_users.push((session, user));
+                let query = concierge_store::MembershipQuery {
+                    user_ids: vec![session.user_id.clone()],
+                    ascending: true,
+                    limit: 500,
+                    ..Default::default()
+                };
+                let mut memberships = Vec::new();
+                for membership in conn.list_memberships(&instance.id, &query).await? {
+                    let org = conn
+                        .get_organization(&instance.id, &membership.organization_id)
+                        .await?;
+                    memberships.push((membership, org));
+                }
+                with_users.push((session, user, memberships));
             }
             let sign_in = match client.sign_in_id.as_deref().map(SignInId::parse) {
                 Some(Ok(id)) => {
@@ -270,7 +285,7 @@ impl Service {
             (client, with_users, sign_in, sign_up)
         };
         let mut snapshots = Vec::with_capacity(sessions.len());
-        for (session, user) in sessions {
+        for (session, user, memberships) in sessions {
             let token = self
                 .create_session_token(instance, &session.id, None, None)
                 .await?;
@@ -278,6 +293,7 @@ impl Service {
                 session,
                 user,
                 token,
+                memberships,
             });
         }
         let uat_seconds = if snapshots.is_empty() {
@@ -1190,13 +1206,19 @@ impl Service {
 
     /// `POST /v1/client/sessions/{id}/touch`: marks the session active and the client's current one.
     #[instrument(skip_all, fields(instance.id = %browser.instance.id))]
-    pub async fn touch_session(&self, browser: &Browser, id: &str) -> Result<Outcome<Session>> {
+    pub async fn touch_session(
+        &self,
+        browser: &Browser,
+        id: &str,
+        active_organization: Option<Option<String>>,
+    ) -> Result<Outcome<Session>> {
         let now = self.now();
         let mut tx = self.inner.store.begin().await?;
         let (mut client, mut session) = self.client_session(tx.as_mut(), browser, id).await?;
         if session.effective_status(now) != SessionStatus::Active {
             return Err(CoreError::NotSignedIn.into());
         }
+        Self::select_organization(tx.as_mut(), &mut session, active_organization).await?;
         session.last_active_at = now;
         session.abandon_at = Self::abandon_at(&browser.instance, now, session.expire_at);
         session.updated_at = now;
@@ -1217,11 +1239,24 @@ impl Service {
         browser: &Browser,
         id: &str,
         template: Option<&str>,
+        organization: Option<Option<String>>,
     ) -> Result<String> {
         let session = {
             let mut conn = self.inner.store.read().await?;
             self.client_session(conn.as_mut(), browser, id).await?.1
         };
+        if let Some(wanted) = organization {
+            // Only a change is written (wire §6.5: absent keeps, empty is the personal workspace).
+            let wanted = wanted.filter(|s| !s.is_empty());
+            if wanted != session.last_active_organization_id {
+                let mut tx = self.inner.store.begin().await?;
+                let mut current = tx.get_session(&browser.instance.id, &session.id).await?;
+                Self::select_organization(tx.as_mut(), &mut current, Some(wanted)).await?;
+                current.updated_at = self.now();
+                tx.update_session(&current).await?;
+                tx.commit().await?;
+            }
+        }
         match self
             .create_session_token(&browser.instance, &session.id, template, None)
             .await
@@ -1231,6 +1266,30 @@ impl Service {
             }
             other => other,
         }
+    }
+
+    /// Sets the session's active organization: `None` keeps it, `Some(None)` or an empty id
+    /// selects the personal workspace, an id or slug selects that organization if the user is a
+    /// member (else `resource_not_found`).
+    async fn select_organization(
+        tx: &mut dyn Tx,
+        session: &mut Session,
+        wanted: Option<Option<String>>,
+    ) -> Result<()> {
+        let Some(wanted) = wanted else {
+            return Ok(());
+        };
+        session.last_active_organization_id = match wanted.filter(|s| !s.is_empty()) {
+            None => None,
+            Some(id_or_slug) => {
+                let org = Self::load_organization(tx, &session.instance_id, &id_or_slug).await?;
+                tx.find_membership(&session.instance_id, &org.id, &session.user_id)
+                    .await?
+                    .ok_or(ServiceError::NotFound)?;
+                Some(org.id.to_string())
+            }
+        };
+        Ok(())
     }
 
     /// Ends (`end`) or removes (`remove`) one session of this client.

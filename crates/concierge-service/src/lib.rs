@@ -15,6 +15,7 @@ pub mod keys;
 pub mod mail;
 pub mod mailbox;
 pub mod me;
+pub mod organizations;
 pub mod sessions;
 pub mod users;
 
@@ -22,7 +23,9 @@ use concierge_core::Clock;
 use concierge_store::Store;
 use std::sync::Arc;
 
-pub use concierge_store::{SessionQuery, StoreError, UserOrderField, UserQuery};
+pub use concierge_store::{
+    MembershipQuery, OrganizationQuery, SessionQuery, StoreError, UserOrderField, UserQuery,
+};
 pub use concierge_tokens::cookie_suffix;
 pub use error::ServiceError;
 pub use users::UserView;

@@ -190,10 +190,14 @@ impl Service {
         let signer = self.signer_for(conn.as_mut(), &instance.id, &kid).await?;
         let token = match template {
             None => {
+                let active_org = Self::active_organization(conn.as_mut(), &session).await?;
                 drop(conn);
                 let lifetime =
                     expires_in_seconds.unwrap_or(instance.settings.session_token_lifetime_secs);
-                let claims = session_claims(instance, &session, now, lifetime);
+                let mut claims = session_claims(instance, &session, now, lifetime);
+                if let Some((org, membership)) = active_org {
+                    claims.insert("o".into(), organization_claim(&org, &membership));
+                }
                 blocking(move || Ok(signer.sign_jwt(&Map::new(), &claims)?)).await?
             }
             Some(name) => {
@@ -222,6 +226,28 @@ impl Service {
         };
         self.record_activity(instance, session, now).await?;
         Ok(token)
+    }
+
+    /// The session's active organization and the user's membership in it, when it still has one.
+    pub(crate) async fn active_organization(
+        conn: &mut dyn concierge_store::Tx,
+        session: &Session,
+    ) -> Result<Option<(Organization, OrganizationMembership)>> {
+        let Some(Ok(org_id)) = session
+            .last_active_organization_id
+            .as_deref()
+            .map(OrganizationId::parse)
+        else {
+            return Ok(None);
+        };
+        let Some(membership) = conn
+            .find_membership(&session.instance_id, &org_id, &session.user_id)
+            .await?
+        else {
+            return Ok(None);
+        };
+        let org = conn.get_organization(&session.instance_id, &org_id).await?;
+        Ok(Some((org, membership)))
     }
 
     /// Records activity on a session (and slides its inactivity window), at most every 10 s.
@@ -348,4 +374,15 @@ fn user_context(view: &crate::UserView) -> Value {
         "phone_number_verified": false,
         "primary_phone_number": Value::Null,
     })
+}
+
+/// The v2 `o` claim (wire §2.2, §2.4): id, slug and role without the `org:` prefix. Permissions
+/// would go in `per`/`fpm` with features in `fea`; the built-in roles carry only system
+/// permissions, which never enter a token, so there are none to encode.
+fn organization_claim(org: &Organization, membership: &OrganizationMembership) -> Value {
+    let role = membership
+        .role
+        .strip_prefix("org:")
+        .unwrap_or(&membership.role);
+    json!({ "id": org.id.as_str(), "slg": org.slug, "rol": role })
 }

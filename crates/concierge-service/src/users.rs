@@ -119,7 +119,7 @@ fn empty_object() -> Value {
     json!({})
 }
 
-fn checked_metadata(value: Option<Value>, param: &'static str) -> Result<Option<Value>> {
+pub(crate) fn checked_metadata(value: Option<Value>, param: &'static str) -> Result<Option<Value>> {
     match value {
         None | Some(Value::Null) => Ok(None),
         Some(v) => {

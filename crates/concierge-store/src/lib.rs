@@ -329,6 +329,79 @@ pub trait Tx: Send {
     async fn delete_image(&mut self, instance: &InstanceId, id: &ImageId)
         -> Result<(), StoreError>;
 
+    // ---- organizations ---------------------------------------------------------------------
+
+    /// Inserts an organization. Conflict: `slug`.
+    async fn insert_organization(&mut self, org: &Organization) -> Result<(), StoreError>;
+    /// The organization with this id.
+    async fn get_organization(
+        &mut self,
+        instance: &InstanceId,
+        id: &OrganizationId,
+    ) -> Result<Organization, StoreError>;
+    /// The organization with this slug.
+    async fn find_organization_by_slug(
+        &mut self,
+        instance: &InstanceId,
+        slug: &str,
+    ) -> Result<Option<Organization>, StoreError>;
+    /// Replaces the mutable columns. Conflict: `slug`.
+    async fn update_organization(&mut self, org: &Organization) -> Result<(), StoreError>;
+    /// Deletes an organization and (by cascade) its memberships.
+    async fn delete_organization(
+        &mut self,
+        instance: &InstanceId,
+        id: &OrganizationId,
+    ) -> Result<(), StoreError>;
+    /// Organizations matching the query.
+    async fn list_organizations(
+        &mut self,
+        instance: &InstanceId,
+        query: &OrganizationQuery,
+    ) -> Result<Vec<Organization>, StoreError>;
+    /// How many organizations match the query's filters.
+    async fn count_organizations(
+        &mut self,
+        instance: &InstanceId,
+        query: &OrganizationQuery,
+    ) -> Result<i64, StoreError>;
+    /// Inserts a membership. Conflict: `organization_membership` (already a member).
+    async fn insert_membership(
+        &mut self,
+        membership: &OrganizationMembership,
+    ) -> Result<(), StoreError>;
+    /// The membership of `user` in `org`, if any.
+    async fn find_membership(
+        &mut self,
+        instance: &InstanceId,
+        org: &OrganizationId,
+        user: &UserId,
+    ) -> Result<Option<OrganizationMembership>, StoreError>;
+    /// Replaces the role, metadata and updated_at of a membership.
+    async fn update_membership(
+        &mut self,
+        membership: &OrganizationMembership,
+    ) -> Result<(), StoreError>;
+    /// Deletes the membership of `user` in `org`.
+    async fn delete_membership(
+        &mut self,
+        instance: &InstanceId,
+        org: &OrganizationId,
+        user: &UserId,
+    ) -> Result<(), StoreError>;
+    /// Memberships matching the query.
+    async fn list_memberships(
+        &mut self,
+        instance: &InstanceId,
+        query: &MembershipQuery,
+    ) -> Result<Vec<OrganizationMembership>, StoreError>;
+    /// How many memberships match the query's filters.
+    async fn count_memberships(
+        &mut self,
+        instance: &InstanceId,
+        query: &MembershipQuery,
+    ) -> Result<i64, StoreError>;
+
     // ---- mailbox ---------------------------------------------------------------------------
 
     /// Keeps one outgoing message.

@@ -1,6 +1,6 @@
 //! Query parameters for list methods, in domain terms (no SQL here).
 
-use concierge_core::{ClientId, Millis, SessionStatus, UserId};
+use concierge_core::{ClientId, Millis, OrganizationId, SessionStatus, UserId};
 
 /// Fields users can be ordered by (`order_by` in wire §8.2).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -125,4 +125,36 @@ impl Default for SessionQuery {
             offset: 0,
         }
     }
+}
+
+/// Filters and page of an organization list.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct OrganizationQuery {
+    /// Case-insensitive substring of the id, name or slug.
+    pub query: Option<String>,
+    /// Only these organizations (empty: all).
+    pub organization_ids: Vec<OrganizationId>,
+    /// Oldest first when true; newest first (the default) otherwise.
+    pub ascending: bool,
+    /// Page size.
+    pub limit: i64,
+    /// Rows skipped.
+    pub offset: i64,
+}
+
+/// Filters and page of a membership list.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct MembershipQuery {
+    /// Only memberships of this organization.
+    pub organization_id: Option<OrganizationId>,
+    /// Only memberships of these users (empty: all).
+    pub user_ids: Vec<UserId>,
+    /// Only these roles (empty: all).
+    pub roles: Vec<String>,
+    /// Oldest first when true; newest first (the default) otherwise.
+    pub ascending: bool,
+    /// Page size.
+    pub limit: i64,
+    /// Rows skipped.
+    pub offset: i64,
 }

@@ -40,14 +40,16 @@ pub(crate) const EMAIL_COLUMNS: &str = "id, instance_id, user_id, email_address,
 pub(crate) const CLIENT_COLUMNS: &str = "id, instance_id, token_hash, last_active_session_id, sign_in_id, sign_up_id, uat, created_at, updated_at";
 pub(crate) const SESSION_COLUMNS: &str = "id, instance_id, client_id, user_id, status, last_active_organization_id, last_active_at, expire_at, abandon_at, azp, created_at, updated_at";
 pub(crate) const SESSION_COLUMNS_S: &str = "s.id, s.instance_id, s.client_id, s.user_id, s.status, s.last_active_organization_id, s.last_active_at, s.expire_at, s.abandon_at, s.azp, s.created_at, s.updated_at";
+pub(crate) const ORG_COLUMNS: &str = "id, instance_id, name, slug, image_url, public_metadata, private_metadata, max_allowed_memberships, admin_delete_enabled, created_by, created_at, updated_at";
+pub(crate) const MEMBERSHIP_COLUMNS: &str = "id, instance_id, organization_id, user_id, role, public_metadata, private_metadata, created_at, updated_at";
 pub(crate) const TEMPLATE_COLUMNS: &str = "id, instance_id, name, claims, lifetime, allowed_clock_skew, custom_signing_key, signing_algorithm, signing_key, created_at, updated_at";
 
 /// Implements [`crate::Tx`] for `$tx` over database `$db`; expects `map_err` and
 /// `$tx::conn(&mut self)` in the invoking module.
 macro_rules! impl_tx {
     ($tx:ty, $db:ty) => {
-        use $crate::sql::{affected, from_json, like_pattern, to_json, CLIENT_COLUMNS, EMAIL_COLUMNS, INSTANCE_COLUMNS, SESSION_COLUMNS, SESSION_COLUMNS_S, TEMPLATE_COLUMNS, USER_COLUMNS};
-        use $crate::{SessionQuery, StoreError, UserOrderField, UserQuery};
+        use $crate::sql::{affected, from_json, like_pattern, to_json, CLIENT_COLUMNS, EMAIL_COLUMNS, INSTANCE_COLUMNS, MEMBERSHIP_COLUMNS, ORG_COLUMNS, SESSION_COLUMNS, SESSION_COLUMNS_S, TEMPLATE_COLUMNS, USER_COLUMNS};
+        use $crate::{MembershipQuery, OrganizationQuery, SessionQuery, StoreError, UserOrderField, UserQuery};
         use concierge_core::*;
         use sqlx::{QueryBuilder, Row};
 
@@ -142,6 +144,81 @@ macro_rules! impl_tx {
                 created_at: col(row, "created_at")?,
                 updated_at: col(row, "updated_at")?,
             })
+        }
+
+        fn org_row(row: &DbRow) -> Result<Organization, StoreError> {
+            Ok(Organization {
+                id: OrganizationId::from_trusted(col(row, "id")?),
+                instance_id: InstanceId::from_trusted(col(row, "instance_id")?),
+                name: col(row, "name")?,
+                slug: col(row, "slug")?,
+                image_url: col(row, "image_url")?,
+                public_metadata: from_json(&col::<String>(row, "public_metadata")?)?,
+                private_metadata: from_json(&col::<String>(row, "private_metadata")?)?,
+                max_allowed_memberships: col(row, "max_allowed_memberships")?,
+                admin_delete_enabled: col(row, "admin_delete_enabled")?,
+                created_by: col::<Option<String>>(row, "created_by")?.map(UserId::from_trusted),
+                created_at: col(row, "created_at")?,
+                updated_at: col(row, "updated_at")?,
+            })
+        }
+
+        fn membership_row(row: &DbRow) -> Result<OrganizationMembership, StoreError> {
+            Ok(OrganizationMembership {
+                id: OrganizationMembershipId::from_trusted(col(row, "id")?),
+                instance_id: InstanceId::from_trusted(col(row, "instance_id")?),
+                organization_id: OrganizationId::from_trusted(col(row, "organization_id")?),
+                user_id: UserId::from_trusted(col(row, "user_id")?),
+                role: col(row, "role")?,
+                public_metadata: from_json(&col::<String>(row, "public_metadata")?)?,
+                private_metadata: from_json(&col::<String>(row, "private_metadata")?)?,
+                created_at: col(row, "created_at")?,
+                updated_at: col(row, "updated_at")?,
+            })
+        }
+
+        fn push_org_filters<'a>(qb: &mut QueryBuilder<'a, $db>, query: &'a OrganizationQuery) {
+            if let Some(text) = &query.query {
+                let pattern = like_pattern(text);
+                qb.push(" AND (LOWER(id) LIKE ");
+                qb.push_bind(pattern.clone());
+                qb.push(" ESCAPE '\\' OR LOWER(name) LIKE ");
+                qb.push_bind(pattern.clone());
+                qb.push(" ESCAPE '\\' OR LOWER(slug) LIKE ");
+                qb.push_bind(pattern);
+                qb.push(" ESCAPE '\\')");
+            }
+            if !query.organization_ids.is_empty() {
+                qb.push(" AND id IN (");
+                let mut list = qb.separated(", ");
+                for id in &query.organization_ids {
+                    list.push_bind(id.as_str());
+                }
+                qb.push(")");
+            }
+        }
+
+        fn push_membership_filters<'a>(qb: &mut QueryBuilder<'a, $db>, query: &'a MembershipQuery) {
+            if let Some(org) = &query.organization_id {
+                qb.push(" AND organization_id = ");
+                qb.push_bind(org.as_str());
+            }
+            if !query.user_ids.is_empty() {
+                qb.push(" AND user_id IN (");
+                let mut list = qb.separated(", ");
+                for id in &query.user_ids {
+                    list.push_bind(id.as_str());
+                }
+                qb.push(")");
+            }
+            if !query.roles.is_empty() {
+                qb.push(" AND role IN (");
+                let mut list = qb.separated(", ");
+                for role in &query.roles {
+                    list.push_bind(role.as_str());
+                }
+                qb.push(")");
+            }
         }
 
         fn session_row(row: &DbRow) -> Result<Session, StoreError> {
@@ -773,6 +850,111 @@ macro_rules! impl_tx {
                 Ok(())
             }
 
+            async fn insert_organization(&mut self, o: &Organization) -> Result<(), StoreError> {
+                sqlx::query("INSERT INTO organizations (id, instance_id, name, slug, image_url, public_metadata, private_metadata, max_allowed_memberships, admin_delete_enabled, created_by, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)")
+                    .bind(o.id.as_str()).bind(o.instance_id.as_str()).bind(&o.name).bind(&o.slug).bind(&o.image_url)
+                    .bind(to_json(&o.public_metadata)?).bind(to_json(&o.private_metadata)?).bind(o.max_allowed_memberships)
+                    .bind(o.admin_delete_enabled).bind(o.created_by.as_ref().map(|u| u.to_string())).bind(o.created_at).bind(o.updated_at)
+                    .execute(self.conn()).await.map_err(map_err)?;
+                Ok(())
+            }
+
+            async fn get_organization(&mut self, instance: &InstanceId, id: &OrganizationId) -> Result<Organization, StoreError> {
+                let row = sqlx::query(&format!("SELECT {ORG_COLUMNS} FROM organizations WHERE instance_id = $1 AND id = $2"))
+                    .bind(instance.as_str()).bind(id.as_str()).fetch_optional(self.conn()).await.map_err(map_err)?;
+                row.as_ref().map(org_row).transpose()?.ok_or(StoreError::NotFound)
+            }
+
+            async fn find_organization_by_slug(&mut self, instance: &InstanceId, slug: &str) -> Result<Option<Organization>, StoreError> {
+                let row = sqlx::query(&format!("SELECT {ORG_COLUMNS} FROM organizations WHERE instance_id = $1 AND slug = $2"))
+                    .bind(instance.as_str()).bind(slug).fetch_optional(self.conn()).await.map_err(map_err)?;
+                row.as_ref().map(org_row).transpose()
+            }
+
+            async fn update_organization(&mut self, o: &Organization) -> Result<(), StoreError> {
+                let result = sqlx::query("UPDATE organizations SET name = $1, slug = $2, image_url = $3, public_metadata = $4, private_metadata = $5, max_allowed_memberships = $6, admin_delete_enabled = $7, updated_at = $8 WHERE instance_id = $9 AND id = $10")
+                    .bind(&o.name).bind(&o.slug).bind(&o.image_url).bind(to_json(&o.public_metadata)?).bind(to_json(&o.private_metadata)?)
+                    .bind(o.max_allowed_memberships).bind(o.admin_delete_enabled).bind(o.updated_at).bind(o.instance_id.as_str()).bind(o.id.as_str())
+                    .execute(self.conn()).await.map_err(map_err)?;
+                affected(result.rows_affected())
+            }
+
+            async fn delete_organization(&mut self, instance: &InstanceId, id: &OrganizationId) -> Result<(), StoreError> {
+                sqlx::query("DELETE FROM organization_memberships WHERE instance_id = $1 AND organization_id = $2")
+                    .bind(instance.as_str()).bind(id.as_str()).execute(self.conn()).await.map_err(map_err)?;
+                let result = sqlx::query("DELETE FROM organizations WHERE instance_id = $1 AND id = $2")
+                    .bind(instance.as_str()).bind(id.as_str()).execute(self.conn()).await.map_err(map_err)?;
+                affected(result.rows_affected())
+            }
+
+            async fn list_organizations(&mut self, instance: &InstanceId, query: &OrganizationQuery) -> Result<Vec<Organization>, StoreError> {
+                let mut qb = QueryBuilder::<$db>::new(format!("SELECT {ORG_COLUMNS} FROM organizations WHERE instance_id = "));
+                qb.push_bind(instance.as_str());
+                push_org_filters(&mut qb, query);
+                qb.push(if query.ascending { " ORDER BY created_at ASC, id ASC LIMIT " } else { " ORDER BY created_at DESC, id DESC LIMIT " });
+                qb.push_bind(query.limit);
+                qb.push(" OFFSET ");
+                qb.push_bind(query.offset);
+                let rows = qb.build().fetch_all(self.conn()).await.map_err(map_err)?;
+                rows.iter().map(org_row).collect()
+            }
+
+            async fn count_organizations(&mut self, instance: &InstanceId, query: &OrganizationQuery) -> Result<i64, StoreError> {
+                let mut qb = QueryBuilder::<$db>::new("SELECT COUNT(*) AS n FROM organizations WHERE instance_id = ");
+                qb.push_bind(instance.as_str());
+                push_org_filters(&mut qb, query);
+                let row = qb.build().fetch_one(self.conn()).await.map_err(map_err)?;
+                col(&row, "n")
+            }
+
+            async fn insert_membership(&mut self, m: &OrganizationMembership) -> Result<(), StoreError> {
+                sqlx::query("INSERT INTO organization_memberships (id, instance_id, organization_id, user_id, role, public_metadata, private_metadata, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)")
+                    .bind(m.id.as_str()).bind(m.instance_id.as_str()).bind(m.organization_id.as_str()).bind(m.user_id.as_str())
+                    .bind(&m.role).bind(to_json(&m.public_metadata)?).bind(to_json(&m.private_metadata)?).bind(m.created_at).bind(m.updated_at)
+                    .execute(self.conn()).await.map_err(map_err)?;
+                Ok(())
+            }
+
+            async fn find_membership(&mut self, instance: &InstanceId, org: &OrganizationId, user: &UserId) -> Result<Option<OrganizationMembership>, StoreError> {
+                let row = sqlx::query(&format!("SELECT {MEMBERSHIP_COLUMNS} FROM organization_memberships WHERE instance_id = $1 AND organization_id = $2 AND user_id = $3"))
+                    .bind(instance.as_str()).bind(org.as_str()).bind(user.as_str()).fetch_optional(self.conn()).await.map_err(map_err)?;
+                row.as_ref().map(membership_row).transpose()
+            }
+
+            async fn update_membership(&mut self, m: &OrganizationMembership) -> Result<(), StoreError> {
+                let result = sqlx::query("UPDATE organization_memberships SET role = $1, public_metadata = $2, private_metadata = $3, updated_at = $4 WHERE instance_id = $5 AND id = $6")
+                    .bind(&m.role).bind(to_json(&m.public_metadata)?).bind(to_json(&m.private_metadata)?).bind(m.updated_at)
+                    .bind(m.instance_id.as_str()).bind(m.id.as_str())
+                    .execute(self.conn()).await.map_err(map_err)?;
+                affected(result.rows_affected())
+            }
+
+            async fn delete_membership(&mut self, instance: &InstanceId, org: &OrganizationId, user: &UserId) -> Result<(), StoreError> {
+                let result = sqlx::query("DELETE FROM organization_memberships WHERE instance_id = $1 AND organization_id = $2 AND user_id = $3")
+                    .bind(instance.as_str()).bind(org.as_str()).bind(user.as_str()).execute(self.conn()).await.map_err(map_err)?;
+                affected(result.rows_affected())
+            }
+
+            async fn list_memberships(&mut self, instance: &InstanceId, query: &MembershipQuery) -> Result<Vec<OrganizationMembership>, StoreError> {
+                let mut qb = QueryBuilder::<$db>::new(format!("SELECT {MEMBERSHIP_COLUMNS} FROM organization_memberships WHERE instance_id = "));
+                qb.push_bind(instance.as_str());
+                push_membership_filters(&mut qb, query);
+                qb.push(if query.ascending { " ORDER BY created_at ASC, id ASC LIMIT " } else { " ORDER BY created_at DESC, id DESC LIMIT " });
+                qb.push_bind(query.limit);
+                qb.push(" OFFSET ");
+                qb.push_bind(query.offset);
+                let rows = qb.build().fetch_all(self.conn()).await.map_err(map_err)?;
+                rows.iter().map(membership_row).collect()
+            }
+
+            async fn count_memberships(&mut self, instance: &InstanceId, query: &MembershipQuery) -> Result<i64, StoreError> {
+                let mut qb = QueryBuilder::<$db>::new("SELECT COUNT(*) AS n FROM organization_memberships WHERE instance_id = ");
+                qb.push_bind(instance.as_str());
+                push_membership_filters(&mut qb, query);
+                let row = qb.build().fetch_one(self.conn()).await.map_err(map_err)?;
+                col(&row, "n")
+            }
+
             async fn insert_mail_message(&mut self, m: &MailMessage) -> Result<(), StoreError> {
                 sqlx::query("INSERT INTO mail_messages (id, instance_id, to_address, subject, text_body, html_body, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7)")
                     .bind(m.id.as_str()).bind(m.instance_id.as_str()).bind(&m.to).bind(&m.subject).bind(&m.text).bind(&m.html).bind(m.created_at)
@@ -824,6 +1006,12 @@ pub(crate) fn logical_constraint(index_or_message: &str) -> Option<&'static str>
             "email_addresses_address_key",
             "email_addresses.email_address",
             "email_address",
+        ),
+        ("organizations_slug_key", "organizations.slug", "slug"),
+        (
+            "organization_memberships_member_key",
+            "organization_memberships.organization_id",
+            "organization_membership",
         ),
         (
             "jwt_templates_name_key",

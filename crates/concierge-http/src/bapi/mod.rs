@@ -4,6 +4,7 @@ mod clients;
 mod email_addresses;
 mod jwks;
 mod jwt_templates;
+mod organizations;
 mod sessions;
 mod users;
 
@@ -71,6 +72,7 @@ pub fn router(state: AppState) -> Router {
         .merge(clients::routes())
         .merge(jwt_templates::routes())
         .merge(jwks::routes())
+        .merge(organizations::routes())
         .fallback(|| async { ApiError::no_route() })
         .method_not_allowed_fallback(|| async { ApiError::method_not_allowed() })
         .layer(limits)

@@ -179,3 +179,65 @@ pub fn list_response<T: serde::Serialize>(
 pub fn object_or_empty(value: Option<Value>) -> Value {
     value.unwrap_or_else(|| Value::Object(serde_json::Map::new()))
 }
+
+/// An organization; the Backend API (`private = true`) also shows private metadata and the creator.
+pub fn organization(
+    org: &concierge_core::Organization,
+    members_count: Option<i64>,
+    private: bool,
+) -> Value {
+    let mut value = serde_json::json!({
+        "object": "organization", "id": org.id.as_str(), "name": org.name, "slug": org.slug,
+        "image_url": org.image_url.clone().unwrap_or_default(), "has_image": org.image_url.is_some(),
+        "public_metadata": org.public_metadata,
+        "max_allowed_memberships": org.max_allowed_memberships,
+        "admin_delete_enabled": org.admin_delete_enabled,
+        "pending_invitations_count": 0, "self_serve_sso_enabled": false,
+        "created_at": org.created_at, "updated_at": org.updated_at,
+    });
+    if let Some(count) = members_count {
+        value["members_count"] = serde_json::json!(count);
+    }
+    if private {
+        value["private_metadata"] = org.private_metadata.clone();
+        value["created_by"] = serde_json::json!(org.created_by.as_ref().map(|u| u.as_str()));
+    }
+    value
+}
+
+/// A membership with its organization and the member's public data; the role's full permission
+/// list (system permissions included) as the components expect it (wire §2.4, §6.8).
+pub fn membership(
+    membership: &concierge_core::OrganizationMembership,
+    org: &concierge_core::Organization,
+    user: &UserView,
+    private: bool,
+) -> Value {
+    let role = concierge_core::organizations::find_role(&membership.role);
+    let identifier = user
+        .email_addresses
+        .iter()
+        .find(|e| Some(&e.id) == user.user.primary_email_address_id.as_ref())
+        .map(|e| e.email_address.clone())
+        .or_else(|| user.user.username.clone())
+        .unwrap_or_default();
+    let mut value = serde_json::json!({
+        "object": "organization_membership", "id": membership.id.as_str(),
+        "organization": organization(org, None, private),
+        "role": membership.role,
+        "role_name": role.as_ref().map(|r| r.name.clone()).unwrap_or_else(|| membership.role.clone()),
+        "permissions": role.map(|r| r.permissions).unwrap_or_default(),
+        "public_metadata": membership.public_metadata,
+        "public_user_data": {
+            "user_id": user.user.id.as_str(), "identifier": identifier,
+            "first_name": user.user.first_name, "last_name": user.user.last_name,
+            "image_url": user.user.image_url.clone().unwrap_or_default(),
+            "has_image": user.user.image_url.is_some(),
+        },
+        "created_at": membership.created_at, "updated_at": membership.updated_at,
+    });
+    if private {
+        value["private_metadata"] = membership.private_metadata.clone();
+    }
+    value
+}

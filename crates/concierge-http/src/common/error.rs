@@ -330,6 +330,19 @@ impl From<CoreError> for ApiError {
                 "not allowed",
                 "Deleting your own account is disabled.",
             ),
+            CoreError::AlreadyMember => ApiError::new(
+                S::BAD_REQUEST,
+                "already_a_member_in_organization",
+                "already a member",
+                "This user is already a member of the organization.",
+            )
+            .param("user_id"),
+            CoreError::MembershipLimitReached => ApiError::new(
+                S::FORBIDDEN,
+                "organization_membership_quota_exceeded",
+                "membership limit reached",
+                "The organization has reached its maximum number of members.",
+            ),
             CoreError::OutOfRange { param } => ApiError::new(
                 S::UNPROCESSABLE_ENTITY,
                 "form_param_value_invalid",

@@ -259,8 +259,13 @@ pub async fn touch_session(
     State(app): State<AppState>,
     fapi: Fapi,
     Path(id): Path<String>,
+    form: Form,
 ) -> Answer {
-    let outcome = app.service.touch_session(&fapi.browser, &id).await?;
+    let organization = optional(&form, "active_organization_id");
+    let outcome = app
+        .service
+        .touch_session(&fapi.browser, &id, organization)
+        .await?;
     Ok(session_answer(&app, &fapi, outcome))
 }
 
@@ -297,15 +302,23 @@ fn token_answer(jwt: String) -> Response {
     )
 }
 
-/// `POST /v1/client/sessions/{id}/tokens`: `{"object":"token","jwt":…}`, unwrapped.
+/// A form field that distinguishes absent (`None`) from present-but-empty (`Some(None)`).
+fn optional(form: &Form, key: &str) -> Option<Option<String>> {
+    form.has(key).then(|| form.get(key))
+}
+
+/// `POST /v1/client/sessions/{id}/tokens`: `{"object":"token","jwt":…}`, unwrapped. With
+/// `organization_id` the session switches organization first (wire §6.5).
 pub async fn session_token(
     State(app): State<AppState>,
     fapi: Fapi,
     Path(id): Path<String>,
+    form: Form,
 ) -> Answer {
+    let organization = optional(&form, "organization_id");
     let jwt = app
         .service
-        .browser_session_token(&fapi.browser, &id, None)
+        .browser_session_token(&fapi.browser, &id, None, organization)
         .await?;
     Ok(token_answer(jwt))
 }
@@ -318,7 +331,7 @@ pub async fn template_token(
 ) -> Answer {
     let jwt = app
         .service
-        .browser_session_token(&fapi.browser, &id, Some(&template))
+        .browser_session_token(&fapi.browser, &id, Some(&template), None)
         .await?;
     Ok(token_answer(jwt))
 }

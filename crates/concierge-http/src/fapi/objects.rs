@@ -31,6 +31,23 @@ pub fn user(view: &UserView, now: Millis) -> Value {
     value
 }
 
+/// The session's user with their organization memberships (the source of the active
+/// organization, its role and permissions in clerk-js, wire §6.9).
+fn user_with_memberships(snapshot: &SessionSnapshot, now: Millis) -> Value {
+    let mut value = user(&snapshot.user, now);
+    let memberships: Vec<Value> = snapshot
+        .memberships
+        .iter()
+        .map(|(membership, org)| {
+            let mut json = convert::membership(membership, org, &snapshot.user, false);
+            json["public_user_data"]["image_url"] = json!(image_url(&snapshot.user.user));
+            json
+        })
+        .collect();
+    value["organization_memberships"] = json!(memberships);
+    value
+}
+
 /// `public_user_data` of a session.
 fn public_user_data(view: &UserView) -> Value {
     let user = &view.user;
@@ -60,7 +77,7 @@ pub fn session(session: &Session, snapshot: Option<&SessionSnapshot>, now: Milli
         "last_active_token": snapshot.map(|s| json!({ "object": "token", "jwt": s.token })),
         "actor": null, "tasks": null,
         "factor_verification_age": [first_factor_age, -1],
-        "user": snapshot.map(|s| user(&s.user, now)),
+        "user": snapshot.map(|s| user_with_memberships(s, now)),
         "public_user_data": snapshot.map(|s| public_user_data(&s.user)),
         "created_at": session.created_at, "updated_at": session.updated_at,
     })

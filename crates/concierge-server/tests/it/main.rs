@@ -9,6 +9,7 @@ mod fapi;
 mod flows;
 mod isolation;
 mod nodes;
+mod organizations;
 mod sessions;
 mod smtp;
 mod tokens;

@@ -2,7 +2,9 @@
 //! and instantiated for SQLite and PostgreSQL by `conformance_suite!`.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-use crate::{SessionQuery, Store, StoreError, UserOrderField, UserQuery};
+use crate::{
+    MembershipQuery, OrganizationQuery, SessionQuery, Store, StoreError, UserOrderField, UserQuery,
+};
 use concierge_core::*;
 use serde_json::json;
 
@@ -27,6 +29,7 @@ macro_rules! conformance_suite {
             verifications_upsert_and_delete,
             handshake_nonces_are_single_use,
             images_round_trip,
+            organizations_and_memberships,
         );
     };
     (@tests $fresh:expr; $($name:ident),* $(,)?) => {
@@ -1076,5 +1079,151 @@ pub async fn images_round_trip(store: &dyn Store) {
         tx.get_image(&image.id).await,
         Err(StoreError::NotFound)
     ));
+    tx.commit().await.unwrap();
+}
+
+fn organization(instance: &Instance, slug: &str, created_at: Millis) -> Organization {
+    Organization {
+        id: OrganizationId::generate(&mut rng()),
+        instance_id: instance.id.clone(),
+        name: format!("Org {slug}"),
+        slug: slug.into(),
+        image_url: None,
+        public_metadata: serde_json::json!({"tier": 1}),
+        private_metadata: serde_json::json!({}),
+        max_allowed_memberships: 0,
+        admin_delete_enabled: true,
+        created_by: None,
+        created_at,
+        updated_at: created_at,
+    }
+}
+
+pub async fn organizations_and_memberships(store: &dyn Store) {
+    let a = with_instance(store, "orgs").await;
+    let b = with_instance(store, "orgs-other").await;
+    let ada = user(&a, T0);
+    let bob = user(&a, T0 + 1);
+    insert_user(store, &ada, &[]).await;
+    insert_user(store, &bob, &[]).await;
+    let acme = organization(&a, "acme", T0);
+    let globex = organization(&a, "globex", T0 + 1);
+    let mut tx = store.begin().await.unwrap();
+    tx.insert_organization(&acme).await.unwrap();
+    tx.insert_organization(&globex).await.unwrap();
+    tx.insert_organization(&organization(&b, "acme", T0))
+        .await
+        .unwrap();
+    tx.commit().await.unwrap();
+    let mut tx = store.begin().await.unwrap();
+    assert_eq!(
+        conflict(tx.insert_organization(&organization(&a, "acme", T0)).await),
+        "slug"
+    );
+    drop(tx);
+
+    let mut tx = store.begin().await.unwrap();
+    assert_eq!(tx.get_organization(&a.id, &acme.id).await.unwrap(), acme);
+    assert!(matches!(
+        tx.get_organization(&b.id, &acme.id).await,
+        Err(StoreError::NotFound)
+    ));
+    assert_eq!(
+        tx.find_organization_by_slug(&a.id, "globex").await.unwrap(),
+        Some(globex.clone())
+    );
+    let query = OrganizationQuery {
+        query: Some("GLOB".into()),
+        limit: 10,
+        ..OrganizationQuery::default()
+    };
+    assert_eq!(
+        tx.list_organizations(&a.id, &query).await.unwrap(),
+        vec![globex.clone()]
+    );
+    let all = OrganizationQuery {
+        limit: 10,
+        ..OrganizationQuery::default()
+    };
+    assert_eq!(tx.count_organizations(&a.id, &all).await.unwrap(), 2);
+    assert_eq!(
+        tx.list_organizations(&a.id, &all).await.unwrap()[0].id,
+        globex.id,
+        "newest first"
+    );
+
+    let membership = |org: &Organization, user: &User, role: &str| OrganizationMembership {
+        id: OrganizationMembershipId::generate(&mut rng()),
+        instance_id: a.id.clone(),
+        organization_id: org.id.clone(),
+        user_id: user.id.clone(),
+        role: role.into(),
+        public_metadata: serde_json::json!({}),
+        private_metadata: serde_json::json!({}),
+        created_at: T0,
+        updated_at: T0,
+    };
+    let mut admin = membership(&acme, &ada, "org:admin");
+    tx.insert_membership(&admin).await.unwrap();
+    tx.insert_membership(&membership(&acme, &bob, "org:member"))
+        .await
+        .unwrap();
+    tx.insert_membership(&membership(&globex, &ada, "org:member"))
+        .await
+        .unwrap();
+    tx.commit().await.unwrap();
+    let mut tx = store.begin().await.unwrap();
+    assert_eq!(
+        conflict(
+            tx.insert_membership(&membership(&acme, &ada, "org:member"))
+                .await
+        ),
+        "organization_membership"
+    );
+    drop(tx);
+    let mut tx = store.begin().await.unwrap();
+    admin.role = "org:member".into();
+    admin.updated_at = T0 + 5;
+    tx.update_membership(&admin).await.unwrap();
+    assert_eq!(
+        tx.find_membership(&a.id, &acme.id, &ada.id).await.unwrap(),
+        Some(admin.clone())
+    );
+    let of_acme = MembershipQuery {
+        organization_id: Some(acme.id.clone()),
+        limit: 10,
+        ..MembershipQuery::default()
+    };
+    assert_eq!(tx.count_memberships(&a.id, &of_acme).await.unwrap(), 2);
+    let admins = MembershipQuery {
+        roles: vec!["org:admin".into()],
+        limit: 10,
+        ..MembershipQuery::default()
+    };
+    assert_eq!(tx.count_memberships(&a.id, &admins).await.unwrap(), 0);
+    let of_ada = MembershipQuery {
+        user_ids: vec![ada.id.clone()],
+        limit: 10,
+        ..MembershipQuery::default()
+    };
+    assert_eq!(tx.list_memberships(&a.id, &of_ada).await.unwrap().len(), 2);
+    assert_eq!(
+        tx.count_memberships(&b.id, &of_ada).await.unwrap(),
+        0,
+        "tenant isolation"
+    );
+    tx.delete_membership(&a.id, &acme.id, &bob.id)
+        .await
+        .unwrap();
+    assert!(matches!(
+        tx.delete_membership(&a.id, &acme.id, &bob.id).await,
+        Err(StoreError::NotFound)
+    ));
+    tx.delete_organization(&a.id, &acme.id).await.unwrap();
+    assert_eq!(
+        tx.list_memberships(&a.id, &of_ada).await.unwrap().len(),
+        1,
+        "memberships go with the org"
+    );
     tx.commit().await.unwrap();
 }

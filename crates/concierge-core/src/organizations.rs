@@ -1,0 +1,202 @@
+//! Organizations, memberships and roles: the entities and the pure rules (slugs, built-in
+//! roles and their system permissions, which permissions may enter a session token).
+
+use crate::clock::Millis;
+use crate::error::CoreError;
+use crate::ids::*;
+use serde_json::Value;
+
+/// An organization of one instance.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Organization {
+    /// Stable identifier (`org_…`; clerk-js treats anything else as a slug, wire §6.9).
+    pub id: OrganizationId,
+    /// Owning instance.
+    pub instance_id: InstanceId,
+    /// Display name.
+    pub name: String,
+    /// URL-safe name, unique per instance.
+    pub slug: String,
+    /// Logo URL, when one was uploaded.
+    pub image_url: Option<String>,
+    /// Public metadata (readable by members).
+    pub public_metadata: Value,
+    /// Private metadata (Backend API only).
+    pub private_metadata: Value,
+    /// Membership cap; 0 means unlimited.
+    pub max_allowed_memberships: i64,
+    /// Whether admins may delete the organization.
+    pub admin_delete_enabled: bool,
+    /// The user who created it.
+    pub created_by: Option<UserId>,
+    /// Creation time.
+    pub created_at: Millis,
+    /// Last change.
+    pub updated_at: Millis,
+}
+
+/// A user's membership in an organization, with exactly one role.
+#[derive(Debug, Clone, PartialEq)]
+pub struct OrganizationMembership {
+    /// Stable identifier.
+    pub id: OrganizationMembershipId,
+    /// Owning instance.
+    pub instance_id: InstanceId,
+    /// The organization.
+    pub organization_id: OrganizationId,
+    /// The member.
+    pub user_id: UserId,
+    /// Role key, such as `org:admin`.
+    pub role: String,
+    /// Public metadata.
+    pub public_metadata: Value,
+    /// Private metadata.
+    pub private_metadata: Value,
+    /// Creation time.
+    pub created_at: Millis,
+    /// Last change.
+    pub updated_at: Millis,
+}
+
+/// The role an organization's creator gets.
+pub const ADMIN_ROLE: &str = "org:admin";
+/// The role new members get by default.
+pub const MEMBER_ROLE: &str = "org:member";
+
+/// Every system permission (`org:sys_*`). They gate the components' own actions and are listed
+/// on Frontend API memberships, but never enter a session token (wire §2.4).
+pub const SYSTEM_PERMISSIONS: &[&str] = &[
+    "org:sys_profile:manage",
+    "org:sys_profile:delete",
+    "org:sys_memberships:read",
+    "org:sys_memberships:manage",
+    "org:sys_domains:read",
+    "org:sys_domains:manage",
+    "org:sys_billing:read",
+    "org:sys_billing:manage",
+];
+
+/// A role as the APIs show it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Role {
+    /// Key such as `org:admin`.
+    pub key: String,
+    /// Display name.
+    pub name: String,
+    /// Description.
+    pub description: String,
+    /// Permission keys, system and custom.
+    pub permissions: Vec<String>,
+}
+
+/// The built-in roles of the default role set: admin (every system permission) and member
+/// (the read-only system permissions).
+pub fn builtin_roles() -> Vec<Role> {
+    vec![
+        Role {
+            key: ADMIN_ROLE.into(),
+            name: "Admin".into(),
+            description: "Can manage the organization, its members and its domains.".into(),
+            permissions: SYSTEM_PERMISSIONS.iter().map(|p| (*p).to_owned()).collect(),
+        },
+        Role {
+            key: MEMBER_ROLE.into(),
+            name: "Member".into(),
+            description: "Can see the organization and its members.".into(),
+            permissions: SYSTEM_PERMISSIONS
+                .iter()
+                .filter(|p| p.ends_with(":read"))
+                .map(|p| (*p).to_owned())
+                .collect(),
+        },
+    ]
+}
+
+/// The role with this key, if it exists.
+pub fn find_role(key: &str) -> Option<Role> {
+    builtin_roles().into_iter().find(|r| r.key == key)
+}
+
+/// Checks a role key given on the wire.
+pub fn check_role(key: &str) -> Result<Role, CoreError> {
+    find_role(key).ok_or(CoreError::FormatInvalid { param: "role" })
+}
+
+/// Whether a permission is a system permission (never put in tokens).
+pub fn is_system_permission(key: &str) -> bool {
+    key.starts_with("org:sys_")
+}
+
+/// A slug from a name: lowercase ASCII letters and digits, runs of anything else become one
+/// `-`, trimmed; empty names give `org`.
+pub fn slugify(name: &str) -> String {
+    let mut slug = String::with_capacity(name.len());
+    for c in name.chars().flat_map(char::to_lowercase) {
+        if c.is_ascii_alphanumeric() {
+            slug.push(c);
+        } else if !slug.ends_with('-') {
+            slug.push('-');
+        }
+    }
+    let slug = slug.trim_matches('-').to_owned();
+    if slug.is_empty() {
+        "org".into()
+    } else {
+        slug
+    }
+}
+
+/// Checks a slug given on the wire: 1 to 64 of lowercase letters, digits, `-` and `_`.
+pub fn check_slug(slug: &str) -> Result<String, CoreError> {
+    let slug = slug.trim().to_lowercase();
+    let ok = !slug.is_empty()
+        && slug.len() <= 64
+        && slug
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-' || b == b'_');
+    if ok {
+        Ok(slug)
+    } else {
+        Err(CoreError::FormatInvalid { param: "slug" })
+    }
+}
+
+/// Checks an organization name: 1 to 256 characters after trimming.
+pub fn check_org_name(name: &str) -> Result<String, CoreError> {
+    let name = name.trim();
+    if name.is_empty() {
+        return Err(CoreError::ParamMissing { param: "name" });
+    }
+    if name.chars().count() > 256 {
+        return Err(CoreError::FormatInvalid { param: "name" });
+    }
+    Ok(name.to_owned())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn slugs_from_names() {
+        assert_eq!(slugify("Acme Inc."), "acme-inc");
+        assert_eq!(slugify("  Über  Café!! 2 "), "ber-caf-2");
+        assert_eq!(slugify("!!!"), "org");
+        assert_eq!(check_slug("Acme-1").unwrap(), "acme-1");
+        assert!(check_slug("a b").is_err());
+        assert!(check_slug("").is_err());
+    }
+
+    #[test]
+    fn builtin_roles_have_system_permissions_only() {
+        let admin = check_role("org:admin").unwrap();
+        assert_eq!(admin.permissions.len(), SYSTEM_PERMISSIONS.len());
+        let member = check_role("org:member").unwrap();
+        assert!(member.permissions.iter().all(|p| p.ends_with(":read")));
+        assert!(member
+            .permissions
+            .contains(&"org:sys_memberships:read".to_owned()));
+        assert!(admin.permissions.iter().all(|p| is_system_permission(p)));
+        assert!(check_role("org:owner").is_err());
+    }
+}

@@ -1,0 +1,354 @@
+//! `/v1/organizations…`, `/v1/organization_memberships` and
+//! `/v1/users/{id}/organization_memberships` (wire §8.2). Lists always answer
+//! `{data, total_count}`.
+
+use super::{path_id, BapiInstance};
+use crate::common::{convert, ApiError, ClerkJson, QueryParams};
+use crate::AppState;
+use axum::extract::{Path, State};
+use axum::routing::{get, patch};
+use axum::Router;
+use concierge_core::UserId;
+use concierge_service::organizations::{CreateOrganization, MembershipView, UpdateOrganization};
+use concierge_service::{MembershipQuery, OrganizationQuery};
+use serde::Deserialize;
+use serde_json::{json, Value};
+
+type Answer = Result<ClerkJson<Value>, ApiError>;
+
+#[derive(Deserialize, Debug, Default)]
+struct CreateBody {
+    name: Option<String>,
+    slug: Option<String>,
+    created_by: Option<String>,
+    max_allowed_memberships: Option<i64>,
+    public_metadata: Option<Value>,
+    private_metadata: Option<Value>,
+}
+
+#[derive(Deserialize, Debug, Default)]
+struct UpdateBody {
+    name: Option<String>,
+    slug: Option<String>,
+    max_allowed_memberships: Option<i64>,
+    admin_delete_enabled: Option<bool>,
+}
+
+#[derive(Deserialize, Debug, Default)]
+struct MetadataBody {
+    public_metadata: Option<Value>,
+    private_metadata: Option<Value>,
+}
+
+#[derive(Deserialize, Debug, Default)]
+struct MembershipBody {
+    user_id: Option<String>,
+    role: Option<String>,
+}
+
+fn page(data: Vec<Value>, total: i64) -> ClerkJson<Value> {
+    ClerkJson(json!({ "data": data, "total_count": total }))
+}
+
+fn membership_json(view: &MembershipView) -> Value {
+    convert::membership(&view.membership, &view.organization, &view.user, true)
+}
+
+fn user_id(raw: &str) -> Result<UserId, ApiError> {
+    UserId::parse(raw).map_err(|_| ApiError::format_invalid("user_id"))
+}
+
+async fn create(
+    State(app): State<AppState>,
+    BapiInstance(instance): BapiInstance,
+    ClerkJson(body): ClerkJson<CreateBody>,
+) -> Answer {
+    let created_by = body
+        .created_by
+        .as_deref()
+        .filter(|s| !s.is_empty())
+        .map(user_id)
+        .transpose()?;
+    let params = CreateOrganization {
+        name: body.name.ok_or_else(|| ApiError::param_missing("name"))?,
+        slug: body.slug,
+        created_by,
+        max_allowed_memberships: body.max_allowed_memberships,
+        public_metadata: body.public_metadata,
+        private_metadata: body.private_metadata,
+    };
+    let org = app
+        .service
+        .create_organization(&instance.id, params)
+        .await?;
+    let count = app.service.members_count(&instance.id, &org.id).await?;
+    Ok(ClerkJson(convert::organization(&org, Some(count), true)))
+}
+
+async fn list(
+    State(app): State<AppState>,
+    BapiInstance(instance): BapiInstance,
+    params: QueryParams,
+) -> Answer {
+    let (limit, offset) = params.pagination()?;
+    let ids = params
+        .get_all("organization_id")
+        .iter()
+        .map(|id| {
+            concierge_core::OrganizationId::parse(id)
+                .map_err(|_| ApiError::format_invalid("organization_id"))
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    let query = OrganizationQuery {
+        query: params.get("query").map(str::to_owned),
+        organization_ids: ids,
+        ascending: params.get("order_by").is_some_and(|o| o.starts_with('+')),
+        limit,
+        offset,
+    };
+    let with_counts = params.get_bool("include_members_count")?.unwrap_or(false);
+    let (orgs, total) = app.service.list_organizations(&instance.id, &query).await?;
+    let mut data = Vec::with_capacity(orgs.len());
+    for org in &orgs {
+        let count = if with_counts {
+            Some(app.service.members_count(&instance.id, &org.id).await?)
+        } else {
+            None
+        };
+        data.push(convert::organization(org, count, true));
+    }
+    Ok(page(data, total))
+}
+
+async fn get_one(
+    State(app): State<AppState>,
+    BapiInstance(instance): BapiInstance,
+    Path(id): Path<String>,
+    params: QueryParams,
+) -> Answer {
+    let org = app.service.get_organization(&instance.id, &id).await?;
+    let count = if params.get_bool("include_members_count")?.unwrap_or(false) {
+        Some(app.service.members_count(&instance.id, &org.id).await?)
+    } else {
+        None
+    };
+    Ok(ClerkJson(convert::organization(&org, count, true)))
+}
+
+async fn update(
+    State(app): State<AppState>,
+    BapiInstance(instance): BapiInstance,
+    Path(id): Path<String>,
+    ClerkJson(body): ClerkJson<UpdateBody>,
+) -> Answer {
+    let params = UpdateOrganization {
+        name: body.name,
+        slug: body.slug,
+        max_allowed_memberships: body.max_allowed_memberships,
+        admin_delete_enabled: body.admin_delete_enabled,
+    };
+    let org = app
+        .service
+        .update_organization(&instance.id, &id, params)
+        .await?;
+    Ok(ClerkJson(convert::organization(&org, None, true)))
+}
+
+async fn metadata(
+    app: AppState,
+    instance: concierge_core::Instance,
+    id: String,
+    body: MetadataBody,
+    merge: bool,
+) -> Answer {
+    let org = app
+        .service
+        .update_organization_metadata(
+            &instance.id,
+            &id,
+            body.public_metadata,
+            body.private_metadata,
+            merge,
+        )
+        .await?;
+    Ok(ClerkJson(convert::organization(&org, None, true)))
+}
+
+async fn merge_metadata(
+    State(app): State<AppState>,
+    BapiInstance(instance): BapiInstance,
+    Path(id): Path<String>,
+    ClerkJson(body): ClerkJson<MetadataBody>,
+) -> Answer {
+    metadata(app, instance, id, body, true).await
+}
+
+async fn replace_metadata(
+    State(app): State<AppState>,
+    BapiInstance(instance): BapiInstance,
+    Path(id): Path<String>,
+    ClerkJson(body): ClerkJson<MetadataBody>,
+) -> Answer {
+    metadata(app, instance, id, body, false).await
+}
+
+async fn delete(
+    State(app): State<AppState>,
+    BapiInstance(instance): BapiInstance,
+    Path(id): Path<String>,
+) -> Answer {
+    let id = app.service.delete_organization(&instance.id, &id).await?;
+    Ok(ClerkJson(
+        json!({ "object": "organization", "id": id.as_str(), "deleted": true }),
+    ))
+}
+
+fn membership_query(params: &QueryParams) -> Result<MembershipQuery, ApiError> {
+    let (limit, offset) = params.pagination()?;
+    Ok(MembershipQuery {
+        organization_id: None,
+        user_ids: params
+            .get_all("user_id")
+            .iter()
+            .map(|id| user_id(id))
+            .collect::<Result<Vec<_>, _>>()?,
+        roles: params.get_all("role"),
+        ascending: params.get("order_by").is_some_and(|o| o.starts_with('+')),
+        limit,
+        offset,
+    })
+}
+
+async fn list_memberships(
+    State(app): State<AppState>,
+    BapiInstance(instance): BapiInstance,
+    Path(id): Path<String>,
+    params: QueryParams,
+) -> Answer {
+    let org = app.service.get_organization(&instance.id, &id).await?;
+    let mut query = membership_query(&params)?;
+    query.organization_id = Some(org.id);
+    let (views, total) = app.service.list_memberships(&instance.id, &query).await?;
+    Ok(page(views.iter().map(membership_json).collect(), total))
+}
+
+async fn instance_memberships(
+    State(app): State<AppState>,
+    BapiInstance(instance): BapiInstance,
+    params: QueryParams,
+) -> Answer {
+    let query = membership_query(&params)?;
+    let (views, total) = app.service.list_memberships(&instance.id, &query).await?;
+    Ok(page(views.iter().map(membership_json).collect(), total))
+}
+
+async fn user_memberships(
+    State(app): State<AppState>,
+    BapiInstance(instance): BapiInstance,
+    Path(user): Path<String>,
+    params: QueryParams,
+) -> Answer {
+    let user = path_id(&user, UserId::parse)?;
+    app.service.get_user(&instance.id, &user).await?;
+    let mut query = membership_query(&params)?;
+    query.user_ids = vec![user];
+    let (views, total) = app.service.list_memberships(&instance.id, &query).await?;
+    Ok(page(views.iter().map(membership_json).collect(), total))
+}
+
+async fn create_membership(
+    State(app): State<AppState>,
+    BapiInstance(instance): BapiInstance,
+    Path(id): Path<String>,
+    ClerkJson(body): ClerkJson<MembershipBody>,
+) -> Answer {
+    let user = user_id(
+        &body
+            .user_id
+            .ok_or_else(|| ApiError::param_missing("user_id"))?,
+    )?;
+    let role = body.role.ok_or_else(|| ApiError::param_missing("role"))?;
+    let view = app
+        .service
+        .create_membership(&instance.id, &id, &user, &role)
+        .await?;
+    Ok(ClerkJson(membership_json(&view)))
+}
+
+async fn update_membership(
+    State(app): State<AppState>,
+    BapiInstance(instance): BapiInstance,
+    Path((id, user)): Path<(String, String)>,
+    ClerkJson(body): ClerkJson<MembershipBody>,
+) -> Answer {
+    let user = path_id(&user, UserId::parse)?;
+    let role = body.role.ok_or_else(|| ApiError::param_missing("role"))?;
+    let view = app
+        .service
+        .update_membership_role(&instance.id, &id, &user, &role)
+        .await?;
+    Ok(ClerkJson(membership_json(&view)))
+}
+
+async fn membership_metadata(
+    State(app): State<AppState>,
+    BapiInstance(instance): BapiInstance,
+    Path((id, user)): Path<(String, String)>,
+    ClerkJson(body): ClerkJson<MetadataBody>,
+) -> Answer {
+    let user = path_id(&user, UserId::parse)?;
+    let view = app
+        .service
+        .update_membership_metadata(
+            &instance.id,
+            &id,
+            &user,
+            body.public_metadata,
+            body.private_metadata,
+        )
+        .await?;
+    Ok(ClerkJson(membership_json(&view)))
+}
+
+async fn delete_membership(
+    State(app): State<AppState>,
+    BapiInstance(instance): BapiInstance,
+    Path((id, user)): Path<(String, String)>,
+) -> Answer {
+    let user = path_id(&user, UserId::parse)?;
+    let view = app
+        .service
+        .delete_membership(&instance.id, &id, &user)
+        .await?;
+    Ok(ClerkJson(membership_json(&view)))
+}
+
+pub(super) fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/v1/organizations", get(list).post(create))
+        .route(
+            "/v1/organizations/{id}",
+            get(get_one).patch(update).delete(delete),
+        )
+        .route(
+            "/v1/organizations/{id}/metadata",
+            patch(merge_metadata).put(replace_metadata),
+        )
+        .route(
+            "/v1/organizations/{id}/memberships",
+            get(list_memberships).post(create_membership),
+        )
+        .route(
+            "/v1/organizations/{id}/memberships/{user_id}",
+            patch(update_membership).delete(delete_membership),
+        )
+        .route(
+            "/v1/organizations/{id}/memberships/{user_id}/metadata",
+            patch(membership_metadata),
+        )
+        .route("/v1/organization_memberships", get(instance_memberships))
+        .route(
+            "/v1/users/{id}/organization_memberships",
+            get(user_memberships),
+        )
+}

@@ -1,0 +1,474 @@
+//! Organizations and memberships through the Backend API (wire §8.2), the active organization
+//! of a browser session, and the v2 `o` claim of its tokens (wire §2.2, §2.4).
+
+use concierge_testkit::{Db, TestServer};
+use reqwest::{Method, StatusCode};
+use serde_json::{json, Value};
+
+crate::both_databases!(
+    organizations_crud,
+    memberships_and_roles,
+    active_organization_in_tokens
+);
+
+fn claims(jwt: &str) -> Value {
+    use base64::Engine;
+    let payload = jwt.split('.').nth(1).unwrap();
+    serde_json::from_slice(
+        &base64::engine::general_purpose::URL_SAFE_NO_PAD
+            .decode(payload)
+            .unwrap(),
+    )
+    .unwrap()
+}
+
+async fn organizations_crud(db: Db) {
+    let srv = TestServer::spawn(db).await;
+    let ada = srv.create_user(&srv.default, "ada@example.com").await;
+    let ada_id = ada["id"].as_str().unwrap();
+    let (status, org) = srv
+        .bapi(
+            &srv.default,
+            Method::POST,
+            "/v1/organizations",
+            Some(json!({"name": "Acme Inc.", "created_by": ada_id, "public_metadata": {"plan": "pro"}})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{org}");
+    assert_eq!(org["object"], "organization");
+    assert!(org["id"].as_str().unwrap().starts_with("org_"));
+    assert_eq!(org["slug"], "acme-inc", "slug from the name");
+    assert_eq!(org["members_count"], 1, "the creator is a member");
+    assert_eq!(org["created_by"], ada_id);
+    assert_eq!(org["max_allowed_memberships"], 0);
+    let id = org["id"].as_str().unwrap().to_owned();
+
+    // Same name again: a free slug; an explicit taken slug is refused.
+    let (_, second) = srv
+        .bapi(
+            &srv.default,
+            Method::POST,
+            "/v1/organizations",
+            Some(json!({"name": "Acme Inc."})),
+        )
+        .await;
+    assert_eq!(second["slug"], "acme-inc-2");
+    let (status, body) = srv
+        .bapi(
+            &srv.default,
+            Method::POST,
+            "/v1/organizations",
+            Some(json!({"name": "Other", "slug": "acme-inc"})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(body["errors"][0]["code"], "form_identifier_exists");
+    assert_eq!(body["errors"][0]["meta"]["param_name"], "slug");
+    let (status, body) = srv
+        .bapi(
+            &srv.default,
+            Method::POST,
+            "/v1/organizations",
+            Some(json!({"slug": "x"})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(body["errors"][0]["meta"]["param_name"], "name");
+
+    // Read by id and by slug; list with a query and member counts.
+    let (_, by_slug) = srv
+        .bapi(
+            &srv.default,
+            Method::GET,
+            "/v1/organizations/acme-inc",
+            None,
+        )
+        .await;
+    assert_eq!(by_slug["id"], id.as_str());
+    let (_, page) = srv
+        .bapi(
+            &srv.default,
+            Method::GET,
+            "/v1/organizations?query=acme&include_members_count=true&limit=1",
+            None,
+        )
+        .await;
+    assert_eq!(page["total_count"], 2);
+    assert_eq!(page["data"].as_array().unwrap().len(), 1);
+    assert!(page["data"][0]["members_count"].is_number());
+
+    // Update, metadata merge then replace.
+    let (_, updated) = srv
+        .bapi(
+            &srv.default,
+            Method::PATCH,
+            &format!("/v1/organizations/{id}"),
+            Some(json!({"name": "Acme", "slug": "acme", "max_allowed_memberships": 5})),
+        )
+        .await;
+    assert_eq!(
+        (updated["name"].as_str(), updated["slug"].as_str()),
+        (Some("Acme"), Some("acme"))
+    );
+    let (_, merged) = srv
+        .bapi(
+            &srv.default,
+            Method::PATCH,
+            &format!("/v1/organizations/{id}/metadata"),
+            Some(json!({"public_metadata": {"seats": 3}, "private_metadata": {"crm": "x1"}})),
+        )
+        .await;
+    assert_eq!(
+        merged["public_metadata"],
+        json!({"plan": "pro", "seats": 3})
+    );
+    assert_eq!(merged["private_metadata"], json!({"crm": "x1"}));
+    let (_, replaced) = srv
+        .bapi(
+            &srv.default,
+            Method::PUT,
+            &format!("/v1/organizations/{id}/metadata"),
+            Some(json!({"public_metadata": {"seats": 4}})),
+        )
+        .await;
+    assert_eq!(replaced["public_metadata"], json!({"seats": 4}));
+
+    // Tenant isolation, then delete.
+    let (status, _) = srv
+        .bapi(
+            &srv.other,
+            Method::GET,
+            &format!("/v1/organizations/{id}"),
+            None,
+        )
+        .await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    let (status, deleted) = srv
+        .bapi(
+            &srv.default,
+            Method::DELETE,
+            &format!("/v1/organizations/{id}"),
+            None,
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(
+        deleted,
+        json!({"object": "organization", "id": id, "deleted": true})
+    );
+    let (status, _) = srv
+        .bapi(
+            &srv.default,
+            Method::GET,
+            &format!("/v1/organizations/{id}"),
+            None,
+        )
+        .await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+}
+
+async fn memberships_and_roles(db: Db) {
+    let srv = TestServer::spawn(db).await;
+    let ada = srv.create_user(&srv.default, "ada@example.com").await;
+    let bob = srv.create_user(&srv.default, "bob@example.com").await;
+    let cy = srv.create_user(&srv.default, "cy@example.com").await;
+    let (ada_id, bob_id, cy_id) = (
+        ada["id"].as_str().unwrap(),
+        bob["id"].as_str().unwrap(),
+        cy["id"].as_str().unwrap(),
+    );
+    let (_, org) = srv
+        .bapi(
+            &srv.default,
+            Method::POST,
+            "/v1/organizations",
+            Some(json!({"name": "Acme", "created_by": ada_id, "max_allowed_memberships": 2})),
+        )
+        .await;
+    let id = org["id"].as_str().unwrap().to_owned();
+    let members = format!("/v1/organizations/{id}/memberships");
+
+    let (status, membership) = srv
+        .bapi(
+            &srv.default,
+            Method::POST,
+            &members,
+            Some(json!({"user_id": bob_id, "role": "org:member"})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{membership}");
+    assert_eq!(membership["object"], "organization_membership");
+    assert_eq!(membership["role"], "org:member");
+    assert_eq!(membership["role_name"], "Member");
+    assert_eq!(membership["organization"]["id"], id.as_str());
+    assert_eq!(membership["public_user_data"]["user_id"], bob_id);
+    assert_eq!(
+        membership["public_user_data"]["identifier"],
+        "bob@example.com"
+    );
+    assert!(membership["permissions"]
+        .as_array()
+        .unwrap()
+        .contains(&json!("org:sys_memberships:read")));
+
+    let (status, body) = srv
+        .bapi(
+            &srv.default,
+            Method::POST,
+            &members,
+            Some(json!({"user_id": bob_id, "role": "org:member"})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert_eq!(
+        body["errors"][0]["code"],
+        "already_a_member_in_organization"
+    );
+    let (status, body) = srv
+        .bapi(
+            &srv.default,
+            Method::POST,
+            &members,
+            Some(json!({"user_id": cy_id, "role": "org:member"})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::FORBIDDEN, "limit of 2 reached");
+    assert_eq!(
+        body["errors"][0]["code"],
+        "organization_membership_quota_exceeded"
+    );
+    let (status, body) = srv
+        .bapi(
+            &srv.default,
+            Method::POST,
+            &members,
+            Some(json!({"user_id": cy_id, "role": "org:owner"})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(body["errors"][0]["meta"]["param_name"], "role");
+
+    let (_, page) = srv.bapi(&srv.default, Method::GET, &members, None).await;
+    assert_eq!(page["total_count"], 2);
+    let (_, admins) = srv
+        .bapi(
+            &srv.default,
+            Method::GET,
+            &format!("{members}?role=org:admin"),
+            None,
+        )
+        .await;
+    assert_eq!(admins["total_count"], 1);
+    assert_eq!(admins["data"][0]["public_user_data"]["user_id"], ada_id);
+    assert_eq!(
+        admins["data"][0]["permissions"].as_array().unwrap().len(),
+        8,
+        "admins hold every system permission"
+    );
+
+    let (_, promoted) = srv
+        .bapi(
+            &srv.default,
+            Method::PATCH,
+            &format!("{members}/{bob_id}"),
+            Some(json!({"role": "org:admin"})),
+        )
+        .await;
+    assert_eq!(promoted["role"], "org:admin");
+    let (_, with_meta) = srv
+        .bapi(
+            &srv.default,
+            Method::PATCH,
+            &format!("{members}/{bob_id}/metadata"),
+            Some(json!({"public_metadata": {"team": "red"}})),
+        )
+        .await;
+    assert_eq!(with_meta["public_metadata"], json!({"team": "red"}));
+
+    let (_, of_user) = srv
+        .bapi(
+            &srv.default,
+            Method::GET,
+            &format!("/v1/users/{bob_id}/organization_memberships"),
+            None,
+        )
+        .await;
+    assert_eq!(of_user["total_count"], 1);
+    let (_, all) = srv
+        .bapi(
+            &srv.default,
+            Method::GET,
+            "/v1/organization_memberships",
+            None,
+        )
+        .await;
+    assert_eq!(all["total_count"], 2);
+    let (_, none) = srv
+        .bapi(
+            &srv.other,
+            Method::GET,
+            "/v1/organization_memberships",
+            None,
+        )
+        .await;
+    assert_eq!(none["total_count"], 0);
+
+    let (status, removed) = srv
+        .bapi(
+            &srv.default,
+            Method::DELETE,
+            &format!("{members}/{bob_id}"),
+            None,
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(removed["public_user_data"]["user_id"], bob_id);
+    let (status, _) = srv
+        .bapi(
+            &srv.default,
+            Method::DELETE,
+            &format!("{members}/{bob_id}"),
+            None,
+        )
+        .await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+}
+
+async fn active_organization_in_tokens(db: Db) {
+    let srv = TestServer::spawn(db).await;
+    let ada = srv.create_user(&srv.default, "ada@example.com").await;
+    let ada_id = ada["id"].as_str().unwrap();
+    let (_, org) = srv
+        .bapi(
+            &srv.default,
+            Method::POST,
+            "/v1/organizations",
+            Some(json!({"name": "Acme", "created_by": ada_id})),
+        )
+        .await;
+    let org_id = org["id"].as_str().unwrap().to_owned();
+    let (_, foreign) = srv
+        .bapi(
+            &srv.default,
+            Method::POST,
+            "/v1/organizations",
+            Some(json!({"name": "Globex"})),
+        )
+        .await;
+
+    let mut browser = srv.browser();
+    let signed = browser
+        .post(
+            "/v1/client/sign_ins",
+            &[
+                ("identifier", "ada@example.com"),
+                ("password", "correct-horse-battery"),
+                ("strategy", "password"),
+            ],
+        )
+        .await;
+    let sid = signed.body["response"]["created_session_id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let memberships = &signed.body["client"]["sessions"][0]["user"]["organization_memberships"];
+    assert_eq!(memberships[0]["organization"]["id"], org_id.as_str());
+    assert!(
+        memberships[0]["permissions"]
+            .as_array()
+            .unwrap()
+            .contains(&json!("org:sys_memberships:manage")),
+        "FAPI memberships list system permissions for the components"
+    );
+    assert!(memberships[0]["organization"]
+        .get("private_metadata")
+        .is_none());
+    let token = claims(
+        signed.body["client"]["sessions"][0]["last_active_token"]["jwt"]
+            .as_str()
+            .unwrap(),
+    );
+    assert!(token.get("o").is_none(), "personal workspace at first");
+
+    // setActive({organization}): touch, then tokens with organization_id.
+    let touched = browser
+        .post(
+            &format!("/v1/client/sessions/{sid}/touch"),
+            &[
+                ("active_organization_id", &org_id),
+                ("intent", "select_org"),
+            ],
+        )
+        .await;
+    assert_eq!(touched.status, StatusCode::OK, "{}", touched.body);
+    assert_eq!(
+        touched.body["response"]["last_active_organization_id"],
+        org_id.as_str()
+    );
+    let jwt = touched.body["response"]["last_active_token"]["jwt"]
+        .as_str()
+        .unwrap();
+    assert_eq!(
+        claims(jwt)["o"],
+        json!({"id": org_id, "slg": "acme", "rol": "admin"})
+    );
+
+    // A role change reaches the next token; system permissions never do.
+    srv.bapi(
+        &srv.default,
+        Method::PATCH,
+        &format!("/v1/organizations/{org_id}/memberships/{ada_id}"),
+        Some(json!({"role": "org:member"})),
+    )
+    .await;
+    let answer = browser
+        .post(
+            &format!("/v1/client/sessions/{sid}/tokens"),
+            &[("organization_id", &org_id)],
+        )
+        .await;
+    let o = claims(answer.body["jwt"].as_str().unwrap())["o"].clone();
+    assert_eq!(o["rol"], "member");
+    assert!(o.get("per").is_none() && o.get("fpm").is_none());
+
+    // Personal workspace (empty id), a foreign organization (refused), a removed membership.
+    let answer = browser
+        .post(
+            &format!("/v1/client/sessions/{sid}/tokens"),
+            &[("organization_id", "")],
+        )
+        .await;
+    assert!(claims(answer.body["jwt"].as_str().unwrap())
+        .get("o")
+        .is_none());
+    let answer = browser
+        .post(
+            &format!("/v1/client/sessions/{sid}/touch"),
+            &[("active_organization_id", foreign["id"].as_str().unwrap())],
+        )
+        .await;
+    assert_eq!(answer.status, StatusCode::NOT_FOUND);
+    browser
+        .post(
+            &format!("/v1/client/sessions/{sid}/touch"),
+            &[("active_organization_id", "acme")],
+        )
+        .await;
+    srv.bapi(
+        &srv.default,
+        Method::DELETE,
+        &format!("/v1/organizations/{org_id}/memberships/{ada_id}"),
+        None,
+    )
+    .await;
+    let answer = browser
+        .post(&format!("/v1/client/sessions/{sid}/tokens"), &[])
+        .await;
+    assert_eq!(answer.status, StatusCode::OK);
+    assert!(
+        claims(answer.body["jwt"].as_str().unwrap())
+            .get("o")
+            .is_none(),
+        "no longer a member"
+    );
+}

@@ -1,0 +1,450 @@
+//! Organizations and memberships as the Backend API manages them (wire §8.2): create (the
+//! creator becomes admin), read by id or slug, list, update, metadata, delete; memberships with
+//! one built-in role each, limits, and the member lists.
+
+use crate::users::{checked_metadata, UserView};
+use crate::{Result, Service, ServiceError};
+use concierge_core::metadata::deep_merge;
+use concierge_core::organizations::{check_org_name, check_role, check_slug, slugify, ADMIN_ROLE};
+use concierge_core::*;
+use concierge_store::{MembershipQuery, OrganizationQuery, Tx};
+use serde_json::{json, Value};
+use tracing::instrument;
+
+/// Parameters of `POST /v1/organizations`.
+#[derive(Debug, Clone, Default)]
+pub struct CreateOrganization {
+    /// Display name.
+    pub name: String,
+    /// Slug; generated from the name when absent.
+    pub slug: Option<String>,
+    /// The creator, who becomes its admin.
+    pub created_by: Option<UserId>,
+    /// Membership cap (0 = unlimited).
+    pub max_allowed_memberships: Option<i64>,
+    /// Public metadata.
+    pub public_metadata: Option<Value>,
+    /// Private metadata.
+    pub private_metadata: Option<Value>,
+}
+
+/// Parameters of `PATCH /v1/organizations/{id}`.
+#[derive(Debug, Clone, Default)]
+pub struct UpdateOrganization {
+    /// Display name.
+    pub name: Option<String>,
+    /// Slug.
+    pub slug: Option<String>,
+    /// Membership cap.
+    pub max_allowed_memberships: Option<i64>,
+    /// Whether admins may delete it.
+    pub admin_delete_enabled: Option<bool>,
+}
+
+/// A membership with what its JSON shows: the organization and the member's public data.
+#[derive(Debug, Clone)]
+pub struct MembershipView {
+    /// The membership.
+    pub membership: OrganizationMembership,
+    /// Its organization.
+    pub organization: Organization,
+    /// The member.
+    pub user: UserView,
+}
+
+impl Service {
+    /// An organization by id (`org_…`) or slug.
+    pub(crate) async fn load_organization(
+        tx: &mut dyn Tx,
+        instance: &InstanceId,
+        id_or_slug: &str,
+    ) -> Result<Organization> {
+        match OrganizationId::parse(id_or_slug) {
+            Ok(id) => Ok(tx.get_organization(instance, &id).await?),
+            Err(_) => tx
+                .find_organization_by_slug(instance, &id_or_slug.to_lowercase())
+                .await?
+                .ok_or(ServiceError::NotFound),
+        }
+    }
+
+    /// A free slug: `base`, else `base-2`, `base-3`, …
+    async fn free_slug(tx: &mut dyn Tx, instance: &InstanceId, base: &str) -> Result<String> {
+        for n in 1..1000 {
+            let candidate = if n == 1 {
+                base.to_owned()
+            } else {
+                format!("{base}-{n}")
+            };
+            if tx
+                .find_organization_by_slug(instance, &candidate)
+                .await?
+                .is_none()
+            {
+                return Ok(candidate);
+            }
+        }
+        Err(CoreError::IdentifierExists { param: "slug" }.into())
+    }
+
+    /// `POST /v1/organizations`: the creator (if given) gets the admin role.
+    #[instrument(skip_all, fields(instance.id = %instance))]
+    pub async fn create_organization(
+        &self,
+        instance: &InstanceId,
+        params: CreateOrganization,
+    ) -> Result<Organization> {
+        let name = check_org_name(&params.name)?;
+        let explicit_slug = params
+            .slug
+            .as_deref()
+            .filter(|s| !s.trim().is_empty())
+            .map(check_slug)
+            .transpose()?;
+        let public_metadata = checked_metadata(params.public_metadata, "public_metadata")?;
+        let private_metadata = checked_metadata(params.private_metadata, "private_metadata")?;
+        if params.max_allowed_memberships.is_some_and(|n| n < 0) {
+            return Err(CoreError::OutOfRange {
+                param: "max_allowed_memberships",
+            }
+            .into());
+        }
+        let now = self.now();
+        let mut tx = self.inner.store.begin().await?;
+        let slug = match explicit_slug {
+            Some(slug) => slug,
+            None => Self::free_slug(tx.as_mut(), instance, &slugify(&name)).await?,
+        };
+        if let Some(creator) = &params.created_by {
+            tx.get_user(instance, creator).await.map_err(|e| match e {
+                concierge_store::StoreError::NotFound => {
+                    ServiceError::Core(CoreError::FormatInvalid {
+                        param: "created_by",
+                    })
+                }
+                other => other.into(),
+            })?;
+        }
+        let org = Organization {
+            id: OrganizationId::generate(&mut Self::rng()),
+            instance_id: instance.clone(),
+            name,
+            slug,
+            image_url: None,
+            public_metadata: public_metadata.unwrap_or_else(|| json!({})),
+            private_metadata: private_metadata.unwrap_or_else(|| json!({})),
+            max_allowed_memberships: params.max_allowed_memberships.unwrap_or(0),
+            admin_delete_enabled: true,
+            created_by: params.created_by.clone(),
+            created_at: now,
+            updated_at: now,
+        };
+        tx.insert_organization(&org).await?;
+        if let Some(creator) = &params.created_by {
+            tx.insert_membership(&new_membership(&org, creator, ADMIN_ROLE, now))
+                .await?;
+        }
+        tx.commit().await?;
+        tracing::info!(org.id = %org.id, "organization created");
+        Ok(org)
+    }
+
+    /// `GET /v1/organizations/{id or slug}`.
+    pub async fn get_organization(
+        &self,
+        instance: &InstanceId,
+        id_or_slug: &str,
+    ) -> Result<Organization> {
+        let mut conn = self.inner.store.read().await?;
+        Self::load_organization(conn.as_mut(), instance, id_or_slug).await
+    }
+
+    /// A page of organizations and the total.
+    pub async fn list_organizations(
+        &self,
+        instance: &InstanceId,
+        query: &OrganizationQuery,
+    ) -> Result<(Vec<Organization>, i64)> {
+        let mut conn = self.inner.store.read().await?;
+        let list = conn.list_organizations(instance, query).await?;
+        let total = conn.count_organizations(instance, query).await?;
+        Ok((list, total))
+    }
+
+    /// How many members an organization has.
+    pub async fn members_count(&self, instance: &InstanceId, org: &OrganizationId) -> Result<i64> {
+        let mut conn = self.inner.store.read().await?;
+        let query = MembershipQuery {
+            organization_id: Some(org.clone()),
+            ..MembershipQuery::default()
+        };
+        Ok(conn.count_memberships(instance, &query).await?)
+    }
+
+    /// `PATCH /v1/organizations/{id}`.
+    #[instrument(skip_all, fields(instance.id = %instance))]
+    pub async fn update_organization(
+        &self,
+        instance: &InstanceId,
+        id_or_slug: &str,
+        params: UpdateOrganization,
+    ) -> Result<Organization> {
+        let mut tx = self.inner.store.begin().await?;
+        let mut org = Self::load_organization(tx.as_mut(), instance, id_or_slug).await?;
+        if let Some(name) = params.name {
+            org.name = check_org_name(&name)?;
+        }
+        if let Some(slug) = params.slug {
+            org.slug = check_slug(&slug)?;
+        }
+        if let Some(n) = params.max_allowed_memberships {
+            if n < 0 {
+                return Err(CoreError::OutOfRange {
+                    param: "max_allowed_memberships",
+                }
+                .into());
+            }
+            org.max_allowed_memberships = n;
+        }
+        if let Some(v) = params.admin_delete_enabled {
+            org.admin_delete_enabled = v;
+        }
+        org.updated_at = self.now();
+        tx.update_organization(&org).await?;
+        tx.commit().await?;
+        Ok(org)
+    }
+
+    /// `PATCH` (merge) or `PUT` (replace) `/v1/organizations/{id}/metadata`.
+    pub async fn update_organization_metadata(
+        &self,
+        instance: &InstanceId,
+        id_or_slug: &str,
+        public_metadata: Option<Value>,
+        private_metadata: Option<Value>,
+        merge: bool,
+    ) -> Result<Organization> {
+        let mut tx = self.inner.store.begin().await?;
+        let mut org = Self::load_organization(tx.as_mut(), instance, id_or_slug).await?;
+        let apply = |current: &Value, new: Option<Value>, param: &'static str| -> Result<Value> {
+            match new {
+                None => Ok(current.clone()),
+                Some(new) => {
+                    let value = if merge {
+                        deep_merge(current, &new)
+                    } else {
+                        new
+                    };
+                    Ok(checked_metadata(Some(value), param)?.unwrap_or_else(|| json!({})))
+                }
+            }
+        };
+        org.public_metadata = apply(&org.public_metadata, public_metadata, "public_metadata")?;
+        org.private_metadata = apply(&org.private_metadata, private_metadata, "private_metadata")?;
+        org.updated_at = self.now();
+        tx.update_organization(&org).await?;
+        tx.commit().await?;
+        Ok(org)
+    }
+
+    /// `DELETE /v1/organizations/{id}`: the organization and its memberships.
+    #[instrument(skip_all, fields(instance.id = %instance))]
+    pub async fn delete_organization(
+        &self,
+        instance: &InstanceId,
+        id_or_slug: &str,
+    ) -> Result<OrganizationId> {
+        let mut tx = self.inner.store.begin().await?;
+        let org = Self::load_organization(tx.as_mut(), instance, id_or_slug).await?;
+        tx.delete_organization(instance, &org.id).await?;
+        tx.commit().await?;
+        tracing::info!(org.id = %org.id, "organization deleted");
+        Ok(org.id)
+    }
+
+    async fn membership_view(
+        tx: &mut dyn Tx,
+        instance: &InstanceId,
+        membership: OrganizationMembership,
+        organization: Option<&Organization>,
+    ) -> Result<MembershipView> {
+        let organization = match organization {
+            Some(org) => org.clone(),
+            None => {
+                tx.get_organization(instance, &membership.organization_id)
+                    .await?
+            }
+        };
+        let user = Self::load_user(tx, instance, &membership.user_id).await?;
+        Ok(MembershipView {
+            membership,
+            organization,
+            user,
+        })
+    }
+
+    /// `POST /v1/organizations/{id}/memberships`.
+    #[instrument(skip_all, fields(instance.id = %instance))]
+    pub async fn create_membership(
+        &self,
+        instance: &InstanceId,
+        org: &str,
+        user_id: &UserId,
+        role: &str,
+    ) -> Result<MembershipView> {
+        let role = check_role(role)?;
+        let now = self.now();
+        let mut tx = self.inner.store.begin().await?;
+        let org = Self::load_organization(tx.as_mut(), instance, org).await?;
+        tx.get_user(instance, user_id).await.map_err(|e| match e {
+            concierge_store::StoreError::NotFound => {
+                ServiceError::Core(CoreError::FormatInvalid { param: "user_id" })
+            }
+            other => other.into(),
+        })?;
+        if tx
+            .find_membership(instance, &org.id, user_id)
+            .await?
+            .is_some()
+        {
+            return Err(CoreError::AlreadyMember.into());
+        }
+        if org.max_allowed_memberships > 0 {
+            let query = MembershipQuery {
+                organization_id: Some(org.id.clone()),
+                ..MembershipQuery::default()
+            };
+            if tx.count_memberships(instance, &query).await? >= org.max_allowed_memberships {
+                return Err(CoreError::MembershipLimitReached.into());
+            }
+        }
+        let membership = new_membership(&org, user_id, &role.key, now);
+        tx.insert_membership(&membership)
+            .await
+            .map_err(|e| match e {
+                concierge_store::StoreError::Conflict { .. } => {
+                    ServiceError::Core(CoreError::AlreadyMember)
+                }
+                other => other.into(),
+            })?;
+        let view = Self::membership_view(tx.as_mut(), instance, membership, Some(&org)).await?;
+        tx.commit().await?;
+        Ok(view)
+    }
+
+    /// Memberships matching the query (of one organization, of some users, of some roles).
+    pub async fn list_memberships(
+        &self,
+        instance: &InstanceId,
+        query: &MembershipQuery,
+    ) -> Result<(Vec<MembershipView>, i64)> {
+        let mut conn = self.inner.store.read().await?;
+        let memberships = conn.list_memberships(instance, query).await?;
+        let total = conn.count_memberships(instance, query).await?;
+        let mut views = Vec::with_capacity(memberships.len());
+        for membership in memberships {
+            views.push(Self::membership_view(conn.as_mut(), instance, membership, None).await?);
+        }
+        Ok((views, total))
+    }
+
+    async fn existing_membership(
+        tx: &mut dyn Tx,
+        instance: &InstanceId,
+        org: &str,
+        user_id: &UserId,
+    ) -> Result<(Organization, OrganizationMembership)> {
+        let org = Self::load_organization(tx, instance, org).await?;
+        let membership = tx
+            .find_membership(instance, &org.id, user_id)
+            .await?
+            .ok_or(ServiceError::NotFound)?;
+        Ok((org, membership))
+    }
+
+    /// `PATCH /v1/organizations/{id}/memberships/{user_id}`: changes the role.
+    #[instrument(skip_all, fields(instance.id = %instance))]
+    pub async fn update_membership_role(
+        &self,
+        instance: &InstanceId,
+        org: &str,
+        user_id: &UserId,
+        role: &str,
+    ) -> Result<MembershipView> {
+        let role = check_role(role)?;
+        let mut tx = self.inner.store.begin().await?;
+        let (org, mut membership) =
+            Self::existing_membership(tx.as_mut(), instance, org, user_id).await?;
+        membership.role = role.key;
+        membership.updated_at = self.now();
+        tx.update_membership(&membership).await?;
+        let view = Self::membership_view(tx.as_mut(), instance, membership, Some(&org)).await?;
+        tx.commit().await?;
+        Ok(view)
+    }
+
+    /// `PATCH /v1/organizations/{id}/memberships/{user_id}/metadata` (deep merge).
+    pub async fn update_membership_metadata(
+        &self,
+        instance: &InstanceId,
+        org: &str,
+        user_id: &UserId,
+        public_metadata: Option<Value>,
+        private_metadata: Option<Value>,
+    ) -> Result<MembershipView> {
+        let mut tx = self.inner.store.begin().await?;
+        let (org, mut membership) =
+            Self::existing_membership(tx.as_mut(), instance, org, user_id).await?;
+        if let Some(v) = public_metadata {
+            let merged = deep_merge(&membership.public_metadata, &v);
+            membership.public_metadata =
+                checked_metadata(Some(merged), "public_metadata")?.unwrap_or_else(|| json!({}));
+        }
+        if let Some(v) = private_metadata {
+            let merged = deep_merge(&membership.private_metadata, &v);
+            membership.private_metadata =
+                checked_metadata(Some(merged), "private_metadata")?.unwrap_or_else(|| json!({}));
+        }
+        membership.updated_at = self.now();
+        tx.update_membership(&membership).await?;
+        let view = Self::membership_view(tx.as_mut(), instance, membership, Some(&org)).await?;
+        tx.commit().await?;
+        Ok(view)
+    }
+
+    /// `DELETE /v1/organizations/{id}/memberships/{user_id}`: returns the removed membership.
+    #[instrument(skip_all, fields(instance.id = %instance))]
+    pub async fn delete_membership(
+        &self,
+        instance: &InstanceId,
+        org: &str,
+        user_id: &UserId,
+    ) -> Result<MembershipView> {
+        let mut tx = self.inner.store.begin().await?;
+        let (org, membership) =
+            Self::existing_membership(tx.as_mut(), instance, org, user_id).await?;
+        let view = Self::membership_view(tx.as_mut(), instance, membership, Some(&org)).await?;
+        tx.delete_membership(instance, &org.id, user_id).await?;
+        tx.commit().await?;
+        Ok(view)
+    }
+}
+
+fn new_membership(
+    org: &Organization,
+    user: &UserId,
+    role: &str,
+    now: Millis,
+) -> OrganizationMembership {
+    OrganizationMembership {
+        id: OrganizationMembershipId::generate(&mut Service::rng()),
+        instance_id: org.instance_id.clone(),
+        organization_id: org.id.clone(),
+        user_id: user.clone(),
+        role: role.to_owned(),
+        public_metadata: json!({}),
+        private_metadata: json!({}),
+        created_at: now,
+        updated_at: now,
+    }
+}

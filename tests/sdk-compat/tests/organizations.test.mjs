@@ -1,0 +1,127 @@
+// Organizations through the official @clerk/backend: the Backend API client, and an active
+// organization in a browser session read back by authenticateRequest and has().
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { createClerkClient } from '@clerk/backend';
+import { startConcierge } from '../harness.mjs';
+
+let srv;
+let clerk;
+const password = 'a-Strong-pass-123';
+
+before(async () => {
+  srv = await startConcierge('organizations');
+  clerk = createClerkClient({ secretKey: srv.default.secretKey, apiUrl: srv.apiUrl });
+});
+after(async () => {
+  await srv?.stop();
+});
+
+let counter = 0;
+const unique = (prefix) => `${prefix}-${Date.now()}-${counter++}@example.com`;
+
+/** A minimal clerk-js stand-in behind an app's /__clerk proxy: form posts to the Frontend API
+ * with a cookie jar, and the secret key the proxy adds (which selects the instance). */
+function browser() {
+  const jar = new Map();
+  const send = async (method, path, form) => {
+    const headers = { origin: 'http://localhost:3000', 'clerk-secret-key': srv.default.secretKey };
+    if (jar.size) headers.cookie = [...jar].map(([k, v]) => `${k}=${v}`).join('; ');
+    let body;
+    if (form) {
+      headers['content-type'] = 'application/x-www-form-urlencoded';
+      body = new URLSearchParams(form).toString();
+    }
+    const res = await fetch(`${srv.fapiUrl}${path}`, { method, headers, body });
+    for (const cookie of res.headers.getSetCookie()) {
+      const [pair] = cookie.split(';');
+      const i = pair.indexOf('=');
+      jar.set(pair.slice(0, i), pair.slice(i + 1));
+    }
+    return { status: res.status, body: await res.json() };
+  };
+  return { post: (path, form) => send('POST', path, form ?? {}), get: (path) => send('GET', path), jar };
+}
+
+test('organizations: create with a creator, read by slug, update, metadata, list, delete', async () => {
+  const ada = await clerk.users.createUser({ emailAddress: [unique('ada')], password });
+  const org = await clerk.organizations.createOrganization({ name: 'Acme Rockets', createdBy: ada.id, publicMetadata: { plan: 'pro' } });
+  assert.match(org.id, /^org_/);
+  assert.equal(org.slug, 'acme-rockets');
+  assert.equal(org.membersCount, 1);
+  const bySlug = await clerk.organizations.getOrganization({ slug: 'acme-rockets' });
+  assert.equal(bySlug.id, org.id);
+  const updated = await clerk.organizations.updateOrganization(org.id, { name: 'Acme', maxAllowedMemberships: 10 });
+  assert.equal(updated.name, 'Acme');
+  assert.equal(updated.maxAllowedMemberships, 10);
+  const merged = await clerk.organizations.updateOrganizationMetadata(org.id, { privateMetadata: { crm: 7 } });
+  assert.deepEqual(merged.privateMetadata, { crm: 7 });
+  assert.deepEqual(merged.publicMetadata, { plan: 'pro' });
+  const list = await clerk.organizations.getOrganizationList({ query: 'acme', includeMembersCount: true });
+  assert.ok(list.totalCount >= 1);
+  assert.ok(list.data.some((o) => o.id === org.id && o.membersCount === 1));
+  await assert.rejects(
+    clerk.organizations.createOrganization({ name: 'Again', slug: 'acme-rockets' }),
+    (err) => err.status === 422 && err.errors[0].code === 'form_identifier_exists',
+  );
+  const deleted = await clerk.organizations.deleteOrganization(org.id);
+  assert.equal(deleted.deleted, true);
+  await assert.rejects(clerk.organizations.getOrganization({ organizationId: org.id }), (err) => err.status === 404);
+});
+
+test('memberships: add, list with filters, change role, per-user list, remove', async () => {
+  const ada = await clerk.users.createUser({ emailAddress: [unique('ada')], password });
+  const bob = await clerk.users.createUser({ emailAddress: [unique('bob')], password });
+  const org = await clerk.organizations.createOrganization({ name: 'Globex', createdBy: ada.id });
+  const added = await clerk.organizations.createOrganizationMembership({ organizationId: org.id, userId: bob.id, role: 'org:member' });
+  assert.equal(added.role, 'org:member');
+  assert.equal(added.publicUserData.userId, bob.id);
+  assert.equal(added.organization.id, org.id);
+  const members = await clerk.organizations.getOrganizationMembershipList({ organizationId: org.id });
+  assert.equal(members.totalCount, 2);
+  const admins = await clerk.organizations.getOrganizationMembershipList({ organizationId: org.id, role: ['org:admin'] });
+  assert.deepEqual(admins.data.map((m) => m.publicUserData.userId), [ada.id]);
+  const promoted = await clerk.organizations.updateOrganizationMembership({ organizationId: org.id, userId: bob.id, role: 'org:admin' });
+  assert.equal(promoted.role, 'org:admin');
+  const bobs = await clerk.users.getOrganizationMembershipList({ userId: bob.id });
+  assert.equal(bobs.totalCount, 1);
+  assert.equal(bobs.data[0].organization.slug, 'globex');
+  await clerk.organizations.deleteOrganizationMembership({ organizationId: org.id, userId: bob.id });
+  const after = await clerk.organizations.getOrganizationMembershipList({ organizationId: org.id });
+  assert.equal(after.totalCount, 1);
+});
+
+test('active organization: auth().orgId/orgSlug/orgRole and has() through authenticateRequest', async () => {
+  const email = unique('org-admin');
+  const ada = await clerk.users.createUser({ emailAddress: [email], password });
+  const org = await clerk.organizations.createOrganization({ name: 'Initech', createdBy: ada.id });
+  const b = browser();
+  const signIn = await b.post('/v1/client/sign_ins', { identifier: email, password, strategy: 'password' });
+  assert.equal(signIn.status, 200, JSON.stringify(signIn.body));
+  const sid = signIn.body.response.created_session_id;
+  const touched = await b.post(`/v1/client/sessions/${sid}/touch`, { active_organization_id: org.id, intent: 'select_org' });
+  assert.equal(touched.status, 200, JSON.stringify(touched.body));
+  const jwt = touched.body.response.last_active_token.jwt;
+  const options = { publishableKey: srv.default.publishableKey, secretKey: srv.default.secretKey };
+  const state = await clerk.authenticateRequest(new Request('http://localhost:3000/api', { headers: { authorization: `Bearer ${jwt}` } }), options);
+  assert.equal(state.isSignedIn, true, `${state.reason}`);
+  const auth = state.toAuth();
+  assert.equal(auth.orgId, org.id);
+  assert.equal(auth.orgSlug, 'initech');
+  assert.equal(auth.orgRole, 'org:admin');
+  assert.equal(auth.has({ role: 'org:admin' }), true);
+  assert.equal(auth.has({ role: 'org:member' }), false);
+  assert.equal(auth.has({ permission: 'org:sys_memberships:manage' }), false, 'system permissions are never in the token');
+
+  // A role change reaches the next token.
+  await clerk.organizations.updateOrganizationMembership({ organizationId: org.id, userId: ada.id, role: 'org:member' });
+  const token = await b.post(`/v1/client/sessions/${sid}/tokens`, { organization_id: org.id });
+  const next = await clerk.authenticateRequest(new Request('http://localhost:3000/api', { headers: { authorization: `Bearer ${token.body.jwt}` } }), options);
+  assert.equal(next.toAuth().orgRole, 'org:member');
+  assert.equal(next.toAuth().has({ role: 'org:admin' }), false);
+  // The personal workspace.
+  const personal = await b.post(`/v1/client/sessions/${sid}/tokens`, { organization_id: '' });
+  const none = await clerk.authenticateRequest(new Request('http://localhost:3000/api', { headers: { authorization: `Bearer ${personal.body.jwt}` } }), options);
+  assert.equal(none.toAuth().orgId, undefined);
+  assert.equal(none.toAuth().has({ role: 'org:member' }), false);
+});
