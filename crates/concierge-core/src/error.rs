@@ -102,4 +102,10 @@ pub enum CoreError {
     /// The organization has reached its membership limit.
     #[error("membership limit reached")]
     MembershipLimitReached,
+    /// The member's role lacks the system permission this action needs.
+    #[error("not allowed")]
+    PermissionDenied,
+    /// The action would leave the organization without an admin.
+    #[error("last admin")]
+    LastAdmin,
 }

@@ -9,6 +9,7 @@ pub mod clients;
 pub mod email_addresses;
 pub mod error;
 pub mod frontend;
+pub mod frontend_organizations;
 pub mod instances;
 pub mod jwt_templates;
 pub mod keys;

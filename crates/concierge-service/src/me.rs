@@ -36,13 +36,18 @@ pub struct EmailAddressView {
 }
 
 /// The signed-in context of a `/v1/me` call.
-struct Me {
-    client: Client,
-    session: Session,
+pub(crate) struct Me {
+    pub(crate) client: Client,
+    pub(crate) session: Session,
 }
 
 impl Service {
-    async fn me(&self, tx: &mut dyn Tx, browser: &Browser, session_id: Option<&str>) -> Result<Me> {
+    pub(crate) async fn me(
+        &self,
+        tx: &mut dyn Tx,
+        browser: &Browser,
+        session_id: Option<&str>,
+    ) -> Result<Me> {
         let now = self.now();
         let token = browser.client_token.as_deref().filter(|t| !t.is_empty());
         let Some(token) = token else {
@@ -71,12 +76,17 @@ impl Service {
         Ok(Me { client, session })
     }
 
-    async fn me_read(&self, browser: &Browser, session_id: Option<&str>) -> Result<Me> {
+    pub(crate) async fn me_read(&self, browser: &Browser, session_id: Option<&str>) -> Result<Me> {
         let mut conn = self.inner.store.read().await?;
         self.me(conn.as_mut(), browser, session_id).await
     }
 
-    async fn me_outcome<T>(&self, browser: &Browser, me: &Me, response: T) -> Result<Outcome<T>> {
+    pub(crate) async fn me_outcome<T>(
+        &self,
+        browser: &Browser,
+        me: &Me,
+        response: T,
+    ) -> Result<Outcome<T>> {
         let client = self
             .client_snapshot(&browser.instance, &me.client.id)
             .await?;

@@ -343,6 +343,18 @@ impl From<CoreError> for ApiError {
                 "membership limit reached",
                 "The organization has reached its maximum number of members.",
             ),
+            CoreError::PermissionDenied => ApiError::new(
+                S::FORBIDDEN,
+                "not_allowed_access",
+                "not allowed",
+                "You do not have permission to perform this action in this organization.",
+            ),
+            CoreError::LastAdmin => ApiError::new(
+                S::FORBIDDEN,
+                "organization_minimum_permissions_needed",
+                "an admin is required",
+                "There has to be at least one organization member with the administrator role.",
+            ),
             CoreError::OutOfRange { param } => ApiError::new(
                 S::UNPROCESSABLE_ENTITY,
                 "form_param_value_invalid",

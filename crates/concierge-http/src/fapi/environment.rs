@@ -84,7 +84,7 @@ pub fn environment_json(instance: &Instance) -> Value {
             "attack_protection": { "enumeration_protection": { "enabled": false } },
         },
         "organization_settings": {
-            "enabled": false, "max_allowed_memberships": 0, "force_organization_selection": false, "creator_role": "org:admin",
+            "enabled": true, "max_allowed_memberships": 0, "force_organization_selection": false, "creator_role": "org:admin",
             "actions": { "admin_delete": true },
             "domains": { "enabled": false, "enrollment_modes": [], "default_role": null },
             "slug": { "disabled": false }, "organization_creation_defaults": { "enabled": false },

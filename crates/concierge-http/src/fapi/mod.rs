@@ -9,6 +9,7 @@ mod flows;
 mod handshake;
 mod me;
 pub mod objects;
+mod organizations;
 pub mod transport;
 
 use crate::common::{trace, ApiError, ClerkJson};
@@ -117,6 +118,50 @@ pub fn router(state: AppState) -> Router {
         .route(
             "/v1/me/email_addresses/{id}/attempt_verification",
             post(me::attempt_email_verification),
+        )
+        .route("/v1/organizations", post(organizations::create))
+        .route(
+            "/v1/organizations/{id}",
+            get(organizations::get_one)
+                .patch(organizations::update)
+                .delete(organizations::delete),
+        )
+        .route(
+            "/v1/organizations/{id}/memberships",
+            get(organizations::memberships).post(organizations::add_member),
+        )
+        .route(
+            "/v1/organizations/{id}/memberships/{user_id}",
+            axum::routing::patch(organizations::change_role).delete(organizations::remove_member),
+        )
+        .route("/v1/organizations/{id}/roles", get(organizations::roles))
+        .route(
+            "/v1/organizations/{id}/invitations",
+            get(organizations::empty_org_page),
+        )
+        .route(
+            "/v1/organizations/{id}/domains",
+            get(organizations::empty_org_page),
+        )
+        .route(
+            "/v1/organizations/{id}/membership_requests",
+            get(organizations::empty_org_page),
+        )
+        .route(
+            "/v1/me/organization_memberships",
+            get(organizations::my_memberships),
+        )
+        .route(
+            "/v1/me/organization_memberships/{id}",
+            axum::routing::delete(organizations::leave),
+        )
+        .route(
+            "/v1/me/organization_invitations",
+            get(organizations::my_empty_page),
+        )
+        .route(
+            "/v1/me/organization_suggestions",
+            get(organizations::my_empty_page),
         )
         .fallback(|| async { ApiError::no_route() })
         .method_not_allowed_fallback(|| async { ApiError::method_not_allowed() })

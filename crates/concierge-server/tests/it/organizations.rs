@@ -8,7 +8,8 @@ use serde_json::{json, Value};
 crate::both_databases!(
     organizations_crud,
     memberships_and_roles,
-    active_organization_in_tokens
+    active_organization_in_tokens,
+    browser_organizations_and_system_permissions,
 );
 
 fn claims(jwt: &str) -> Value {
@@ -471,4 +472,201 @@ async fn active_organization_in_tokens(db: Db) {
             .is_none(),
         "no longer a member"
     );
+}
+
+async fn signed_in(srv: &TestServer, email: &str) -> (concierge_testkit::Browser, String) {
+    let mut browser = srv.browser();
+    let answer = browser
+        .post(
+            "/v1/client/sign_ins",
+            &[
+                ("identifier", email),
+                ("password", "correct-horse-battery"),
+                ("strategy", "password"),
+            ],
+        )
+        .await;
+    let sid = answer.body["response"]["created_session_id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    (browser, sid)
+}
+
+async fn browser_organizations_and_system_permissions(db: Db) {
+    let srv = TestServer::spawn(db).await;
+    srv.create_user(&srv.default, "ada@example.com").await;
+    let bob = srv.create_user(&srv.default, "bob@example.com").await;
+    let cy = srv.create_user(&srv.default, "cy@example.com").await;
+    let (bob_id, cy_id) = (bob["id"].as_str().unwrap(), cy["id"].as_str().unwrap());
+    let (mut ada, ada_sid) = signed_in(&srv, "ada@example.com").await;
+    let q = format!("?_clerk_session_id={ada_sid}");
+    let env = ada.get("/v1/environment").await;
+    assert_eq!(env.body["organization_settings"]["enabled"], true);
+
+    // <CreateOrganization/>: the creator is admin, and the client lists the membership.
+    let created = ada
+        .post(
+            &format!("/v1/organizations{q}"),
+            &[("name", "Acme"), ("slug", "acme")],
+        )
+        .await;
+    assert_eq!(created.status, StatusCode::OK, "{}", created.body);
+    let org_id = created.body["response"]["id"].as_str().unwrap().to_owned();
+    assert_eq!(created.body["response"]["members_count"], 1);
+    assert!(created.body["response"].get("private_metadata").is_none());
+    let memberships = &created.body["client"]["sessions"][0]["user"]["organization_memberships"];
+    assert_eq!(memberships[0]["role"], "org:admin");
+    let base = format!("/v1/organizations/{org_id}");
+
+    // The admin adds members; lists them, the roles and (empty) invitations.
+    for user in [bob_id, cy_id] {
+        let added = ada
+            .post(
+                &format!("{base}/memberships{q}"),
+                &[("user_id", user), ("role", "org:member")],
+            )
+            .await;
+        assert_eq!(added.status, StatusCode::OK, "{}", added.body);
+    }
+    let page = ada
+        .get(&format!(
+            "{base}/memberships{q}&limit=10&offset=0&paginated=true"
+        ))
+        .await;
+    assert_eq!(page.body["response"]["total_count"], 3);
+    assert!(
+        page.body["client"]["sessions"].is_array(),
+        "the client comes along"
+    );
+    let roles = ada.get(&format!("{base}/roles{q}")).await;
+    let keys: Vec<&str> = roles.body["response"]["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["key"].as_str().unwrap())
+        .collect();
+    assert_eq!(keys, ["org:admin", "org:member"]);
+    let invitations = ada
+        .get(&format!("{base}/invitations{q}&status=pending"))
+        .await;
+    assert_eq!(
+        invitations.body["response"],
+        json!({"data": [], "total_count": 0})
+    );
+
+    // A member cannot manage members or the profile; they can leave.
+    let (mut bob_browser, bob_sid) = signed_in(&srv, "bob@example.com").await;
+    let bq = format!("?_clerk_session_id={bob_sid}");
+    let mine = bob_browser
+        .get(&format!(
+            "/v1/me/organization_memberships{bq}&limit=10&offset=0"
+        ))
+        .await;
+    assert_eq!(mine.body["response"]["total_count"], 1);
+    assert_eq!(
+        mine.body["response"]["data"][0]["organization"]["slug"],
+        "acme"
+    );
+    for (method, path, form) in [
+        (
+            Method::POST,
+            format!("{base}/memberships{bq}"),
+            vec![("user_id", cy_id), ("role", "org:member")],
+        ),
+        (
+            Method::PATCH,
+            format!("{base}/memberships/{cy_id}{bq}"),
+            vec![("role", "org:admin")],
+        ),
+        (
+            Method::DELETE,
+            format!("{base}/memberships/{cy_id}{bq}"),
+            vec![],
+        ),
+        (
+            Method::PATCH,
+            format!("{base}{bq}"),
+            vec![("name", "Hijacked")],
+        ),
+        (Method::DELETE, format!("{base}{bq}"), vec![]),
+    ] {
+        let answer = bob_browser.send(method.clone(), &path, &form).await;
+        assert_eq!(
+            answer.status,
+            StatusCode::FORBIDDEN,
+            "{method} {path}: {}",
+            answer.body
+        );
+        assert_eq!(answer.body["errors"][0]["code"], "not_allowed_access");
+    }
+    let members = bob_browser.get(&format!("{base}/memberships{bq}")).await;
+    assert_eq!(
+        members.status,
+        StatusCode::OK,
+        "members may read the member list"
+    );
+
+    // The last admin can be neither demoted nor removed, and cannot leave.
+    let ada_id = memberships[0]["public_user_data"]["user_id"]
+        .as_str()
+        .unwrap();
+    let demote = ada
+        .send(
+            Method::PATCH,
+            &format!("{base}/memberships/{ada_id}{q}"),
+            &[("role", "org:member")],
+        )
+        .await;
+    assert_eq!(demote.status, StatusCode::FORBIDDEN);
+    assert_eq!(
+        demote.body["errors"][0]["code"],
+        "organization_minimum_permissions_needed"
+    );
+    let leave = ada
+        .send(
+            Method::DELETE,
+            &format!("/v1/me/organization_memberships/{org_id}{q}"),
+            &[],
+        )
+        .await;
+    assert_eq!(
+        leave.body["errors"][0]["code"],
+        "organization_minimum_permissions_needed"
+    );
+    // With a second admin, the first may leave.
+    ada.send(
+        Method::PATCH,
+        &format!("{base}/memberships/{bob_id}{q}"),
+        &[("role", "org:admin")],
+    )
+    .await;
+    let leave = ada
+        .send(
+            Method::DELETE,
+            &format!("/v1/me/organization_memberships/{org_id}{q}"),
+            &[],
+        )
+        .await;
+    assert_eq!(leave.status, StatusCode::OK, "{}", leave.body);
+    assert_eq!(
+        leave.body["client"]["sessions"][0]["user"]["organization_memberships"],
+        json!([])
+    );
+    let gone = ada.get(&format!("{base}{q}")).await;
+    assert_eq!(
+        gone.status,
+        StatusCode::NOT_FOUND,
+        "non-members do not see the organization"
+    );
+
+    // The new admin renames and deletes it.
+    let renamed = bob_browser
+        .send(Method::PATCH, &format!("{base}{bq}"), &[("name", "Acme 2")])
+        .await;
+    assert_eq!(renamed.body["response"]["name"], "Acme 2");
+    let deleted = bob_browser
+        .send(Method::DELETE, &format!("{base}{bq}"), &[])
+        .await;
+    assert_eq!(deleted.body["response"]["deleted"], true);
 }

@@ -1,0 +1,271 @@
+//! Organizations from the browser (wire §6.8): `/v1/organizations…` and
+//! `/v1/me/organization_*`, for `<OrganizationSwitcher/>`, `<OrganizationProfile/>` and
+//! `<CreateOrganization/>`. Every answer carries the whole client, because clerk-js refreshes its
+//! state from some of these GETs too (`forceUpdateClient`).
+
+use super::context::{Fapi, Form};
+use crate::common::{convert, ApiError};
+use crate::AppState;
+use axum::extract::{Path, State};
+use axum::response::Response;
+use concierge_core::{Role, UserId};
+use concierge_service::frontend::Outcome;
+use concierge_service::frontend_organizations::MyOrganization;
+use concierge_service::organizations::{MembershipView, UpdateOrganization};
+use concierge_service::MembershipQuery;
+use serde_json::{json, Value};
+
+type Answer = Result<Response, ApiError>;
+
+fn org_json(view: &MyOrganization) -> Value {
+    convert::organization(&view.organization, Some(view.members_count), false)
+}
+
+fn membership_json(view: &MembershipView) -> Value {
+    convert::membership(&view.membership, &view.organization, &view.user, false)
+}
+
+fn page(data: Vec<Value>, total: i64) -> Value {
+    json!({ "data": data, "total_count": total })
+}
+
+fn role_json(role: &Role) -> Value {
+    json!({
+        "object": "role", "id": format!("role_{}", role.key.trim_start_matches("org:")),
+        "key": role.key, "name": role.name, "description": role.description,
+        "permissions": role.permissions.iter().map(|key| json!({
+            "object": "permission", "id": format!("perm_{}", key.trim_start_matches("org:").replace(':', "_")),
+            "key": key, "name": key, "description": "", "type": "system",
+            "created_at": 0, "updated_at": 0,
+        })).collect::<Vec<_>>(),
+        "created_at": 0, "updated_at": 0,
+    })
+}
+
+/// A read answer with the current client attached.
+async fn with_client(app: &AppState, fapi: &Fapi, response: Value) -> Answer {
+    let client = app.service.get_browser_client(&fapi.browser).await?;
+    let outcome = Outcome {
+        response: (),
+        client,
+        new_client_token: None,
+    };
+    Ok(fapi.respond(&outcome, response, &app.service))
+}
+
+fn user_id(raw: &str) -> Result<UserId, ApiError> {
+    UserId::parse(raw).map_err(|_| ApiError::not_found())
+}
+
+/// `POST /v1/organizations`.
+pub async fn create(State(app): State<AppState>, fapi: Fapi, form: Form) -> Answer {
+    let name = form
+        .get("name")
+        .ok_or_else(|| ApiError::param_missing("name"))?;
+    let outcome = app
+        .service
+        .create_my_organization(
+            &fapi.browser,
+            fapi.session_id.as_deref(),
+            name,
+            form.get("slug"),
+        )
+        .await?;
+    let value = org_json(&outcome.response);
+    Ok(fapi.respond(&outcome, value, &app.service))
+}
+
+/// `GET /v1/organizations/{id}`.
+pub async fn get_one(State(app): State<AppState>, fapi: Fapi, Path(id): Path<String>) -> Answer {
+    let outcome = app
+        .service
+        .get_my_organization(&fapi.browser, fapi.session_id.as_deref(), &id)
+        .await?;
+    let value = org_json(&outcome.response);
+    Ok(fapi.respond(&outcome, value, &app.service))
+}
+
+/// `PATCH /v1/organizations/{id}`.
+pub async fn update(
+    State(app): State<AppState>,
+    fapi: Fapi,
+    Path(id): Path<String>,
+    form: Form,
+) -> Answer {
+    let params = UpdateOrganization {
+        name: form.get("name"),
+        slug: form.get("slug"),
+        ..UpdateOrganization::default()
+    };
+    let outcome = app
+        .service
+        .update_my_organization(&fapi.browser, fapi.session_id.as_deref(), &id, params)
+        .await?;
+    let value = org_json(&outcome.response);
+    Ok(fapi.respond(&outcome, value, &app.service))
+}
+
+/// `DELETE /v1/organizations/{id}`.
+pub async fn delete(State(app): State<AppState>, fapi: Fapi, Path(id): Path<String>) -> Answer {
+    let outcome = app
+        .service
+        .delete_my_organization(&fapi.browser, fapi.session_id.as_deref(), &id)
+        .await?;
+    let value =
+        json!({ "object": "organization", "id": outcome.response.as_str(), "deleted": true });
+    Ok(fapi.respond(&outcome, value, &app.service))
+}
+
+/// `GET /v1/organizations/{id}/memberships`.
+pub async fn memberships(
+    State(app): State<AppState>,
+    fapi: Fapi,
+    Path(id): Path<String>,
+) -> Answer {
+    let (limit, offset) = fapi.query.pagination()?;
+    let query = MembershipQuery {
+        roles: fapi.query.get_all("role"),
+        ascending: true,
+        limit,
+        offset,
+        ..MembershipQuery::default()
+    };
+    let (views, total) = app
+        .service
+        .list_org_memberships(&fapi.browser, fapi.session_id.as_deref(), &id, query)
+        .await?;
+    with_client(
+        &app,
+        &fapi,
+        page(views.iter().map(membership_json).collect(), total),
+    )
+    .await
+}
+
+/// `POST /v1/organizations/{id}/memberships`.
+pub async fn add_member(
+    State(app): State<AppState>,
+    fapi: Fapi,
+    Path(id): Path<String>,
+    form: Form,
+) -> Answer {
+    let user = form
+        .get("user_id")
+        .ok_or_else(|| ApiError::param_missing("user_id"))?;
+    let user = UserId::parse(&user).map_err(|_| ApiError::format_invalid("user_id"))?;
+    let role = form
+        .get("role")
+        .ok_or_else(|| ApiError::param_missing("role"))?;
+    let outcome = app
+        .service
+        .add_org_member(&fapi.browser, fapi.session_id.as_deref(), &id, &user, &role)
+        .await?;
+    let value = membership_json(&outcome.response);
+    Ok(fapi.respond(&outcome, value, &app.service))
+}
+
+/// `PATCH /v1/organizations/{id}/memberships/{user_id}`.
+pub async fn change_role(
+    State(app): State<AppState>,
+    fapi: Fapi,
+    Path((id, user)): Path<(String, String)>,
+    form: Form,
+) -> Answer {
+    let role = form
+        .get("role")
+        .ok_or_else(|| ApiError::param_missing("role"))?;
+    let outcome = app
+        .service
+        .change_org_member_role(
+            &fapi.browser,
+            fapi.session_id.as_deref(),
+            &id,
+            &user_id(&user)?,
+            &role,
+        )
+        .await?;
+    let value = membership_json(&outcome.response);
+    Ok(fapi.respond(&outcome, value, &app.service))
+}
+
+/// `DELETE /v1/organizations/{id}/memberships/{user_id}`.
+pub async fn remove_member(
+    State(app): State<AppState>,
+    fapi: Fapi,
+    Path((id, user)): Path<(String, String)>,
+) -> Answer {
+    let outcome = app
+        .service
+        .remove_org_member(
+            &fapi.browser,
+            fapi.session_id.as_deref(),
+            &id,
+            &user_id(&user)?,
+        )
+        .await?;
+    let value = membership_json(&outcome.response);
+    Ok(fapi.respond(&outcome, value, &app.service))
+}
+
+/// `GET /v1/organizations/{id}/roles`.
+pub async fn roles(State(app): State<AppState>, fapi: Fapi, Path(id): Path<String>) -> Answer {
+    let roles = app
+        .service
+        .org_roles(&fapi.browser, fapi.session_id.as_deref(), &id)
+        .await?;
+    let total = i64::try_from(roles.len()).unwrap_or_default();
+    with_client(
+        &app,
+        &fapi,
+        page(roles.iter().map(role_json).collect(), total),
+    )
+    .await
+}
+
+/// `GET /v1/organizations/{id}/invitations`, `…/domains`, `…/membership_requests`: a member's
+/// view of records this server does not create yet, so the page is empty for everyone. The
+/// membership check still applies.
+pub async fn empty_org_page(
+    State(app): State<AppState>,
+    fapi: Fapi,
+    Path(id): Path<String>,
+) -> Answer {
+    app.service
+        .org_roles(&fapi.browser, fapi.session_id.as_deref(), &id)
+        .await?;
+    with_client(&app, &fapi, page(Vec::new(), 0)).await
+}
+
+/// `GET /v1/me/organization_memberships`.
+pub async fn my_memberships(State(app): State<AppState>, fapi: Fapi) -> Answer {
+    let (limit, offset) = fapi.query.pagination()?;
+    let (views, total) = app
+        .service
+        .my_memberships(&fapi.browser, fapi.session_id.as_deref(), limit, offset)
+        .await?;
+    with_client(
+        &app,
+        &fapi,
+        page(views.iter().map(membership_json).collect(), total),
+    )
+    .await
+}
+
+/// `GET /v1/me/organization_invitations` and `/v1/me/organization_suggestions`: invitations
+/// and domain suggestions do not exist yet, so a signed-in user has none.
+pub async fn my_empty_page(State(app): State<AppState>, fapi: Fapi) -> Answer {
+    app.service
+        .get_me(&fapi.browser, fapi.session_id.as_deref())
+        .await?;
+    with_client(&app, &fapi, page(Vec::new(), 0)).await
+}
+
+/// `DELETE /v1/me/organization_memberships/{org}`: leave.
+pub async fn leave(State(app): State<AppState>, fapi: Fapi, Path(id): Path<String>) -> Answer {
+    let outcome = app
+        .service
+        .leave_organization(&fapi.browser, fapi.session_id.as_deref(), &id)
+        .await?;
+    let value = membership_json(&outcome.response);
+    Ok(fapi.respond(&outcome, value, &app.service))
+}

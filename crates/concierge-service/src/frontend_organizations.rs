@@ -1,0 +1,355 @@
+//! Organizations from the browser (wire §6.8): what `<OrganizationSwitcher/>`,
+//! `<OrganizationProfile/>` and `<CreateOrganization/>` call. Every action acts as the signed-in
+//! member and is gated by the system permissions of their role (wire §2.4); the last admin can
+//! neither leave nor be demoted or removed.
+
+use crate::frontend::{Browser, Outcome};
+use crate::me::Me;
+use crate::organizations::{CreateOrganization, MembershipView, UpdateOrganization};
+use crate::{Result, Service, ServiceError};
+use concierge_core::organizations::{find_role, ADMIN_ROLE};
+use concierge_core::*;
+use concierge_store::{MembershipQuery, Tx};
+use tracing::instrument;
+
+/// A member's view of one of their organizations.
+#[derive(Debug, Clone)]
+pub struct MyOrganization {
+    /// The organization.
+    pub organization: Organization,
+    /// How many members it has.
+    pub members_count: i64,
+}
+
+impl Service {
+    /// The signed-in user's membership in `org`, or `resource_not_found` for non-members (an
+    /// organization one does not belong to does not exist, as far as the browser can tell).
+    async fn acting_member(
+        &self,
+        tx: &mut dyn Tx,
+        browser: &Browser,
+        session_id: Option<&str>,
+        org: &str,
+    ) -> Result<(Me, Organization, OrganizationMembership)> {
+        let me = self.me(tx, browser, session_id).await?;
+        let org = Self::load_organization(tx, &browser.instance.id, org).await?;
+        let membership = tx
+            .find_membership(&browser.instance.id, &org.id, &me.session.user_id)
+            .await?
+            .ok_or(ServiceError::NotFound)?;
+        Ok((me, org, membership))
+    }
+
+    fn require_permission(membership: &OrganizationMembership, permission: &str) -> Result<()> {
+        let allowed = find_role(&membership.role)
+            .is_some_and(|r| r.permissions.iter().any(|p| p == permission));
+        if allowed {
+            Ok(())
+        } else {
+            Err(CoreError::PermissionDenied.into())
+        }
+    }
+
+    /// Refuses to take the admin role away from the organization's only admin.
+    async fn keep_an_admin(
+        tx: &mut dyn Tx,
+        org: &Organization,
+        target: &OrganizationMembership,
+    ) -> Result<()> {
+        if target.role != ADMIN_ROLE {
+            return Ok(());
+        }
+        let admins = MembershipQuery {
+            organization_id: Some(org.id.clone()),
+            roles: vec![ADMIN_ROLE.to_owned()],
+            ..MembershipQuery::default()
+        };
+        if tx.count_memberships(&org.instance_id, &admins).await? <= 1 {
+            return Err(CoreError::LastAdmin.into());
+        }
+        Ok(())
+    }
+
+    async fn my_org_view(
+        &self,
+        instance: &InstanceId,
+        org: Organization,
+    ) -> Result<MyOrganization> {
+        let members_count = self.members_count(instance, &org.id).await?;
+        Ok(MyOrganization {
+            organization: org,
+            members_count,
+        })
+    }
+
+    /// `POST /v1/organizations`: the signed-in user creates an organization and becomes its admin.
+    #[instrument(skip_all, fields(instance.id = %browser.instance.id))]
+    pub async fn create_my_organization(
+        &self,
+        browser: &Browser,
+        session_id: Option<&str>,
+        name: String,
+        slug: Option<String>,
+    ) -> Result<Outcome<MyOrganization>> {
+        let me = self.me_read(browser, session_id).await?;
+        let user = self
+            .get_user(&browser.instance.id, &me.session.user_id)
+            .await?;
+        if !user.user.create_organization_enabled {
+            return Err(CoreError::PermissionDenied.into());
+        }
+        if let Some(limit) = user.user.create_organizations_limit {
+            let query = MembershipQuery {
+                user_ids: vec![user.user.id.clone()],
+                roles: vec![ADMIN_ROLE.to_owned()],
+                ..MembershipQuery::default()
+            };
+            let (_, admin_of) = self.list_memberships(&browser.instance.id, &query).await?;
+            if admin_of >= limit {
+                return Err(CoreError::PermissionDenied.into());
+            }
+        }
+        let params = CreateOrganization {
+            name,
+            slug,
+            created_by: Some(user.user.id.clone()),
+            ..CreateOrganization::default()
+        };
+        let org = self
+            .create_organization(&browser.instance.id, params)
+            .await?;
+        let view = self.my_org_view(&browser.instance.id, org).await?;
+        self.me_outcome(browser, &me, view).await
+    }
+
+    /// `GET /v1/organizations/{id}` for a member.
+    pub async fn get_my_organization(
+        &self,
+        browser: &Browser,
+        session_id: Option<&str>,
+        org: &str,
+    ) -> Result<Outcome<MyOrganization>> {
+        let (me, org) = {
+            let mut conn = self.inner.store.read().await?;
+            let (me, org, _) = self
+                .acting_member(conn.as_mut(), browser, session_id, org)
+                .await?;
+            (me, org)
+        };
+        let view = self.my_org_view(&browser.instance.id, org).await?;
+        self.me_outcome(browser, &me, view).await
+    }
+
+    /// `PATCH /v1/organizations/{id}`: needs `org:sys_profile:manage`.
+    #[instrument(skip_all, fields(instance.id = %browser.instance.id))]
+    pub async fn update_my_organization(
+        &self,
+        browser: &Browser,
+        session_id: Option<&str>,
+        org: &str,
+        params: UpdateOrganization,
+    ) -> Result<Outcome<MyOrganization>> {
+        let (me, org) = {
+            let mut conn = self.inner.store.read().await?;
+            let (me, org, membership) = self
+                .acting_member(conn.as_mut(), browser, session_id, org)
+                .await?;
+            Self::require_permission(&membership, "org:sys_profile:manage")?;
+            (me, org)
+        };
+        let params = UpdateOrganization {
+            max_allowed_memberships: None,
+            admin_delete_enabled: None,
+            ..params
+        };
+        let org = self
+            .update_organization(&browser.instance.id, org.id.as_str(), params)
+            .await?;
+        let view = self.my_org_view(&browser.instance.id, org).await?;
+        self.me_outcome(browser, &me, view).await
+    }
+
+    /// `DELETE /v1/organizations/{id}`: needs `org:sys_profile:delete` and admin deletion enabled.
+    #[instrument(skip_all, fields(instance.id = %browser.instance.id))]
+    pub async fn delete_my_organization(
+        &self,
+        browser: &Browser,
+        session_id: Option<&str>,
+        org: &str,
+    ) -> Result<Outcome<OrganizationId>> {
+        let (me, org) = {
+            let mut conn = self.inner.store.read().await?;
+            let (me, org, membership) = self
+                .acting_member(conn.as_mut(), browser, session_id, org)
+                .await?;
+            Self::require_permission(&membership, "org:sys_profile:delete")?;
+            if !org.admin_delete_enabled {
+                return Err(CoreError::PermissionDenied.into());
+            }
+            (me, org)
+        };
+        let id = self
+            .delete_organization(&browser.instance.id, org.id.as_str())
+            .await?;
+        self.me_outcome(browser, &me, id).await
+    }
+
+    /// `GET /v1/organizations/{id}/memberships`: needs `org:sys_memberships:read`.
+    pub async fn list_org_memberships(
+        &self,
+        browser: &Browser,
+        session_id: Option<&str>,
+        org: &str,
+        mut query: MembershipQuery,
+    ) -> Result<(Vec<MembershipView>, i64)> {
+        let org = {
+            let mut conn = self.inner.store.read().await?;
+            let (_, org, membership) = self
+                .acting_member(conn.as_mut(), browser, session_id, org)
+                .await?;
+            Self::require_permission(&membership, "org:sys_memberships:read")?;
+            org
+        };
+        query.organization_id = Some(org.id);
+        self.list_memberships(&browser.instance.id, &query).await
+    }
+
+    /// `POST /v1/organizations/{id}/memberships`: needs `org:sys_memberships:manage`.
+    #[instrument(skip_all, fields(instance.id = %browser.instance.id))]
+    pub async fn add_org_member(
+        &self,
+        browser: &Browser,
+        session_id: Option<&str>,
+        org: &str,
+        user_id: &UserId,
+        role: &str,
+    ) -> Result<Outcome<MembershipView>> {
+        let (me, org) = {
+            let mut conn = self.inner.store.read().await?;
+            let (me, org, membership) = self
+                .acting_member(conn.as_mut(), browser, session_id, org)
+                .await?;
+            Self::require_permission(&membership, "org:sys_memberships:manage")?;
+            (me, org)
+        };
+        let view = self
+            .create_membership(&browser.instance.id, org.id.as_str(), user_id, role)
+            .await?;
+        self.me_outcome(browser, &me, view).await
+    }
+
+    /// `PATCH /v1/organizations/{id}/memberships/{user_id}`: needs `org:sys_memberships:manage`;
+    /// the last admin keeps the admin role.
+    #[instrument(skip_all, fields(instance.id = %browser.instance.id))]
+    pub async fn change_org_member_role(
+        &self,
+        browser: &Browser,
+        session_id: Option<&str>,
+        org: &str,
+        user_id: &UserId,
+        role: &str,
+    ) -> Result<Outcome<MembershipView>> {
+        let (me, org) = {
+            let mut conn = self.inner.store.read().await?;
+            let (me, org, membership) = self
+                .acting_member(conn.as_mut(), browser, session_id, org)
+                .await?;
+            Self::require_permission(&membership, "org:sys_memberships:manage")?;
+            let target = conn
+                .find_membership(&browser.instance.id, &org.id, user_id)
+                .await?
+                .ok_or(ServiceError::NotFound)?;
+            if role != ADMIN_ROLE {
+                Self::keep_an_admin(conn.as_mut(), &org, &target).await?;
+            }
+            (me, org)
+        };
+        let view = self
+            .update_membership_role(&browser.instance.id, org.id.as_str(), user_id, role)
+            .await?;
+        self.me_outcome(browser, &me, view).await
+    }
+
+    /// `DELETE /v1/organizations/{id}/memberships/{user_id}`: needs `org:sys_memberships:manage`;
+    /// the last admin stays.
+    #[instrument(skip_all, fields(instance.id = %browser.instance.id))]
+    pub async fn remove_org_member(
+        &self,
+        browser: &Browser,
+        session_id: Option<&str>,
+        org: &str,
+        user_id: &UserId,
+    ) -> Result<Outcome<MembershipView>> {
+        let (me, org) = {
+            let mut conn = self.inner.store.read().await?;
+            let (me, org, membership) = self
+                .acting_member(conn.as_mut(), browser, session_id, org)
+                .await?;
+            Self::require_permission(&membership, "org:sys_memberships:manage")?;
+            let target = conn
+                .find_membership(&browser.instance.id, &org.id, user_id)
+                .await?
+                .ok_or(ServiceError::NotFound)?;
+            Self::keep_an_admin(conn.as_mut(), &org, &target).await?;
+            (me, org)
+        };
+        let view = self
+            .delete_membership(&browser.instance.id, org.id.as_str(), user_id)
+            .await?;
+        self.me_outcome(browser, &me, view).await
+    }
+
+    /// `GET /v1/organizations/{id}/roles`: the roles a member may assign (any member may list them).
+    pub async fn org_roles(
+        &self,
+        browser: &Browser,
+        session_id: Option<&str>,
+        org: &str,
+    ) -> Result<Vec<Role>> {
+        let mut conn = self.inner.store.read().await?;
+        self.acting_member(conn.as_mut(), browser, session_id, org)
+            .await?;
+        Ok(concierge_core::organizations::builtin_roles())
+    }
+
+    /// `GET /v1/me/organization_memberships`: the signed-in user's memberships.
+    pub async fn my_memberships(
+        &self,
+        browser: &Browser,
+        session_id: Option<&str>,
+        limit: i64,
+        offset: i64,
+    ) -> Result<(Vec<MembershipView>, i64)> {
+        let me = self.me_read(browser, session_id).await?;
+        let query = MembershipQuery {
+            user_ids: vec![me.session.user_id],
+            ascending: true,
+            limit,
+            offset,
+            ..MembershipQuery::default()
+        };
+        self.list_memberships(&browser.instance.id, &query).await
+    }
+
+    /// `DELETE /v1/me/organization_memberships/{org}`: leaves an organization (not as its last admin).
+    #[instrument(skip_all, fields(instance.id = %browser.instance.id))]
+    pub async fn leave_organization(
+        &self,
+        browser: &Browser,
+        session_id: Option<&str>,
+        org: &str,
+    ) -> Result<Outcome<MembershipView>> {
+        let (me, org) = {
+            let mut conn = self.inner.store.read().await?;
+            let (me, org, membership) = self
+                .acting_member(conn.as_mut(), browser, session_id, org)
+                .await?;
+            Self::keep_an_admin(conn.as_mut(), &org, &membership).await?;
+            (me, org)
+        };
+        let view = self
+            .delete_membership(&browser.instance.id, org.id.as_str(), &me.session.user_id)
+            .await?;
+        self.me_outcome(browser, &me, view).await
+    }
+}
