@@ -139,6 +139,10 @@ prefixed_id!(/// An organization (clerk-js requires the `org_` prefix, wire §6.
     OrganizationId, "org");
 prefixed_id!(/// A membership of a user in an organization.
     OrganizationMembershipId, "orgmem");
+prefixed_id!(/// A custom organization role.
+    RoleId, "role");
+prefixed_id!(/// A custom organization permission.
+    PermissionId, "perm");
 
 #[cfg(test)]
 mod tests {

@@ -20,4 +20,4 @@ pub use entities::*;
 pub use error::CoreError;
 pub use flows::*;
 pub use ids::*;
-pub use organizations::{Organization, OrganizationMembership, Role};
+pub use organizations::{CustomRole, Organization, OrganizationMembership, Permission, Role};

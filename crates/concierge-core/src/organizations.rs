@@ -76,6 +76,145 @@ pub const SYSTEM_PERMISSIONS: &[&str] = &[
     "org:sys_billing:manage",
 ];
 
+/// A custom permission `org:<feature>:<action>` defined by the operator.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Permission {
+    /// Stable identifier.
+    pub id: PermissionId,
+    /// Owning instance.
+    pub instance_id: InstanceId,
+    /// Key, such as `org:reports:export`.
+    pub key: String,
+    /// Display name.
+    pub name: String,
+    /// Description.
+    pub description: String,
+    /// Creation time.
+    pub created_at: Millis,
+    /// Last change.
+    pub updated_at: Millis,
+}
+
+/// A custom role `org:<name>` with a set of permissions (custom keys only).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CustomRole {
+    /// Stable identifier.
+    pub id: RoleId,
+    /// Owning instance.
+    pub instance_id: InstanceId,
+    /// Key, such as `org:billing_manager`.
+    pub key: String,
+    /// Display name.
+    pub name: String,
+    /// Description.
+    pub description: String,
+    /// Permission keys.
+    pub permissions: Vec<String>,
+    /// Creation time.
+    pub created_at: Millis,
+    /// Last change.
+    pub updated_at: Millis,
+}
+
+impl From<&CustomRole> for Role {
+    fn from(role: &CustomRole) -> Self {
+        Role {
+            key: role.key.clone(),
+            name: role.name.clone(),
+            description: role.description.clone(),
+            permissions: role.permissions.clone(),
+        }
+    }
+}
+
+fn is_key_part(part: &str) -> bool {
+    !part.is_empty()
+        && part.len() <= 64
+        && part
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_')
+}
+
+/// Checks a custom permission key: `org:<feature>:<action>`, lowercase letters, digits and
+/// `_`; features starting with `sys_` are reserved for system permissions.
+pub fn check_permission_key(key: &str) -> Result<(), CoreError> {
+    let mut parts = key.split(':');
+    let ok = matches!(
+        (parts.next(), parts.next(), parts.next(), parts.next()),
+        (Some("org"), Some(feature), Some(action), None)
+            if is_key_part(feature) && is_key_part(action) && !feature.starts_with("sys_")
+    );
+    if ok {
+        Ok(())
+    } else {
+        Err(CoreError::FormatInvalid { param: "key" })
+    }
+}
+
+/// Checks a custom role key: `org:<name>`, not one of the built-in roles.
+pub fn check_role_key(key: &str) -> Result<(), CoreError> {
+    let ok = key
+        .strip_prefix("org:")
+        .is_some_and(|name| is_key_part(name) && !name.starts_with("sys_"));
+    if !ok {
+        return Err(CoreError::FormatInvalid { param: "key" });
+    }
+    if find_role(key).is_some() {
+        return Err(CoreError::IdentifierExists { param: "key" });
+    }
+    Ok(())
+}
+
+/// The v2 token encoding of a role's custom permissions (wire §2.4): the org features (`fea`,
+/// each `o:<feature>`), the action names (`per`) and, per feature, a decimal bitmask over the
+/// actions (`fpm`). System permissions are skipped. `None` when there is nothing to encode.
+pub fn encode_permissions(permissions: &[String]) -> Option<(String, String, String)> {
+    let mut features: Vec<&str> = Vec::new();
+    let mut actions: Vec<&str> = Vec::new();
+    let mut pairs = Vec::new();
+    for key in permissions {
+        if is_system_permission(key) {
+            continue;
+        }
+        let mut parts = key.split(':');
+        let (Some("org"), Some(feature), Some(action), None) =
+            (parts.next(), parts.next(), parts.next(), parts.next())
+        else {
+            continue;
+        };
+        if !features.contains(&feature) {
+            features.push(feature);
+        }
+        if !actions.contains(&action) {
+            actions.push(action);
+        }
+        pairs.push((feature, action));
+    }
+    if pairs.is_empty() || actions.len() > 63 {
+        return None;
+    }
+    let masks: Vec<String> = features
+        .iter()
+        .map(|feature| {
+            let mask: u64 = pairs
+                .iter()
+                .filter(|(f, _)| f == feature)
+                .filter_map(|(_, a)| actions.iter().position(|x| x == a))
+                .fold(0, |acc, bit| acc | (1u64 << bit));
+            mask.to_string()
+        })
+        .collect();
+    Some((
+        features
+            .iter()
+            .map(|f| format!("o:{f}"))
+            .collect::<Vec<_>>()
+            .join(","),
+        actions.join(","),
+        masks.join(","),
+    ))
+}
+
 /// A role as the APIs show it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Role {
@@ -185,6 +324,46 @@ mod tests {
         assert_eq!(check_slug("Acme-1").unwrap(), "acme-1");
         assert!(check_slug("a b").is_err());
         assert!(check_slug("").is_err());
+    }
+
+    #[test]
+    fn custom_permissions_encode_as_clerk_decodes_them() {
+        let perms: Vec<String> = [
+            "org:sys_memberships:manage",
+            "org:reports:export",
+            "org:reports:read",
+            "org:posts:read",
+            "org:posts:publish",
+        ]
+        .iter()
+        .map(|s| (*s).to_owned())
+        .collect();
+        let (fea, per, fpm) = encode_permissions(&perms).unwrap();
+        assert_eq!(fea, "o:reports,o:posts");
+        assert_eq!(per, "export,read,publish");
+        // reports: export(bit 0) + read(bit 1) = 3; posts: read(bit 1) + publish(bit 2) = 6.
+        assert_eq!(fpm, "3,6");
+        assert_eq!(
+            encode_permissions(&["org:sys_profile:manage".to_owned()]),
+            None
+        );
+    }
+
+    #[test]
+    fn keys_are_checked() {
+        assert!(check_permission_key("org:reports:export").is_ok());
+        for bad in [
+            "reports:export",
+            "org:sys_x:read",
+            "org:Reports:x",
+            "org:a:b:c",
+            "org::x",
+        ] {
+            assert!(check_permission_key(bad).is_err(), "{bad}");
+        }
+        assert!(check_role_key("org:billing").is_ok());
+        assert!(check_role_key("org:admin").is_err());
+        assert!(check_role_key("billing").is_err());
     }
 
     #[test]

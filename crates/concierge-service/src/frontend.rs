@@ -44,8 +44,8 @@ pub struct SessionSnapshot {
     pub user: UserView,
     /// A session token minted for this response (`last_active_token`).
     pub token: String,
-    /// The user's organization memberships with their organizations, oldest first.
-    pub memberships: Vec<(OrganizationMembership, Organization)>,
+    /// The user's organization memberships with their organizations and roles, oldest first.
+    pub memberships: Vec<(OrganizationMembership, Organization, Role)>,
 }
 
 /// A sign-in with the user it resolved to (for `user_data` and the supported factors).
@@ -257,7 +257,8 @@ impl Service {
                     let org = conn
                         .get_organization(&instance.id, &membership.organization_id)
                         .await?;
-                    memberships.push((membership, org));
+                    let role = Self::role_of(conn.as_mut(), &instance.id, &membership.role).await?;
+                    memberships.push((membership, org, role));
                 }
                 with_users.push((session, user, memberships));
             }

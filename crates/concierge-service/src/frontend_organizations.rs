@@ -7,7 +7,7 @@ use crate::frontend::{Browser, Outcome};
 use crate::me::Me;
 use crate::organizations::{CreateOrganization, MembershipView, UpdateOrganization};
 use crate::{Result, Service, ServiceError};
-use concierge_core::organizations::{find_role, ADMIN_ROLE};
+use concierge_core::organizations::ADMIN_ROLE;
 use concierge_core::*;
 use concierge_store::{MembershipQuery, Tx};
 use tracing::instrument;
@@ -30,20 +30,19 @@ impl Service {
         browser: &Browser,
         session_id: Option<&str>,
         org: &str,
-    ) -> Result<(Me, Organization, OrganizationMembership)> {
+    ) -> Result<(Me, Organization, Role)> {
         let me = self.me(tx, browser, session_id).await?;
         let org = Self::load_organization(tx, &browser.instance.id, org).await?;
         let membership = tx
             .find_membership(&browser.instance.id, &org.id, &me.session.user_id)
             .await?
             .ok_or(ServiceError::NotFound)?;
-        Ok((me, org, membership))
+        let role = Self::role_of(tx, &browser.instance.id, &membership.role).await?;
+        Ok((me, org, role))
     }
 
-    fn require_permission(membership: &OrganizationMembership, permission: &str) -> Result<()> {
-        let allowed = find_role(&membership.role)
-            .is_some_and(|r| r.permissions.iter().any(|p| p == permission));
-        if allowed {
+    fn require_permission(role: &Role, permission: &str) -> Result<()> {
+        if role.permissions.iter().any(|p| p == permission) {
             Ok(())
         } else {
             Err(CoreError::PermissionDenied.into())
@@ -306,10 +305,14 @@ impl Service {
         session_id: Option<&str>,
         org: &str,
     ) -> Result<Vec<Role>> {
-        let mut conn = self.inner.store.read().await?;
-        self.acting_member(conn.as_mut(), browser, session_id, org)
-            .await?;
-        Ok(concierge_core::organizations::builtin_roles())
+        {
+            let mut conn = self.inner.store.read().await?;
+            self.acting_member(conn.as_mut(), browser, session_id, org)
+                .await?;
+        }
+        let (mut roles, custom) = self.list_roles(&browser.instance.id).await?;
+        roles.extend(custom.iter().map(Role::from));
+        Ok(roles)
     }
 
     /// `GET /v1/me/organization_memberships`: the signed-in user's memberships.
@@ -341,9 +344,13 @@ impl Service {
     ) -> Result<Outcome<MembershipView>> {
         let (me, org) = {
             let mut conn = self.inner.store.read().await?;
-            let (me, org, membership) = self
+            let (me, org, _) = self
                 .acting_member(conn.as_mut(), browser, session_id, org)
                 .await?;
+            let membership = conn
+                .find_membership(&browser.instance.id, &org.id, &me.session.user_id)
+                .await?
+                .ok_or(ServiceError::NotFound)?;
             Self::keep_an_admin(conn.as_mut(), &org, &membership).await?;
             (me, org)
         };

@@ -17,6 +17,7 @@ pub mod mail;
 pub mod mailbox;
 pub mod me;
 pub mod organizations;
+pub mod roles;
 pub mod sessions;
 pub mod users;
 

@@ -5,7 +5,7 @@
 use crate::users::{checked_metadata, UserView};
 use crate::{Result, Service, ServiceError};
 use concierge_core::metadata::deep_merge;
-use concierge_core::organizations::{check_org_name, check_role, check_slug, slugify, ADMIN_ROLE};
+use concierge_core::organizations::{check_org_name, check_slug, slugify, ADMIN_ROLE};
 use concierge_core::*;
 use concierge_store::{MembershipQuery, OrganizationQuery, Tx};
 use serde_json::{json, Value};
@@ -50,6 +50,8 @@ pub struct MembershipView {
     pub organization: Organization,
     /// The member.
     pub user: UserView,
+    /// The membership's role with its permissions.
+    pub role: Role,
 }
 
 impl Service {
@@ -276,10 +278,12 @@ impl Service {
             }
         };
         let user = Self::load_user(tx, instance, &membership.user_id).await?;
+        let role = Self::role_of(tx, instance, &membership.role).await?;
         Ok(MembershipView {
             membership,
             organization,
             user,
+            role,
         })
     }
 
@@ -292,9 +296,9 @@ impl Service {
         user_id: &UserId,
         role: &str,
     ) -> Result<MembershipView> {
-        let role = check_role(role)?;
         let now = self.now();
         let mut tx = self.inner.store.begin().await?;
+        let role = Self::require_role(tx.as_mut(), instance, role).await?;
         let org = Self::load_organization(tx.as_mut(), instance, org).await?;
         tx.get_user(instance, user_id).await.map_err(|e| match e {
             concierge_store::StoreError::NotFound => {
@@ -371,8 +375,8 @@ impl Service {
         user_id: &UserId,
         role: &str,
     ) -> Result<MembershipView> {
-        let role = check_role(role)?;
         let mut tx = self.inner.store.begin().await?;
+        let role = Self::require_role(tx.as_mut(), instance, role).await?;
         let (org, mut membership) =
             Self::existing_membership(tx.as_mut(), instance, org, user_id).await?;
         membership.role = role.key;

@@ -195,8 +195,12 @@ impl Service {
                 let lifetime =
                     expires_in_seconds.unwrap_or(instance.settings.session_token_lifetime_secs);
                 let mut claims = session_claims(instance, &session, now, lifetime);
-                if let Some((org, membership)) = active_org {
-                    claims.insert("o".into(), organization_claim(&org, &membership));
+                if let Some((org, membership, role)) = active_org {
+                    let (claim, features) = organization_claim(&org, &membership, &role);
+                    claims.insert("o".into(), claim);
+                    if let Some(features) = features {
+                        claims.insert("fea".into(), json!(features));
+                    }
                 }
                 blocking(move || Ok(signer.sign_jwt(&Map::new(), &claims)?)).await?
             }
@@ -232,7 +236,7 @@ impl Service {
     pub(crate) async fn active_organization(
         conn: &mut dyn concierge_store::Tx,
         session: &Session,
-    ) -> Result<Option<(Organization, OrganizationMembership)>> {
+    ) -> Result<Option<(Organization, OrganizationMembership, Role)>> {
         let Some(Ok(org_id)) = session
             .last_active_organization_id
             .as_deref()
@@ -247,7 +251,8 @@ impl Service {
             return Ok(None);
         };
         let org = conn.get_organization(&session.instance_id, &org_id).await?;
-        Ok(Some((org, membership)))
+        let role = Self::role_of(conn, &session.instance_id, &membership.role).await?;
+        Ok(Some((org, membership, role)))
     }
 
     /// Records activity on a session (and slides its inactivity window), at most every 10 s.
@@ -376,13 +381,25 @@ fn user_context(view: &crate::UserView) -> Value {
     })
 }
 
-/// The v2 `o` claim (wire §2.2, §2.4): id, slug and role without the `org:` prefix. Permissions
-/// would go in `per`/`fpm` with features in `fea`; the built-in roles carry only system
-/// permissions, which never enter a token, so there are none to encode.
-fn organization_claim(org: &Organization, membership: &OrganizationMembership) -> Value {
-    let role = membership
+/// The v2 `o` claim (wire §2.2, §2.4): id, slug and role without the `org:` prefix, with the
+/// role's custom permissions as `per` (actions) and `fpm` (one bitmask per feature), and the
+/// features for the separate `fea` claim. System permissions are never encoded.
+fn organization_claim(
+    org: &Organization,
+    membership: &OrganizationMembership,
+    role: &Role,
+) -> (Value, Option<String>) {
+    let short = membership
         .role
         .strip_prefix("org:")
         .unwrap_or(&membership.role);
-    json!({ "id": org.id.as_str(), "slg": org.slug, "rol": role })
+    let mut claim = json!({ "id": org.id.as_str(), "slg": org.slug, "rol": short });
+    match concierge_core::organizations::encode_permissions(&role.permissions) {
+        Some((features, actions, masks)) => {
+            claim["per"] = json!(actions);
+            claim["fpm"] = json!(masks);
+            (claim, Some(features))
+        }
+        None => (claim, None),
+    }
 }

@@ -402,6 +402,38 @@ pub trait Tx: Send {
         query: &MembershipQuery,
     ) -> Result<i64, StoreError>;
 
+    // ---- custom roles and permissions ------------------------------------------------------
+
+    /// Inserts a permission. Conflict: `key`.
+    async fn insert_permission(&mut self, permission: &Permission) -> Result<(), StoreError>;
+    /// Every custom permission of the instance, oldest first.
+    async fn list_permissions(
+        &mut self,
+        instance: &InstanceId,
+    ) -> Result<Vec<Permission>, StoreError>;
+    /// Replaces name and description.
+    async fn update_permission(&mut self, permission: &Permission) -> Result<(), StoreError>;
+    /// Deletes a permission.
+    async fn delete_permission(
+        &mut self,
+        instance: &InstanceId,
+        id: &PermissionId,
+    ) -> Result<(), StoreError>;
+    /// Inserts a role. Conflict: `key`.
+    async fn insert_role(&mut self, role: &CustomRole) -> Result<(), StoreError>;
+    /// Every custom role of the instance, oldest first.
+    async fn list_roles(&mut self, instance: &InstanceId) -> Result<Vec<CustomRole>, StoreError>;
+    /// The custom role with this key.
+    async fn find_role_by_key(
+        &mut self,
+        instance: &InstanceId,
+        key: &str,
+    ) -> Result<Option<CustomRole>, StoreError>;
+    /// Replaces name, description and permissions.
+    async fn update_role(&mut self, role: &CustomRole) -> Result<(), StoreError>;
+    /// Deletes a role.
+    async fn delete_role(&mut self, instance: &InstanceId, id: &RoleId) -> Result<(), StoreError>;
+
     // ---- mailbox ---------------------------------------------------------------------------
 
     /// Keeps one outgoing message.

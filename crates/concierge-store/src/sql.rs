@@ -177,6 +177,19 @@ macro_rules! impl_tx {
             })
         }
 
+        fn role_row(row: &DbRow) -> Result<CustomRole, StoreError> {
+            Ok(CustomRole {
+                id: RoleId::from_trusted(col(row, "id")?),
+                instance_id: InstanceId::from_trusted(col(row, "instance_id")?),
+                key: col(row, "key")?,
+                name: col(row, "name")?,
+                description: col(row, "description")?,
+                permissions: from_json(&col::<String>(row, "permissions")?)?,
+                created_at: col(row, "created_at")?,
+                updated_at: col(row, "updated_at")?,
+            })
+        }
+
         fn push_org_filters<'a>(qb: &mut QueryBuilder<'a, $db>, query: &'a OrganizationQuery) {
             if let Some(text) = &query.query {
                 let pattern = like_pattern(text);
@@ -955,6 +968,75 @@ macro_rules! impl_tx {
                 col(&row, "n")
             }
 
+            async fn insert_permission(&mut self, p: &Permission) -> Result<(), StoreError> {
+                sqlx::query("INSERT INTO organization_permissions (id, instance_id, key, name, description, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7)")
+                    .bind(p.id.as_str()).bind(p.instance_id.as_str()).bind(&p.key).bind(&p.name).bind(&p.description)
+                    .bind(p.created_at).bind(p.updated_at)
+                    .execute(self.conn()).await.map_err(map_err)?;
+                Ok(())
+            }
+
+            async fn list_permissions(&mut self, instance: &InstanceId) -> Result<Vec<Permission>, StoreError> {
+                let rows = sqlx::query("SELECT id, instance_id, key, name, description, created_at, updated_at FROM organization_permissions WHERE instance_id = $1 ORDER BY created_at, id")
+                    .bind(instance.as_str()).fetch_all(self.conn()).await.map_err(map_err)?;
+                rows.iter().map(|row| Ok(Permission {
+                    id: PermissionId::from_trusted(col(row, "id")?),
+                    instance_id: InstanceId::from_trusted(col(row, "instance_id")?),
+                    key: col(row, "key")?,
+                    name: col(row, "name")?,
+                    description: col(row, "description")?,
+                    created_at: col(row, "created_at")?,
+                    updated_at: col(row, "updated_at")?,
+                })).collect()
+            }
+
+            async fn update_permission(&mut self, p: &Permission) -> Result<(), StoreError> {
+                let result = sqlx::query("UPDATE organization_permissions SET name = $1, description = $2, updated_at = $3 WHERE instance_id = $4 AND id = $5")
+                    .bind(&p.name).bind(&p.description).bind(p.updated_at).bind(p.instance_id.as_str()).bind(p.id.as_str())
+                    .execute(self.conn()).await.map_err(map_err)?;
+                affected(result.rows_affected())
+            }
+
+            async fn delete_permission(&mut self, instance: &InstanceId, id: &PermissionId) -> Result<(), StoreError> {
+                let result = sqlx::query("DELETE FROM organization_permissions WHERE instance_id = $1 AND id = $2")
+                    .bind(instance.as_str()).bind(id.as_str()).execute(self.conn()).await.map_err(map_err)?;
+                affected(result.rows_affected())
+            }
+
+            async fn insert_role(&mut self, r: &CustomRole) -> Result<(), StoreError> {
+                sqlx::query("INSERT INTO organization_roles (id, instance_id, key, name, description, permissions, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)")
+                    .bind(r.id.as_str()).bind(r.instance_id.as_str()).bind(&r.key).bind(&r.name).bind(&r.description)
+                    .bind(to_json(&r.permissions)?).bind(r.created_at).bind(r.updated_at)
+                    .execute(self.conn()).await.map_err(map_err)?;
+                Ok(())
+            }
+
+            async fn list_roles(&mut self, instance: &InstanceId) -> Result<Vec<CustomRole>, StoreError> {
+                let rows = sqlx::query("SELECT id, instance_id, key, name, description, permissions, created_at, updated_at FROM organization_roles WHERE instance_id = $1 ORDER BY created_at, id")
+                    .bind(instance.as_str()).fetch_all(self.conn()).await.map_err(map_err)?;
+                rows.iter().map(role_row).collect()
+            }
+
+            async fn find_role_by_key(&mut self, instance: &InstanceId, key: &str) -> Result<Option<CustomRole>, StoreError> {
+                let row = sqlx::query("SELECT id, instance_id, key, name, description, permissions, created_at, updated_at FROM organization_roles WHERE instance_id = $1 AND key = $2")
+                    .bind(instance.as_str()).bind(key).fetch_optional(self.conn()).await.map_err(map_err)?;
+                row.as_ref().map(role_row).transpose()
+            }
+
+            async fn update_role(&mut self, r: &CustomRole) -> Result<(), StoreError> {
+                let result = sqlx::query("UPDATE organization_roles SET name = $1, description = $2, permissions = $3, updated_at = $4 WHERE instance_id = $5 AND id = $6")
+                    .bind(&r.name).bind(&r.description).bind(to_json(&r.permissions)?).bind(r.updated_at)
+                    .bind(r.instance_id.as_str()).bind(r.id.as_str())
+                    .execute(self.conn()).await.map_err(map_err)?;
+                affected(result.rows_affected())
+            }
+
+            async fn delete_role(&mut self, instance: &InstanceId, id: &RoleId) -> Result<(), StoreError> {
+                let result = sqlx::query("DELETE FROM organization_roles WHERE instance_id = $1 AND id = $2")
+                    .bind(instance.as_str()).bind(id.as_str()).execute(self.conn()).await.map_err(map_err)?;
+                affected(result.rows_affected())
+            }
+
             async fn insert_mail_message(&mut self, m: &MailMessage) -> Result<(), StoreError> {
                 sqlx::query("INSERT INTO mail_messages (id, instance_id, to_address, subject, text_body, html_body, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7)")
                     .bind(m.id.as_str()).bind(m.instance_id.as_str()).bind(&m.to).bind(&m.subject).bind(&m.text).bind(&m.html).bind(m.created_at)
@@ -1008,6 +1090,16 @@ pub(crate) fn logical_constraint(index_or_message: &str) -> Option<&'static str>
             "email_address",
         ),
         ("organizations_slug_key", "organizations.slug", "slug"),
+        (
+            "organization_permissions_key_key",
+            "organization_permissions.key",
+            "key",
+        ),
+        (
+            "organization_roles_key_key",
+            "organization_roles.key",
+            "key",
+        ),
         (
             "organization_memberships_member_key",
             "organization_memberships.organization_id",

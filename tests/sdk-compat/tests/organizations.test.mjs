@@ -125,3 +125,41 @@ test('active organization: auth().orgId/orgSlug/orgRole and has() through authen
   assert.equal(none.toAuth().orgId, undefined);
   assert.equal(none.toAuth().has({ role: 'org:member' }), false);
 });
+
+test('custom permissions: has({permission}) follows the role, system permissions never', async () => {
+  const bapi = async (method, path, body) => {
+    const res = await fetch(`${srv.apiUrl}${path}`, {
+      method,
+      headers: { authorization: `Bearer ${srv.default.secretKey}`, 'content-type': 'application/json' },
+      body: body ? JSON.stringify(body) : undefined,
+    });
+    assert.equal(res.status, 200, await res.clone().text());
+    return res.json();
+  };
+  const suffix = `${Date.now()}`.slice(-6);
+  const feature = `reports${suffix}`;
+  await bapi('POST', '/v1/organization_permissions', { key: `org:${feature}:export`, name: 'Export' });
+  await bapi('POST', '/v1/organization_permissions', { key: `org:${feature}:read`, name: 'Read' });
+  await bapi('POST', '/v1/organization_roles', { key: `org:analyst${suffix}`, name: 'Analyst', permissions: [`org:${feature}:export`] });
+
+  const email = unique('analyst');
+  const owner = await clerk.users.createUser({ emailAddress: [unique('owner')], password });
+  const analyst = await clerk.users.createUser({ emailAddress: [email], password });
+  const org = await clerk.organizations.createOrganization({ name: `Umbrella ${suffix}`, createdBy: owner.id });
+  const membership = await clerk.organizations.createOrganizationMembership({ organizationId: org.id, userId: analyst.id, role: `org:analyst${suffix}` });
+  assert.deepEqual(membership.permissions, [`org:${feature}:export`]);
+
+  const b = browser();
+  const signIn = await b.post('/v1/client/sign_ins', { identifier: email, password, strategy: 'password' });
+  const sid = signIn.body.response.created_session_id;
+  const touched = await b.post(`/v1/client/sessions/${sid}/touch`, { active_organization_id: org.id });
+  const jwt = touched.body.response.last_active_token.jwt;
+  const options = { publishableKey: srv.default.publishableKey, secretKey: srv.default.secretKey };
+  const state = await clerk.authenticateRequest(new Request('http://localhost:3000/api', { headers: { authorization: `Bearer ${jwt}` } }), options);
+  const auth = state.toAuth();
+  assert.equal(auth.orgRole, `org:analyst${suffix}`);
+  assert.deepEqual(auth.orgPermissions, [`org:${feature}:export`]);
+  assert.equal(auth.has({ permission: `org:${feature}:export` }), true);
+  assert.equal(auth.has({ permission: `org:${feature}:read` }), false);
+  assert.equal(auth.has({ permission: 'org:sys_memberships:read' }), false);
+});

@@ -5,6 +5,7 @@ mod email_addresses;
 mod jwks;
 mod jwt_templates;
 mod organizations;
+mod roles;
 mod sessions;
 mod users;
 
@@ -73,6 +74,7 @@ pub fn router(state: AppState) -> Router {
         .merge(jwt_templates::routes())
         .merge(jwks::routes())
         .merge(organizations::routes())
+        .merge(roles::routes())
         .fallback(|| async { ApiError::no_route() })
         .method_not_allowed_fallback(|| async { ApiError::method_not_allowed() })
         .layer(limits)

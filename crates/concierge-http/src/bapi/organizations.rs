@@ -51,7 +51,13 @@ fn page(data: Vec<Value>, total: i64) -> ClerkJson<Value> {
 }
 
 fn membership_json(view: &MembershipView) -> Value {
-    convert::membership(&view.membership, &view.organization, &view.user, true)
+    convert::membership(
+        &view.membership,
+        &view.organization,
+        &view.role,
+        &view.user,
+        true,
+    )
 }
 
 fn user_id(raw: &str) -> Result<UserId, ApiError> {

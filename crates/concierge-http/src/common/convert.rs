@@ -210,10 +210,10 @@ pub fn organization(
 pub fn membership(
     membership: &concierge_core::OrganizationMembership,
     org: &concierge_core::Organization,
+    role: &concierge_core::Role,
     user: &UserView,
     private: bool,
 ) -> Value {
-    let role = concierge_core::organizations::find_role(&membership.role);
     let identifier = user
         .email_addresses
         .iter()
@@ -225,8 +225,8 @@ pub fn membership(
         "object": "organization_membership", "id": membership.id.as_str(),
         "organization": organization(org, None, private),
         "role": membership.role,
-        "role_name": role.as_ref().map(|r| r.name.clone()).unwrap_or_else(|| membership.role.clone()),
-        "permissions": role.map(|r| r.permissions).unwrap_or_default(),
+        "role_name": role.name,
+        "permissions": role.permissions,
         "public_metadata": membership.public_metadata,
         "public_user_data": {
             "user_id": user.user.id.as_str(), "identifier": identifier,

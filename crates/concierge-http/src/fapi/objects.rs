@@ -38,8 +38,8 @@ fn user_with_memberships(snapshot: &SessionSnapshot, now: Millis) -> Value {
     let memberships: Vec<Value> = snapshot
         .memberships
         .iter()
-        .map(|(membership, org)| {
-            let mut json = convert::membership(membership, org, &snapshot.user, false);
+        .map(|(membership, org, role)| {
+            let mut json = convert::membership(membership, org, role, &snapshot.user, false);
             json["public_user_data"]["image_url"] = json!(image_url(&snapshot.user.user));
             json
         })

@@ -22,7 +22,13 @@ fn org_json(view: &MyOrganization) -> Value {
 }
 
 fn membership_json(view: &MembershipView) -> Value {
-    convert::membership(&view.membership, &view.organization, &view.user, false)
+    convert::membership(
+        &view.membership,
+        &view.organization,
+        &view.role,
+        &view.user,
+        false,
+    )
 }
 
 fn page(data: Vec<Value>, total: i64) -> Value {

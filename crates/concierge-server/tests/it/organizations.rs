@@ -10,6 +10,7 @@ crate::both_databases!(
     memberships_and_roles,
     active_organization_in_tokens,
     browser_organizations_and_system_permissions,
+    custom_roles_and_permissions_in_tokens,
 );
 
 fn claims(jwt: &str) -> Value {
@@ -669,4 +670,173 @@ async fn browser_organizations_and_system_permissions(db: Db) {
         .send(Method::DELETE, &format!("{base}{bq}"), &[])
         .await;
     assert_eq!(deleted.body["response"]["deleted"], true);
+}
+
+async fn custom_roles_and_permissions_in_tokens(db: Db) {
+    let srv = TestServer::spawn(db).await;
+    let d = &srv.default;
+    for key in [
+        "org:reports:export",
+        "org:reports:read",
+        "org:posts:publish",
+    ] {
+        let (status, body) = srv
+            .bapi(
+                d,
+                Method::POST,
+                "/v1/organization_permissions",
+                Some(json!({"key": key, "name": key})),
+            )
+            .await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+        assert_eq!(body["type"], "user");
+    }
+    let (status, body) = srv
+        .bapi(
+            d,
+            Method::POST,
+            "/v1/organization_permissions",
+            Some(json!({"key": "org:reports:read"})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(body["errors"][0]["code"], "form_identifier_exists");
+    let (status, _) = srv
+        .bapi(
+            d,
+            Method::POST,
+            "/v1/organization_permissions",
+            Some(json!({"key": "org:sys_x:read"})),
+        )
+        .await;
+    assert_eq!(
+        status,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "system names are reserved"
+    );
+
+    let (status, role) = srv
+        .bapi(
+            d,
+            Method::POST,
+            "/v1/organization_roles",
+            Some(json!({"key": "org:analyst", "name": "Analyst", "permissions": ["org:reports:export", "org:reports:read"]})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{role}");
+    let role_id = role["id"].as_str().unwrap().to_owned();
+    assert_eq!(role["permissions"].as_array().unwrap().len(), 2);
+    let (_, roles) = srv
+        .bapi(d, Method::GET, "/v1/organization_roles", None)
+        .await;
+    let keys: Vec<&str> = roles["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["key"].as_str().unwrap())
+        .collect();
+    assert_eq!(keys, ["org:admin", "org:member", "org:analyst"]);
+    let (status, _) = srv
+        .bapi(
+            d,
+            Method::PATCH,
+            "/v1/organization_roles/org:admin",
+            Some(json!({"name": "Boss"})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::FORBIDDEN, "built-in roles are fixed");
+
+    let ada = srv.create_user(d, "ada@example.com").await;
+    let bob = srv.create_user(d, "bob@example.com").await;
+    let (_, org) = srv
+        .bapi(
+            d,
+            Method::POST,
+            "/v1/organizations",
+            Some(json!({"name": "Acme", "created_by": ada["id"]})),
+        )
+        .await;
+    let org_id = org["id"].as_str().unwrap().to_owned();
+    let (status, membership) = srv
+        .bapi(
+            d,
+            Method::POST,
+            &format!("/v1/organizations/{org_id}/memberships"),
+            Some(json!({"user_id": bob["id"], "role": "org:analyst"})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{membership}");
+    assert_eq!(membership["role_name"], "Analyst");
+    assert_eq!(
+        membership["permissions"],
+        json!(["org:reports:export", "org:reports:read"])
+    );
+
+    let (mut browser, sid) = signed_in(&srv, "bob@example.com").await;
+    let touched = browser
+        .post(
+            &format!("/v1/client/sessions/{sid}/touch"),
+            &[("active_organization_id", &org_id)],
+        )
+        .await;
+    let token = claims(
+        touched.body["response"]["last_active_token"]["jwt"]
+            .as_str()
+            .unwrap(),
+    );
+    assert_eq!(token["o"]["rol"], "analyst");
+    assert_eq!(token["o"]["per"], "export,read");
+    assert_eq!(token["o"]["fpm"], "3");
+    assert_eq!(token["fea"], "o:reports");
+
+    // A permission added to the role reaches the next token.
+    let (status, _) = srv
+        .bapi(
+            d,
+            Method::POST,
+            &format!("/v1/organization_roles/{role_id}/permissions/org:posts:publish"),
+            None,
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    let answer = browser
+        .post(&format!("/v1/client/sessions/{sid}/tokens"), &[])
+        .await;
+    let token = claims(answer.body["jwt"].as_str().unwrap());
+    assert_eq!(token["fea"], "o:reports,o:posts");
+    assert_eq!(token["o"]["per"], "export,read,publish");
+    assert_eq!(token["o"]["fpm"], "3,4");
+
+    // A role in use cannot be deleted; a deleted permission leaves every role.
+    let (status, _) = srv
+        .bapi(
+            d,
+            Method::DELETE,
+            &format!("/v1/organization_roles/{role_id}"),
+            None,
+        )
+        .await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    srv.bapi(
+        d,
+        Method::DELETE,
+        "/v1/organization_permissions/org:reports:export",
+        None,
+    )
+    .await;
+    let (_, role) = srv
+        .bapi(
+            d,
+            Method::GET,
+            &format!("/v1/organization_roles/{role_id}"),
+            None,
+        )
+        .await;
+    let keys: Vec<&str> = role["permissions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["key"].as_str().unwrap())
+        .collect();
+    assert_eq!(keys, ["org:reports:read", "org:posts:publish"]);
 }

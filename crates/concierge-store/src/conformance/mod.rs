@@ -30,6 +30,7 @@ macro_rules! conformance_suite {
             handshake_nonces_are_single_use,
             images_round_trip,
             organizations_and_memberships,
+            custom_roles_and_permissions,
         );
     };
     (@tests $fresh:expr; $($name:ident),* $(,)?) => {
@@ -1225,5 +1226,64 @@ pub async fn organizations_and_memberships(store: &dyn Store) {
         1,
         "memberships go with the org"
     );
+    tx.commit().await.unwrap();
+}
+
+pub async fn custom_roles_and_permissions(store: &dyn Store) {
+    let a = with_instance(store, "roles").await;
+    let b = with_instance(store, "roles-other").await;
+    let mut permission = Permission {
+        id: PermissionId::generate(&mut rng()),
+        instance_id: a.id.clone(),
+        key: "org:reports:export".into(),
+        name: "Export reports".into(),
+        description: String::new(),
+        created_at: T0,
+        updated_at: T0,
+    };
+    let mut role = CustomRole {
+        id: RoleId::generate(&mut rng()),
+        instance_id: a.id.clone(),
+        key: "org:analyst".into(),
+        name: "Analyst".into(),
+        description: "Reads reports".into(),
+        permissions: vec!["org:reports:export".into()],
+        created_at: T0,
+        updated_at: T0,
+    };
+    let mut tx = store.begin().await.unwrap();
+    tx.insert_permission(&permission).await.unwrap();
+    tx.insert_role(&role).await.unwrap();
+    tx.commit().await.unwrap();
+    let mut tx = store.begin().await.unwrap();
+    let mut copy = permission.clone();
+    copy.id = PermissionId::generate(&mut rng());
+    assert_eq!(conflict(tx.insert_permission(&copy).await), "key");
+    drop(tx);
+    let mut tx = store.begin().await.unwrap();
+    permission.name = "Export".into();
+    tx.update_permission(&permission).await.unwrap();
+    assert_eq!(
+        tx.list_permissions(&a.id).await.unwrap(),
+        vec![permission.clone()]
+    );
+    assert_eq!(tx.list_permissions(&b.id).await.unwrap(), vec![]);
+    role.permissions.push("org:reports:read".into());
+    tx.update_role(&role).await.unwrap();
+    assert_eq!(
+        tx.find_role_by_key(&a.id, "org:analyst").await.unwrap(),
+        Some(role.clone())
+    );
+    assert_eq!(
+        tx.find_role_by_key(&b.id, "org:analyst").await.unwrap(),
+        None
+    );
+    assert_eq!(tx.list_roles(&a.id).await.unwrap().len(), 1);
+    tx.delete_role(&a.id, &role.id).await.unwrap();
+    tx.delete_permission(&a.id, &permission.id).await.unwrap();
+    assert!(matches!(
+        tx.delete_permission(&a.id, &permission.id).await,
+        Err(StoreError::NotFound)
+    ));
     tx.commit().await.unwrap();
 }

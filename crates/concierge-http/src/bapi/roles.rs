@@ -1,0 +1,273 @@
+//! `/v1/organization_roles…` and `/v1/organization_permissions…` (wire §8.2): the built-in
+//! roles (read-only) and custom roles made of custom permissions.
+
+use super::BapiInstance;
+use crate::common::{ApiError, ClerkJson, QueryParams};
+use crate::AppState;
+use axum::extract::{Path, State};
+use axum::routing::{get, post};
+use axum::Router;
+use concierge_core::{Permission, Role};
+use concierge_service::roles::RoleParams;
+use serde::Deserialize;
+use serde_json::{json, Value};
+
+type Answer = Result<ClerkJson<Value>, ApiError>;
+
+#[derive(Deserialize, Debug, Default)]
+struct Body {
+    key: Option<String>,
+    name: Option<String>,
+    description: Option<String>,
+    permissions: Option<Vec<String>>,
+}
+
+impl From<Body> for RoleParams {
+    fn from(body: Body) -> Self {
+        Self {
+            key: body.key,
+            name: body.name,
+            description: body.description,
+            permissions: body.permissions,
+        }
+    }
+}
+
+fn permission_json(p: &Permission) -> Value {
+    json!({
+        "object": "permission", "id": p.id.as_str(), "key": p.key, "name": p.name,
+        "description": p.description, "type": "user",
+        "created_at": p.created_at, "updated_at": p.updated_at,
+    })
+}
+
+/// A system permission (no stored record): a stable id derived from its key.
+fn system_permission_json(key: &str) -> Value {
+    json!({
+        "object": "permission", "id": format!("perm_{}", key.trim_start_matches("org:").replace(':', "_")),
+        "key": key, "name": key, "description": "", "type": "system",
+        "created_at": 0, "updated_at": 0,
+    })
+}
+
+fn role_json(
+    id: &str,
+    role: &Role,
+    permissions: &[Permission],
+    created_at: i64,
+    updated_at: i64,
+) -> Value {
+    let listed: Vec<Value> = role
+        .permissions
+        .iter()
+        .map(|key| match permissions.iter().find(|p| &p.key == key) {
+            Some(p) => permission_json(p),
+            None => system_permission_json(key),
+        })
+        .collect();
+    json!({
+        "object": "role", "id": id, "key": role.key, "name": role.name,
+        "description": role.description, "is_creator_eligible": true,
+        "permissions": listed, "created_at": created_at, "updated_at": updated_at,
+    })
+}
+
+fn custom_role_json(role: &concierge_core::CustomRole, permissions: &[Permission]) -> Value {
+    role_json(
+        role.id.as_str(),
+        &Role::from(role),
+        permissions,
+        role.created_at,
+        role.updated_at,
+    )
+}
+
+async fn list_roles(
+    State(app): State<AppState>,
+    BapiInstance(instance): BapiInstance,
+    params: QueryParams,
+) -> Answer {
+    let (limit, offset) = params.pagination()?;
+    let (builtin, custom) = app.service.list_roles(&instance.id).await?;
+    let permissions = app.service.list_permissions(&instance.id).await?;
+    let mut all: Vec<Value> = builtin
+        .iter()
+        .map(|r| {
+            role_json(
+                &format!("role_{}", r.key.trim_start_matches("org:")),
+                r,
+                &permissions,
+                0,
+                0,
+            )
+        })
+        .collect();
+    all.extend(custom.iter().map(|r| custom_role_json(r, &permissions)));
+    let total = all.len();
+    let data: Vec<Value> = all
+        .into_iter()
+        .skip(usize::try_from(offset).unwrap_or_default())
+        .take(usize::try_from(limit).unwrap_or_default())
+        .collect();
+    Ok(ClerkJson(json!({ "data": data, "total_count": total })))
+}
+
+async fn create_role(
+    State(app): State<AppState>,
+    BapiInstance(instance): BapiInstance,
+    ClerkJson(body): ClerkJson<Body>,
+) -> Answer {
+    let role = app.service.create_role(&instance.id, body.into()).await?;
+    let permissions = app.service.list_permissions(&instance.id).await?;
+    Ok(ClerkJson(custom_role_json(&role, &permissions)))
+}
+
+async fn get_role(
+    State(app): State<AppState>,
+    BapiInstance(instance): BapiInstance,
+    Path(id): Path<String>,
+) -> Answer {
+    let role = app.service.get_role(&instance.id, &id).await?;
+    let permissions = app.service.list_permissions(&instance.id).await?;
+    Ok(ClerkJson(custom_role_json(&role, &permissions)))
+}
+
+async fn update_role(
+    State(app): State<AppState>,
+    BapiInstance(instance): BapiInstance,
+    Path(id): Path<String>,
+    ClerkJson(body): ClerkJson<Body>,
+) -> Answer {
+    let role = app
+        .service
+        .update_role(&instance.id, &id, body.into())
+        .await?;
+    let permissions = app.service.list_permissions(&instance.id).await?;
+    Ok(ClerkJson(custom_role_json(&role, &permissions)))
+}
+
+async fn delete_role(
+    State(app): State<AppState>,
+    BapiInstance(instance): BapiInstance,
+    Path(id): Path<String>,
+) -> Answer {
+    let id = app.service.delete_role(&instance.id, &id).await?;
+    Ok(ClerkJson(
+        json!({ "object": "role", "id": id.as_str(), "deleted": true }),
+    ))
+}
+
+async fn attach(
+    State(app): State<AppState>,
+    BapiInstance(instance): BapiInstance,
+    Path((id, permission)): Path<(String, String)>,
+) -> Answer {
+    let role = app
+        .service
+        .set_role_permission(&instance.id, &id, &permission, true)
+        .await?;
+    let permissions = app.service.list_permissions(&instance.id).await?;
+    Ok(ClerkJson(custom_role_json(&role, &permissions)))
+}
+
+async fn detach(
+    State(app): State<AppState>,
+    BapiInstance(instance): BapiInstance,
+    Path((id, permission)): Path<(String, String)>,
+) -> Answer {
+    let role = app
+        .service
+        .set_role_permission(&instance.id, &id, &permission, false)
+        .await?;
+    let permissions = app.service.list_permissions(&instance.id).await?;
+    Ok(ClerkJson(custom_role_json(&role, &permissions)))
+}
+
+async fn list_permissions(
+    State(app): State<AppState>,
+    BapiInstance(instance): BapiInstance,
+    params: QueryParams,
+) -> Answer {
+    let (limit, offset) = params.pagination()?;
+    let permissions = app.service.list_permissions(&instance.id).await?;
+    let mut all: Vec<Value> = concierge_core::organizations::SYSTEM_PERMISSIONS
+        .iter()
+        .map(|key| system_permission_json(key))
+        .collect();
+    all.extend(permissions.iter().map(permission_json));
+    let total = all.len();
+    let data: Vec<Value> = all
+        .into_iter()
+        .skip(usize::try_from(offset).unwrap_or_default())
+        .take(usize::try_from(limit).unwrap_or_default())
+        .collect();
+    Ok(ClerkJson(json!({ "data": data, "total_count": total })))
+}
+
+async fn create_permission(
+    State(app): State<AppState>,
+    BapiInstance(instance): BapiInstance,
+    ClerkJson(body): ClerkJson<Body>,
+) -> Answer {
+    let permission = app
+        .service
+        .create_permission(&instance.id, body.into())
+        .await?;
+    Ok(ClerkJson(permission_json(&permission)))
+}
+
+async fn get_permission(
+    State(app): State<AppState>,
+    BapiInstance(instance): BapiInstance,
+    Path(id): Path<String>,
+) -> Answer {
+    let permission = app.service.get_permission(&instance.id, &id).await?;
+    Ok(ClerkJson(permission_json(&permission)))
+}
+
+async fn update_permission(
+    State(app): State<AppState>,
+    BapiInstance(instance): BapiInstance,
+    Path(id): Path<String>,
+    ClerkJson(body): ClerkJson<Body>,
+) -> Answer {
+    let permission = app
+        .service
+        .update_permission(&instance.id, &id, body.into())
+        .await?;
+    Ok(ClerkJson(permission_json(&permission)))
+}
+
+async fn delete_permission(
+    State(app): State<AppState>,
+    BapiInstance(instance): BapiInstance,
+    Path(id): Path<String>,
+) -> Answer {
+    let id = app.service.delete_permission(&instance.id, &id).await?;
+    Ok(ClerkJson(
+        json!({ "object": "permission", "id": id.as_str(), "deleted": true }),
+    ))
+}
+
+pub(super) fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/v1/organization_roles", get(list_roles).post(create_role))
+        .route(
+            "/v1/organization_roles/{id}",
+            get(get_role).patch(update_role).delete(delete_role),
+        )
+        .route(
+            "/v1/organization_roles/{id}/permissions/{permission}",
+            post(attach).delete(detach),
+        )
+        .route(
+            "/v1/organization_permissions",
+            get(list_permissions).post(create_permission),
+        )
+        .route(
+            "/v1/organization_permissions/{id}",
+            get(get_permission)
+                .patch(update_permission)
+                .delete(delete_permission),
+        )
+}
