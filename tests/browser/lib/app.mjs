@@ -120,6 +120,30 @@ function pages(publishableKey) {
       body: '<div id="user-profile"></div>',
       script: `window.Clerk.mountUserProfile(document.getElementById('user-profile'), { routing: 'path', path: '/user' });`,
     }),
+    // Organizations: <OrganizationSwitcher/> (personal account shown) and <OrganizationProfile/> (path routing).
+    '/orgs': page({
+      publishableKey,
+      title: 'Organizations',
+      body: `<p>organization: <span data-testid="org-id">unknown</span></p>
+<div id="org-switcher"></div>`,
+      script: `
+    const orgId = document.querySelector('[data-testid=org-id]');
+    const render = () => { orgId.textContent = window.Clerk.user ? (window.Clerk.organization?.id ?? 'personal') : 'signed-out'; };
+    render();
+    window.Clerk.addListener(render);
+    window.Clerk.mountOrganizationSwitcher(document.getElementById('org-switcher'), {
+      afterCreateOrganizationUrl: '/orgs',
+      afterSelectOrganizationUrl: '/orgs',
+      afterSelectPersonalUrl: '/orgs',
+      hidePersonal: false,
+    });`,
+    }),
+    '/org-profile': page({
+      publishableKey,
+      title: 'Organization profile',
+      body: '<div id="org-profile"></div>',
+      script: `window.Clerk.mountOrganizationProfile(document.getElementById('org-profile'), { routing: 'path', path: '/org-profile' });`,
+    }),
   };
 }
 
@@ -133,6 +157,25 @@ function protectedPage(state, auth) {
 <p>reason: <span data-testid="auth-reason">${escapeHtml(state.reason ?? '')}</span></p>
 <p>user: <span data-testid="user-id">${escapeHtml(auth?.userId ?? '')}</span></p>
 <p>session: <span data-testid="session-id">${escapeHtml(auth?.sessionId ?? '')}</span></p>
+</body></html>`;
+}
+
+/** `/protected-org`: like `/protected`, plus the active organization from `toAuth()` (orgId, orgSlug, orgRole, has). */
+function protectedOrgPage(state, auth) {
+  const signedIn = state.status === 'signed-in';
+  const isAdmin = auth ? String(auth.has({ role: 'org:admin' })) : '';
+  return `<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>Protected org</title><link rel="icon" href="data:,"></head>
+<body>
+<h1>Protected org</h1>
+<p>status: <span data-testid="auth-status">${escapeHtml(signedIn ? 'signed-in' : 'signed-out')}</span></p>
+<p>reason: <span data-testid="auth-reason">${escapeHtml(state.reason ?? '')}</span></p>
+<p>user: <span data-testid="user-id">${escapeHtml(auth?.userId ?? '')}</span></p>
+<p>session: <span data-testid="session-id">${escapeHtml(auth?.sessionId ?? '')}</span></p>
+<p>orgId: <span data-testid="org-id">${escapeHtml(auth?.orgId ?? '')}</span></p>
+<p>orgSlug: <span data-testid="org-slug">${escapeHtml(auth?.orgSlug ?? '')}</span></p>
+<p>orgRole: <span data-testid="org-role">${escapeHtml(auth?.orgRole ?? '')}</span></p>
+<p>has admin: <span data-testid="org-is-admin">${escapeHtml(isAdmin)}</span></p>
 </body></html>`;
 }
 
@@ -233,6 +276,27 @@ export async function startApp({ concierge, logPath }) {
       res.setHeader('cache-control', 'no-store');
       res.writeHead(state.status === 'signed-in' ? 200 : 401);
       return res.end(protectedPage(state, auth));
+    }
+
+    if (url.pathname === '/protected-org') {
+      const { request } = await toFetchRequest(req, origin);
+      const state = await clerk.authenticateRequest(request, { proxyUrl: `${origin}${PROXY_PATH}`, authorizedParties: [origin] });
+      const cookies = state.headers.getSetCookie();
+      const auth = state.status === 'signed-in' ? state.toAuth() : null;
+      write(`APP GET ${url.pathname} -> ${state.status} reason=${state.reason ?? ''} message=${state.message ?? ''}` +
+        ` orgId=${auth?.orgId ?? ''} orgRole=${auth?.orgRole ?? ''}` + (state.headers.get('location') ? ` location=${state.headers.get('location')}` : ''));
+      for (const [name, value] of state.headers) {
+        if (name !== 'set-cookie') res.setHeader(name, value);
+      }
+      if (cookies.length) res.setHeader('set-cookie', cookies);
+      if (state.status === 'handshake') {
+        res.writeHead(307);
+        return res.end();
+      }
+      res.setHeader('content-type', 'text/html; charset=utf-8');
+      res.setHeader('cache-control', 'no-store');
+      res.writeHead(state.status === 'signed-in' ? 200 : 401);
+      return res.end(protectedOrgPage(state, auth));
     }
 
     const base = `/${url.pathname.split('/')[1]}`;
