@@ -54,6 +54,10 @@ pub struct InstanceSettings {
     pub sign_in_url: String,
     /// Where the application mounts `<SignUp/>`.
     pub sign_up_url: String,
+    /// The role an organization's creator gets.
+    pub organization_creator_role: String,
+    /// The role new members get when none is given (invitations, domain enrollment).
+    pub organization_default_role: String,
 }
 
 impl Instance {
@@ -96,6 +100,8 @@ impl Default for InstanceSettings {
             home_url: String::new(),
             sign_in_url: String::new(),
             sign_up_url: String::new(),
+            organization_creator_role: "org:admin".into(),
+            organization_default_role: "org:member".into(),
         }
     }
 }

@@ -96,6 +96,12 @@ enum InstanceCommand {
         /// Application name shown by the components and in emails.
         #[arg(long)]
         application_name: Option<String>,
+        /// Role an organization's creator gets (default org:admin).
+        #[arg(long)]
+        organization_creator_role: Option<String>,
+        /// Role new organization members get when none is given (default org:member).
+        #[arg(long)]
+        organization_default_role: Option<String>,
     },
     /// Replace the signing key; the old public key stays in the JWKS.
     RotateKeys {
@@ -198,6 +204,8 @@ pub async fn run(cli: Cli) -> Result<()> {
                     session_max_lifetime,
                     session_inactivity_timeout,
                     application_name,
+                    organization_creator_role,
+                    organization_default_role,
                 } => {
                     let instance = find_instance(&service, &name).await?;
                     let update = concierge_service::instances::SettingsUpdate {
@@ -206,6 +214,8 @@ pub async fn run(cli: Cli) -> Result<()> {
                         session_inactivity_timeout_secs: session_inactivity_timeout
                             .map(|secs| (secs > 0).then_some(secs)),
                         application_name,
+                        organization_creator_role,
+                        organization_default_role,
                     };
                     let updated = service
                         .update_instance_settings(&instance, update)

@@ -30,6 +30,10 @@ pub struct SettingsUpdate {
     pub session_inactivity_timeout_secs: Option<Option<i64>>,
     /// Name shown by the UI components.
     pub application_name: Option<String>,
+    /// Role of an organization's creator (an existing role key).
+    pub organization_creator_role: Option<String>,
+    /// Default role of new organization members (an existing role key).
+    pub organization_default_role: Option<String>,
 }
 
 /// What `instance create` (and `serve` on an empty database) needs.
@@ -224,6 +228,21 @@ impl Service {
         }
         if let Some(name) = update.application_name {
             settings.application_name = name;
+        }
+        for (wanted, slot) in [
+            (
+                update.organization_creator_role,
+                &mut settings.organization_creator_role,
+            ),
+            (
+                update.organization_default_role,
+                &mut settings.organization_default_role,
+            ),
+        ] {
+            if let Some(key) = wanted {
+                Self::require_role(tx.as_mut(), &instance.id, &key).await?;
+                *slot = key;
+            }
         }
         tx.update_instance(&current).await?;
         tx.commit().await?;

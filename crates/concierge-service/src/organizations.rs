@@ -143,7 +143,13 @@ impl Service {
         };
         tx.insert_organization(&org).await?;
         if let Some(creator) = &params.created_by {
-            tx.insert_membership(&new_membership(&org, creator, ADMIN_ROLE, now))
+            let settings = tx.get_instance(instance).await?.settings;
+            let role =
+                Self::resolve_role(tx.as_mut(), instance, &settings.organization_creator_role)
+                    .await?
+                    .map(|r| r.key)
+                    .unwrap_or_else(|| ADMIN_ROLE.to_owned());
+            tx.insert_membership(&new_membership(&org, creator, &role, now))
                 .await?;
         }
         tx.commit().await?;

@@ -44,7 +44,7 @@ pub struct UserQuery {
     pub user_ids: Vec<UserId>,
     /// Match any of these external ids.
     pub external_ids: Vec<String>,
-    /// Members of any of these organizations (until organizations exist, a non-empty list matches nobody).
+    /// Members of any of these organizations.
     pub organization_ids: Vec<String>,
     /// Case-insensitive substring of id, external id, username, names or any email address.
     pub query: Option<String>,

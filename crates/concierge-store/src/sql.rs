@@ -304,9 +304,17 @@ macro_rules! impl_tx {
             in_list(qb, "u.username", query.usernames.iter().map(String::as_str).collect());
             in_list(qb, "u.id", query.user_ids.iter().map(|id| id.as_str()).collect());
             in_list(qb, "u.external_id", query.external_ids.iter().map(String::as_str).collect());
-            if !query.phone_numbers.is_empty() || !query.web3_wallets.is_empty() || !query.organization_ids.is_empty() {
+            if !query.phone_numbers.is_empty() || !query.web3_wallets.is_empty() {
                 // Nothing of these kinds is stored, so no user can match.
                 qb.push(" AND 1 = 0");
+            }
+            if !query.organization_ids.is_empty() {
+                qb.push(" AND u.id IN (SELECT m.user_id FROM organization_memberships m WHERE m.instance_id = u.instance_id AND m.organization_id IN (");
+                let mut list = qb.separated(", ");
+                for id in &query.organization_ids {
+                    list.push_bind(id.as_str());
+                }
+                qb.push("))");
             }
             if let Some(needle) = &query.query {
                 let pattern = like_pattern(needle);

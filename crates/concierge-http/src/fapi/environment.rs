@@ -84,9 +84,9 @@ pub fn environment_json(instance: &Instance) -> Value {
             "attack_protection": { "enumeration_protection": { "enabled": false } },
         },
         "organization_settings": {
-            "enabled": true, "max_allowed_memberships": 0, "force_organization_selection": false, "creator_role": "org:admin",
+            "enabled": true, "max_allowed_memberships": 0, "force_organization_selection": false, "creator_role": settings.organization_creator_role,
             "actions": { "admin_delete": true },
-            "domains": { "enabled": false, "enrollment_modes": [], "default_role": null },
+            "domains": { "enabled": false, "enrollment_modes": [], "default_role": settings.organization_default_role },
             "slug": { "disabled": false }, "organization_creation_defaults": { "enabled": false },
         },
         "commerce_settings": { "billing": { "stripe_publishable_key": null,

@@ -296,6 +296,33 @@ async fn memberships_and_roles(db: Db) {
         )
         .await;
     assert_eq!(of_user["total_count"], 1);
+    let (_, members_of) = srv
+        .bapi(
+            &srv.default,
+            Method::GET,
+            &format!("/v1/users?organization_id={id}"),
+            None,
+        )
+        .await;
+    let mut ids: Vec<&str> = members_of
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|u| u["id"].as_str().unwrap())
+        .collect();
+    ids.sort_unstable();
+    let mut expected = vec![ada_id, bob_id];
+    expected.sort_unstable();
+    assert_eq!(ids, expected, "users filtered by organization");
+    let (_, count) = srv
+        .bapi(
+            &srv.default,
+            Method::GET,
+            &format!("/v1/users/count?organization_id={id}"),
+            None,
+        )
+        .await;
+    assert_eq!(count["total_count"], 2);
     let (_, all) = srv
         .bapi(
             &srv.default,
@@ -839,4 +866,53 @@ async fn custom_roles_and_permissions_in_tokens(db: Db) {
         .map(|p| p["key"].as_str().unwrap())
         .collect();
     assert_eq!(keys, ["org:reports:read", "org:posts:publish"]);
+
+    // Instance settings: the creator's role must exist; organizations then start with it.
+    use concierge_service::instances::SettingsUpdate;
+    let refused = srv
+        .service
+        .update_instance_settings(
+            d,
+            SettingsUpdate {
+                organization_creator_role: Some("org:nope".into()),
+                ..SettingsUpdate::default()
+            },
+        )
+        .await;
+    assert!(refused.is_err());
+    srv.service
+        .update_instance_settings(
+            d,
+            SettingsUpdate {
+                organization_creator_role: Some("org:analyst".into()),
+                ..SettingsUpdate::default()
+            },
+        )
+        .await
+        .unwrap();
+    let env = browser.get("/v1/environment").await;
+    assert_eq!(
+        env.body["organization_settings"]["creator_role"],
+        "org:analyst"
+    );
+    let (_, second) = srv
+        .bapi(
+            d,
+            Method::POST,
+            "/v1/organizations",
+            Some(json!({"name": "Beta", "created_by": bob["id"]})),
+        )
+        .await;
+    let (_, members) = srv
+        .bapi(
+            d,
+            Method::GET,
+            &format!(
+                "/v1/organizations/{}/memberships",
+                second["id"].as_str().unwrap()
+            ),
+            None,
+        )
+        .await;
+    assert_eq!(members["data"][0]["role"], "org:analyst");
 }
