@@ -108,4 +108,7 @@ pub enum CoreError {
     /// The action would leave the organization without an admin.
     #[error("last admin")]
     LastAdmin,
+    /// The invitation was already accepted, revoked or has expired.
+    #[error("invitation not pending")]
+    InvitationNotPending,
 }

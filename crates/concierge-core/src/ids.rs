@@ -143,6 +143,8 @@ prefixed_id!(/// A custom organization role.
     RoleId, "role");
 prefixed_id!(/// A custom organization permission.
     PermissionId, "perm");
+prefixed_id!(/// An invitation to join an organization.
+    OrganizationInvitationId, "orginv");
 
 #[cfg(test)]
 mod tests {

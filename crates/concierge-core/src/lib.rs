@@ -20,4 +20,7 @@ pub use entities::*;
 pub use error::CoreError;
 pub use flows::*;
 pub use ids::*;
-pub use organizations::{CustomRole, Organization, OrganizationMembership, Permission, Role};
+pub use organizations::{
+    CustomRole, InvitationStatus, Organization, OrganizationInvitation, OrganizationMembership,
+    Permission, Role,
+};

@@ -58,6 +58,83 @@ pub struct OrganizationMembership {
     pub updated_at: Millis,
 }
 
+/// Where an invitation stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum InvitationStatus {
+    /// Waiting for the invitee.
+    Pending,
+    /// The invitee joined.
+    Accepted,
+    /// Withdrawn by an admin.
+    Revoked,
+}
+
+impl InvitationStatus {
+    /// The wire and storage name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Pending => "pending",
+            Self::Accepted => "accepted",
+            Self::Revoked => "revoked",
+        }
+    }
+
+    /// Parses the storage name.
+    pub fn parse(s: &str) -> Option<Self> {
+        Some(match s {
+            "pending" => Self::Pending,
+            "accepted" => Self::Accepted,
+            "revoked" => Self::Revoked,
+            _ => return None,
+        })
+    }
+}
+
+/// An invitation of an email address to an organization, with the role the invitee will get.
+#[derive(Debug, Clone, PartialEq)]
+pub struct OrganizationInvitation {
+    /// Stable identifier.
+    pub id: OrganizationInvitationId,
+    /// Owning instance.
+    pub instance_id: InstanceId,
+    /// The organization.
+    pub organization_id: OrganizationId,
+    /// Normalized email address of the invitee.
+    pub email_address: String,
+    /// Role given on acceptance.
+    pub role: String,
+    /// Stored status; a pending invitation past `expires_at` reads as `expired`.
+    pub status: InvitationStatus,
+    /// Who sent it.
+    pub inviter_user_id: Option<UserId>,
+    /// Public metadata (copied to the membership on acceptance).
+    pub public_metadata: Value,
+    /// Private metadata.
+    pub private_metadata: Value,
+    /// Where the invitation email's link leads.
+    pub redirect_url: Option<String>,
+    /// End of validity.
+    pub expires_at: Millis,
+    /// Creation time.
+    pub created_at: Millis,
+    /// Last change.
+    pub updated_at: Millis,
+}
+
+impl OrganizationInvitation {
+    /// The status as of `now` (`expired` for a pending invitation past its validity).
+    pub fn status_at(&self, now: Millis) -> &'static str {
+        if self.status == InvitationStatus::Pending && now >= self.expires_at {
+            "expired"
+        } else {
+            self.status.as_str()
+        }
+    }
+}
+
+/// Default validity of an invitation (30 days, as Clerk).
+pub const INVITATION_LIFETIME_DAYS: i64 = 30;
+
 /// The role an organization's creator gets.
 pub const ADMIN_ROLE: &str = "org:admin";
 /// The role new members get by default.

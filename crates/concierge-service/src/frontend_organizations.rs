@@ -359,4 +359,86 @@ impl Service {
             .await?;
         self.me_outcome(browser, &me, view).await
     }
+
+    /// `GET /v1/organizations/{id}/invitations`: needs `org:sys_memberships:read`.
+    pub async fn org_invitations(
+        &self,
+        browser: &Browser,
+        session_id: Option<&str>,
+        org: &str,
+        statuses: Vec<String>,
+        limit: i64,
+        offset: i64,
+    ) -> Result<(Vec<crate::invitations::InvitationView>, i64)> {
+        let org = {
+            let mut conn = self.inner.store.read().await?;
+            let (_, org, role) = self
+                .acting_member(conn.as_mut(), browser, session_id, org)
+                .await?;
+            Self::require_permission(&role, "org:sys_memberships:read")?;
+            org
+        };
+        let query = concierge_store::InvitationQuery {
+            statuses,
+            limit,
+            offset,
+            ..Default::default()
+        };
+        self.list_invitations(&browser.instance.id, org.id.as_str(), query)
+            .await
+    }
+
+    /// `POST /v1/organizations/{id}/invitations[/bulk]`: needs `org:sys_memberships:manage`;
+    /// the acting member is the inviter.
+    #[instrument(skip_all, fields(instance.id = %browser.instance.id))]
+    pub async fn invite_to_org(
+        &self,
+        browser: &Browser,
+        session_id: Option<&str>,
+        org: &str,
+        params: Vec<crate::invitations::CreateInvitation>,
+    ) -> Result<Outcome<Vec<crate::invitations::InvitationView>>> {
+        let (me, org) = {
+            let mut conn = self.inner.store.read().await?;
+            let (me, org, role) = self
+                .acting_member(conn.as_mut(), browser, session_id, org)
+                .await?;
+            Self::require_permission(&role, "org:sys_memberships:manage")?;
+            (me, org)
+        };
+        let params = params
+            .into_iter()
+            .map(|p| crate::invitations::CreateInvitation {
+                inviter_user_id: Some(me.session.user_id.clone()),
+                ..p
+            })
+            .collect();
+        let views = self
+            .create_invitations(&browser.instance, org.id.as_str(), params)
+            .await?;
+        self.me_outcome(browser, &me, views).await
+    }
+
+    /// `POST /v1/organizations/{id}/invitations/{inv}/revoke`: needs `org:sys_memberships:manage`.
+    #[instrument(skip_all, fields(instance.id = %browser.instance.id))]
+    pub async fn revoke_org_invitation(
+        &self,
+        browser: &Browser,
+        session_id: Option<&str>,
+        org: &str,
+        invitation: &str,
+    ) -> Result<Outcome<crate::invitations::InvitationView>> {
+        let (me, org) = {
+            let mut conn = self.inner.store.read().await?;
+            let (me, org, role) = self
+                .acting_member(conn.as_mut(), browser, session_id, org)
+                .await?;
+            Self::require_permission(&role, "org:sys_memberships:manage")?;
+            (me, org)
+        };
+        let view = self
+            .revoke_invitation(&browser.instance.id, org.id.as_str(), invitation)
+            .await?;
+        self.me_outcome(browser, &me, view).await
+    }
 }

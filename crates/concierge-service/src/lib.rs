@@ -11,6 +11,7 @@ pub mod error;
 pub mod frontend;
 pub mod frontend_organizations;
 pub mod instances;
+pub mod invitations;
 pub mod jwt_templates;
 pub mod keys;
 pub mod mail;
@@ -26,7 +27,8 @@ use concierge_store::Store;
 use std::sync::Arc;
 
 pub use concierge_store::{
-    MembershipQuery, OrganizationQuery, SessionQuery, StoreError, UserOrderField, UserQuery,
+    InvitationQuery, MembershipQuery, OrganizationQuery, SessionQuery, StoreError, UserOrderField,
+    UserQuery,
 };
 pub use concierge_tokens::cookie_suffix;
 pub use error::ServiceError;

@@ -75,6 +75,42 @@ pub(crate) fn code_message(
     }
 }
 
+/// The invitation email: who invites, to which organization, and the link to follow.
+pub(crate) fn invitation_message(
+    instance: &Instance,
+    to: &str,
+    organization: &str,
+    link: &str,
+    now: Millis,
+) -> MailMessage {
+    let app = &instance.settings.application_name;
+    let text = format!(
+        "You have been invited to join {organization} on {app}.\n\nAccept the invitation: {link}\n\n\
+         Sign in or sign up with this email address ({to}) to join. If you did not expect this \
+         invitation, you can ignore this email.\n"
+    );
+    let html = format!(
+        "<!doctype html><html><body style=\"font-family:sans-serif\">\
+         <p>You have been invited to join <strong>{organization}</strong> on {app}.</p>\
+         <p><a href=\"{link}\">Accept the invitation</a></p>\
+         <p>Sign in or sign up with this email address ({to}) to join. If you did not expect this \
+         invitation, you can ignore this email.</p></body></html>",
+        organization = html_escape(organization),
+        app = html_escape(app),
+        link = html_escape(link),
+        to = html_escape(to),
+    );
+    MailMessage {
+        id: MailMessageId::generate(&mut Service::rng()),
+        instance_id: instance.id.clone(),
+        to: to.to_owned(),
+        subject: format!("You're invited to join {organization} on {app}"),
+        text,
+        html,
+        created_at: now,
+    }
+}
+
 /// Why a code is sent.
 #[derive(Debug, Clone, Copy)]
 pub(crate) enum CodePurpose {

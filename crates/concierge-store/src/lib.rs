@@ -434,6 +434,37 @@ pub trait Tx: Send {
     /// Deletes a role.
     async fn delete_role(&mut self, instance: &InstanceId, id: &RoleId) -> Result<(), StoreError>;
 
+    // ---- organization invitations ----------------------------------------------------------
+
+    /// Inserts an invitation.
+    async fn insert_invitation(
+        &mut self,
+        invitation: &OrganizationInvitation,
+    ) -> Result<(), StoreError>;
+    /// The invitation with this id.
+    async fn get_invitation(
+        &mut self,
+        instance: &InstanceId,
+        id: &OrganizationInvitationId,
+    ) -> Result<OrganizationInvitation, StoreError>;
+    /// Replaces status, metadata and updated_at.
+    async fn update_invitation(
+        &mut self,
+        invitation: &OrganizationInvitation,
+    ) -> Result<(), StoreError>;
+    /// Invitations matching the query, newest first.
+    async fn list_invitations(
+        &mut self,
+        instance: &InstanceId,
+        query: &InvitationQuery,
+    ) -> Result<Vec<OrganizationInvitation>, StoreError>;
+    /// How many invitations match the query's filters.
+    async fn count_invitations(
+        &mut self,
+        instance: &InstanceId,
+        query: &InvitationQuery,
+    ) -> Result<i64, StoreError>;
+
     // ---- mailbox ---------------------------------------------------------------------------
 
     /// Keeps one outgoing message.

@@ -158,3 +158,20 @@ pub struct MembershipQuery {
     /// Rows skipped.
     pub offset: i64,
 }
+
+/// Filters and page of an invitation list.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct InvitationQuery {
+    /// Only invitations to this organization.
+    pub organization_id: Option<OrganizationId>,
+    /// Only invitations to these (normalized) addresses.
+    pub email_addresses: Vec<String>,
+    /// Only these statuses as of `now` (`pending`, `accepted`, `revoked`, `expired`); empty: all.
+    pub statuses: Vec<String>,
+    /// The time against which `pending` and `expired` are told apart.
+    pub now: Millis,
+    /// Page size.
+    pub limit: i64,
+    /// Rows skipped.
+    pub offset: i64,
+}

@@ -49,7 +49,7 @@ pub(crate) const TEMPLATE_COLUMNS: &str = "id, instance_id, name, claims, lifeti
 macro_rules! impl_tx {
     ($tx:ty, $db:ty) => {
         use $crate::sql::{affected, from_json, like_pattern, to_json, CLIENT_COLUMNS, EMAIL_COLUMNS, INSTANCE_COLUMNS, MEMBERSHIP_COLUMNS, ORG_COLUMNS, SESSION_COLUMNS, SESSION_COLUMNS_S, TEMPLATE_COLUMNS, USER_COLUMNS};
-        use $crate::{MembershipQuery, OrganizationQuery, SessionQuery, StoreError, UserOrderField, UserQuery};
+        use $crate::{InvitationQuery, MembershipQuery, OrganizationQuery, SessionQuery, StoreError, UserOrderField, UserQuery};
         use concierge_core::*;
         use sqlx::{QueryBuilder, Row};
 
@@ -188,6 +188,61 @@ macro_rules! impl_tx {
                 created_at: col(row, "created_at")?,
                 updated_at: col(row, "updated_at")?,
             })
+        }
+
+        fn invitation_row(row: &DbRow) -> Result<OrganizationInvitation, StoreError> {
+            let status: String = col(row, "status")?;
+            Ok(OrganizationInvitation {
+                id: OrganizationInvitationId::from_trusted(col(row, "id")?),
+                instance_id: InstanceId::from_trusted(col(row, "instance_id")?),
+                organization_id: OrganizationId::from_trusted(col(row, "organization_id")?),
+                email_address: col(row, "email_address")?,
+                role: col(row, "role")?,
+                status: InvitationStatus::parse(&status).ok_or_else(|| StoreError::Other(format!("unknown invitation status {status}")))?,
+                inviter_user_id: col::<Option<String>>(row, "inviter_user_id")?.map(UserId::from_trusted),
+                public_metadata: from_json(&col::<String>(row, "public_metadata")?)?,
+                private_metadata: from_json(&col::<String>(row, "private_metadata")?)?,
+                redirect_url: col(row, "redirect_url")?,
+                expires_at: col(row, "expires_at")?,
+                created_at: col(row, "created_at")?,
+                updated_at: col(row, "updated_at")?,
+            })
+        }
+
+        fn push_invitation_filters<'a>(qb: &mut QueryBuilder<'a, $db>, query: &'a InvitationQuery) {
+            if let Some(org) = &query.organization_id {
+                qb.push(" AND organization_id = ");
+                qb.push_bind(org.as_str());
+            }
+            if !query.email_addresses.is_empty() {
+                qb.push(" AND email_address IN (");
+                let mut list = qb.separated(", ");
+                for email in &query.email_addresses {
+                    list.push_bind(email.as_str());
+                }
+                qb.push(")");
+            }
+            if !query.statuses.is_empty() {
+                qb.push(" AND (1 = 0");
+                for status in &query.statuses {
+                    match status.as_str() {
+                        "pending" => {
+                            qb.push(" OR (status = 'pending' AND expires_at > ");
+                            qb.push_bind(query.now);
+                            qb.push(")");
+                        }
+                        "expired" => {
+                            qb.push(" OR (status = 'pending' AND expires_at <= ");
+                            qb.push_bind(query.now);
+                            qb.push(")");
+                        }
+                        "accepted" => { qb.push(" OR status = 'accepted'"); }
+                        "revoked" => { qb.push(" OR status = 'revoked'"); }
+                        _ => {}
+                    }
+                }
+                qb.push(")");
+            }
         }
 
         fn push_org_filters<'a>(qb: &mut QueryBuilder<'a, $db>, query: &'a OrganizationQuery) {
@@ -1043,6 +1098,50 @@ macro_rules! impl_tx {
                 let result = sqlx::query("DELETE FROM organization_roles WHERE instance_id = $1 AND id = $2")
                     .bind(instance.as_str()).bind(id.as_str()).execute(self.conn()).await.map_err(map_err)?;
                 affected(result.rows_affected())
+            }
+
+            async fn insert_invitation(&mut self, i: &OrganizationInvitation) -> Result<(), StoreError> {
+                sqlx::query("INSERT INTO organization_invitations (id, instance_id, organization_id, email_address, role, status, inviter_user_id, public_metadata, private_metadata, redirect_url, expires_at, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)")
+                    .bind(i.id.as_str()).bind(i.instance_id.as_str()).bind(i.organization_id.as_str()).bind(&i.email_address)
+                    .bind(&i.role).bind(i.status.as_str()).bind(i.inviter_user_id.as_ref().map(|u| u.to_string()))
+                    .bind(to_json(&i.public_metadata)?).bind(to_json(&i.private_metadata)?).bind(&i.redirect_url)
+                    .bind(i.expires_at).bind(i.created_at).bind(i.updated_at)
+                    .execute(self.conn()).await.map_err(map_err)?;
+                Ok(())
+            }
+
+            async fn get_invitation(&mut self, instance: &InstanceId, id: &OrganizationInvitationId) -> Result<OrganizationInvitation, StoreError> {
+                let row = sqlx::query("SELECT * FROM organization_invitations WHERE instance_id = $1 AND id = $2")
+                    .bind(instance.as_str()).bind(id.as_str()).fetch_optional(self.conn()).await.map_err(map_err)?;
+                row.as_ref().map(invitation_row).transpose()?.ok_or(StoreError::NotFound)
+            }
+
+            async fn update_invitation(&mut self, i: &OrganizationInvitation) -> Result<(), StoreError> {
+                let result = sqlx::query("UPDATE organization_invitations SET status = $1, public_metadata = $2, private_metadata = $3, updated_at = $4 WHERE instance_id = $5 AND id = $6")
+                    .bind(i.status.as_str()).bind(to_json(&i.public_metadata)?).bind(to_json(&i.private_metadata)?).bind(i.updated_at)
+                    .bind(i.instance_id.as_str()).bind(i.id.as_str())
+                    .execute(self.conn()).await.map_err(map_err)?;
+                affected(result.rows_affected())
+            }
+
+            async fn list_invitations(&mut self, instance: &InstanceId, query: &InvitationQuery) -> Result<Vec<OrganizationInvitation>, StoreError> {
+                let mut qb = QueryBuilder::<$db>::new("SELECT * FROM organization_invitations WHERE instance_id = ");
+                qb.push_bind(instance.as_str());
+                push_invitation_filters(&mut qb, query);
+                qb.push(" ORDER BY created_at DESC, id DESC LIMIT ");
+                qb.push_bind(query.limit);
+                qb.push(" OFFSET ");
+                qb.push_bind(query.offset);
+                let rows = qb.build().fetch_all(self.conn()).await.map_err(map_err)?;
+                rows.iter().map(invitation_row).collect()
+            }
+
+            async fn count_invitations(&mut self, instance: &InstanceId, query: &InvitationQuery) -> Result<i64, StoreError> {
+                let mut qb = QueryBuilder::<$db>::new("SELECT COUNT(*) AS n FROM organization_invitations WHERE instance_id = ");
+                qb.push_bind(instance.as_str());
+                push_invitation_filters(&mut qb, query);
+                let row = qb.build().fetch_one(self.conn()).await.map_err(map_err)?;
+                col(&row, "n")
             }
 
             async fn insert_mail_message(&mut self, m: &MailMessage) -> Result<(), StoreError> {

@@ -329,6 +329,137 @@ async fn delete_membership(
     Ok(ClerkJson(membership_json(&view)))
 }
 
+#[derive(Deserialize, Debug, Default)]
+struct InvitationBody {
+    email_address: Option<String>,
+    role: Option<String>,
+    inviter_user_id: Option<String>,
+    expires_in_days: Option<i64>,
+    redirect_url: Option<String>,
+    public_metadata: Option<Value>,
+    private_metadata: Option<Value>,
+}
+
+impl InvitationBody {
+    fn into_params(self) -> Result<concierge_service::invitations::CreateInvitation, ApiError> {
+        Ok(concierge_service::invitations::CreateInvitation {
+            email_address: self
+                .email_address
+                .ok_or_else(|| ApiError::param_missing("email_address"))?,
+            role: self.role,
+            inviter_user_id: self
+                .inviter_user_id
+                .as_deref()
+                .filter(|s| !s.is_empty())
+                .map(user_id)
+                .transpose()?,
+            expires_in_days: self.expires_in_days,
+            redirect_url: self.redirect_url,
+            public_metadata: self.public_metadata,
+            private_metadata: self.private_metadata,
+        })
+    }
+}
+
+async fn create_invitation(
+    State(app): State<AppState>,
+    BapiInstance(instance): BapiInstance,
+    Path(id): Path<String>,
+    ClerkJson(body): ClerkJson<InvitationBody>,
+) -> Answer {
+    let views = app
+        .service
+        .create_invitations(&instance, &id, vec![body.into_params()?])
+        .await?;
+    let now = app.service.now();
+    let view = views.first().ok_or_else(ApiError::internal)?;
+    Ok(ClerkJson(convert::invitation(view, now, true)))
+}
+
+async fn create_invitations_bulk(
+    State(app): State<AppState>,
+    BapiInstance(instance): BapiInstance,
+    Path(id): Path<String>,
+    ClerkJson(body): ClerkJson<Vec<InvitationBody>>,
+) -> Answer {
+    let params = body
+        .into_iter()
+        .map(InvitationBody::into_params)
+        .collect::<Result<Vec<_>, _>>()?;
+    let views = app
+        .service
+        .create_invitations(&instance, &id, params)
+        .await?;
+    let now = app.service.now();
+    let total = i64::try_from(views.len()).unwrap_or_default();
+    Ok(page(
+        views
+            .iter()
+            .map(|v| convert::invitation(v, now, true))
+            .collect(),
+        total,
+    ))
+}
+
+async fn list_invitations(
+    State(app): State<AppState>,
+    BapiInstance(instance): BapiInstance,
+    Path(id): Path<String>,
+    params: QueryParams,
+) -> Answer {
+    let (limit, offset) = params.pagination()?;
+    let query = concierge_service::InvitationQuery {
+        statuses: params.get_all("status"),
+        limit,
+        offset,
+        ..Default::default()
+    };
+    let (views, total) = app
+        .service
+        .list_invitations(&instance.id, &id, query)
+        .await?;
+    let now = app.service.now();
+    Ok(page(
+        views
+            .iter()
+            .map(|v| convert::invitation(v, now, true))
+            .collect(),
+        total,
+    ))
+}
+
+async fn get_invitation(
+    State(app): State<AppState>,
+    BapiInstance(instance): BapiInstance,
+    Path((id, invitation)): Path<(String, String)>,
+) -> Answer {
+    let view = app
+        .service
+        .get_invitation(&instance.id, &id, &invitation)
+        .await?;
+    Ok(ClerkJson(convert::invitation(
+        &view,
+        app.service.now(),
+        true,
+    )))
+}
+
+async fn revoke_invitation(
+    State(app): State<AppState>,
+    BapiInstance(instance): BapiInstance,
+    Path((id, invitation)): Path<(String, String)>,
+) -> Answer {
+    let view = app
+        .service
+        .revoke_invitation(&instance.id, &id, &invitation)
+        .await?;
+    Ok(ClerkJson(convert::invitation(
+        &view,
+        app.service.now(),
+        true,
+    )))
+}
+
 pub(super) fn routes() -> Router<AppState> {
     Router::new()
         .route("/v1/organizations", get(list).post(create))
@@ -351,6 +482,22 @@ pub(super) fn routes() -> Router<AppState> {
         .route(
             "/v1/organizations/{id}/memberships/{user_id}/metadata",
             patch(membership_metadata),
+        )
+        .route(
+            "/v1/organizations/{id}/invitations",
+            get(list_invitations).post(create_invitation),
+        )
+        .route(
+            "/v1/organizations/{id}/invitations/bulk",
+            axum::routing::post(create_invitations_bulk),
+        )
+        .route(
+            "/v1/organizations/{id}/invitations/{invitation}",
+            get(get_invitation),
+        )
+        .route(
+            "/v1/organizations/{id}/invitations/{invitation}/revoke",
+            axum::routing::post(revoke_invitation),
         )
         .route("/v1/organization_memberships", get(instance_memberships))
         .route(

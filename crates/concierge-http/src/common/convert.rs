@@ -241,3 +241,32 @@ pub fn membership(
     }
     value
 }
+
+/// An organization invitation; with `public_organization_data` for the invitee's own list, and
+/// private metadata for the Backend API.
+pub fn invitation(
+    view: &concierge_service::invitations::InvitationView,
+    now: Millis,
+    private: bool,
+) -> Value {
+    let inv = &view.invitation;
+    let org = &view.organization;
+    let mut value = serde_json::json!({
+        "object": "organization_invitation", "id": inv.id.as_str(),
+        "email_address": inv.email_address, "organization_id": org.id.as_str(),
+        "role": inv.role, "role_name": view.role.name, "status": inv.status_at(now),
+        "public_metadata": inv.public_metadata, "url": Value::Null,
+        "expires_at": inv.expires_at, "created_at": inv.created_at, "updated_at": inv.updated_at,
+        "public_organization_data": {
+            "id": org.id.as_str(), "name": org.name, "slug": org.slug,
+            "image_url": org.image_url.clone().unwrap_or_default(), "has_image": org.image_url.is_some(),
+        },
+    });
+    if private {
+        value["private_metadata"] = inv.private_metadata.clone();
+        value["inviter_user_id"] =
+            serde_json::json!(inv.inviter_user_id.as_ref().map(|u| u.as_str()));
+        value["redirect_url"] = serde_json::json!(inv.redirect_url);
+    }
+    value
+}

@@ -355,6 +355,12 @@ impl From<CoreError> for ApiError {
                 "an admin is required",
                 "There has to be at least one organization member with the administrator role.",
             ),
+            CoreError::InvitationNotPending => ApiError::new(
+                S::BAD_REQUEST,
+                "organization_invitation_not_pending",
+                "invitation is not pending",
+                "This invitation was already accepted, revoked, or it has expired.",
+            ),
             CoreError::OutOfRange { param } => ApiError::new(
                 S::UNPROCESSABLE_ENTITY,
                 "form_param_value_invalid",

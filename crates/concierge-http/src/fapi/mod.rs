@@ -137,7 +137,15 @@ pub fn router(state: AppState) -> Router {
         .route("/v1/organizations/{id}/roles", get(organizations::roles))
         .route(
             "/v1/organizations/{id}/invitations",
-            get(organizations::empty_org_page),
+            get(organizations::invitations).post(organizations::invite),
+        )
+        .route(
+            "/v1/organizations/{id}/invitations/bulk",
+            post(organizations::invite_bulk),
+        )
+        .route(
+            "/v1/organizations/{id}/invitations/{invitation}/revoke",
+            post(organizations::revoke_invitation),
         )
         .route(
             "/v1/organizations/{id}/domains",
@@ -157,7 +165,11 @@ pub fn router(state: AppState) -> Router {
         )
         .route(
             "/v1/me/organization_invitations",
-            get(organizations::my_empty_page),
+            get(organizations::my_invitations),
+        )
+        .route(
+            "/v1/me/organization_invitations/{id}/accept",
+            post(organizations::accept_invitation),
         )
         .route(
             "/v1/me/organization_suggestions",

@@ -228,9 +228,9 @@ pub async fn roles(State(app): State<AppState>, fapi: Fapi, Path(id): Path<Strin
     .await
 }
 
-/// `GET /v1/organizations/{id}/invitations`, `…/domains`, `…/membership_requests`: a member's
-/// view of records this server does not create yet, so the page is empty for everyone. The
-/// membership check still applies.
+/// `GET /v1/organizations/{id}/domains` and `…/membership_requests`: a member's view of records
+/// this server does not create yet, so the page is empty for everyone. The membership check
+/// still applies.
 pub async fn empty_org_page(
     State(app): State<AppState>,
     fapi: Fapi,
@@ -273,5 +273,156 @@ pub async fn leave(State(app): State<AppState>, fapi: Fapi, Path(id): Path<Strin
         .leave_organization(&fapi.browser, fapi.session_id.as_deref(), &id)
         .await?;
     let value = membership_json(&outcome.response);
+    Ok(fapi.respond(&outcome, value, &app.service))
+}
+
+/// `GET /v1/organizations/{id}/invitations` (needs `org:sys_memberships:read`).
+pub async fn invitations(
+    State(app): State<AppState>,
+    fapi: Fapi,
+    Path(id): Path<String>,
+) -> Answer {
+    let (limit, offset) = fapi.query.pagination()?;
+    let (views, total) = app
+        .service
+        .org_invitations(
+            &fapi.browser,
+            fapi.session_id.as_deref(),
+            &id,
+            fapi.query.get_all("status"),
+            limit,
+            offset,
+        )
+        .await?;
+    let now = app.service.now();
+    with_client(
+        &app,
+        &fapi,
+        page(
+            views
+                .iter()
+                .map(|v| convert::invitation(v, now, false))
+                .collect(),
+            total,
+        ),
+    )
+    .await
+}
+
+fn invitation_params(form: &Form) -> Vec<concierge_service::invitations::CreateInvitation> {
+    form.0
+        .get_all("email_address")
+        .into_iter()
+        .map(|email| concierge_service::invitations::CreateInvitation {
+            email_address: email,
+            role: form.get("role"),
+            ..Default::default()
+        })
+        .collect()
+}
+
+/// `POST /v1/organizations/{id}/invitations`: one invitation (needs `org:sys_memberships:manage`).
+pub async fn invite(
+    State(app): State<AppState>,
+    fapi: Fapi,
+    Path(id): Path<String>,
+    form: Form,
+) -> Answer {
+    let outcome = app
+        .service
+        .invite_to_org(
+            &fapi.browser,
+            fapi.session_id.as_deref(),
+            &id,
+            invitation_params(&form),
+        )
+        .await?;
+    let now = app.service.now();
+    let first = outcome
+        .response
+        .first()
+        .ok_or_else(|| ApiError::param_missing("email_address"))?;
+    let value = convert::invitation(first, now, false);
+    Ok(fapi.respond(&outcome, value, &app.service))
+}
+
+/// `POST /v1/organizations/{id}/invitations/bulk`: answers an array (wire §6.8).
+pub async fn invite_bulk(
+    State(app): State<AppState>,
+    fapi: Fapi,
+    Path(id): Path<String>,
+    form: Form,
+) -> Answer {
+    let outcome = app
+        .service
+        .invite_to_org(
+            &fapi.browser,
+            fapi.session_id.as_deref(),
+            &id,
+            invitation_params(&form),
+        )
+        .await?;
+    let now = app.service.now();
+    let value = json!(outcome
+        .response
+        .iter()
+        .map(|v| convert::invitation(v, now, false))
+        .collect::<Vec<_>>());
+    Ok(fapi.respond(&outcome, value, &app.service))
+}
+
+/// `POST /v1/organizations/{id}/invitations/{invitation}/revoke`.
+pub async fn revoke_invitation(
+    State(app): State<AppState>,
+    fapi: Fapi,
+    Path((id, invitation)): Path<(String, String)>,
+) -> Answer {
+    let outcome = app
+        .service
+        .revoke_org_invitation(&fapi.browser, fapi.session_id.as_deref(), &id, &invitation)
+        .await?;
+    let value = convert::invitation(&outcome.response, app.service.now(), false);
+    Ok(fapi.respond(&outcome, value, &app.service))
+}
+
+/// `GET /v1/me/organization_invitations`: invitations to the user's verified addresses.
+pub async fn my_invitations(State(app): State<AppState>, fapi: Fapi) -> Answer {
+    let (limit, offset) = fapi.query.pagination()?;
+    let (views, total) = app
+        .service
+        .my_invitations(
+            &fapi.browser,
+            fapi.session_id.as_deref(),
+            fapi.query.get_all("status"),
+            limit,
+            offset,
+        )
+        .await?;
+    let now = app.service.now();
+    with_client(
+        &app,
+        &fapi,
+        page(
+            views
+                .iter()
+                .map(|v| convert::invitation(v, now, false))
+                .collect(),
+            total,
+        ),
+    )
+    .await
+}
+
+/// `POST /v1/me/organization_invitations/{id}/accept`.
+pub async fn accept_invitation(
+    State(app): State<AppState>,
+    fapi: Fapi,
+    Path(id): Path<String>,
+) -> Answer {
+    let outcome = app
+        .service
+        .accept_invitation(&fapi.browser, fapi.session_id.as_deref(), &id)
+        .await?;
+    let value = convert::invitation(&outcome.response.0, app.service.now(), false);
     Ok(fapi.respond(&outcome, value, &app.service))
 }

@@ -11,6 +11,7 @@ crate::both_databases!(
     active_organization_in_tokens,
     browser_organizations_and_system_permissions,
     custom_roles_and_permissions_in_tokens,
+    invitations_by_email,
 );
 
 fn claims(jwt: &str) -> Value {
@@ -915,4 +916,170 @@ async fn custom_roles_and_permissions_in_tokens(db: Db) {
         )
         .await;
     assert_eq!(members["data"][0]["role"], "org:analyst");
+}
+
+async fn invitations_by_email(db: Db) {
+    let srv = TestServer::spawn(db).await;
+    let d = &srv.default;
+    let ada = srv.create_user(d, "ada@example.com").await;
+    let (_, org) = srv
+        .bapi(
+            d,
+            Method::POST,
+            "/v1/organizations",
+            Some(json!({"name": "Acme", "created_by": ada["id"]})),
+        )
+        .await;
+    let org_id = org["id"].as_str().unwrap().to_owned();
+    let base = format!("/v1/organizations/{org_id}/invitations");
+
+    // Backend API: one, a duplicate, bulk, list, revoke.
+    let (status, inv) = srv
+        .bapi(
+            d,
+            Method::POST,
+            &base,
+            Some(json!({"email_address": "Bob@Example.com", "role": "org:member", "inviter_user_id": ada["id"], "public_metadata": {"team": "red"}})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{inv}");
+    assert_eq!(inv["object"], "organization_invitation");
+    assert_eq!(inv["email_address"], "bob@example.com");
+    assert_eq!(inv["status"], "pending");
+    assert_eq!(inv["role_name"], "Member");
+    let mail = srv
+        .service
+        .list_mailbox(&d.id, Some("bob@example.com"), 5)
+        .await
+        .unwrap();
+    assert_eq!(mail.len(), 1);
+    assert!(mail[0].subject.contains("Acme") && mail[0].html.contains("Acme"));
+    let (status, body) = srv
+        .bapi(
+            d,
+            Method::POST,
+            &base,
+            Some(json!({"email_address": "bob@example.com", "role": "org:member"})),
+        )
+        .await;
+    assert_eq!(
+        status,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "one pending invitation per address"
+    );
+    assert_eq!(body["errors"][0]["code"], "form_identifier_exists");
+    let (status, body) = srv
+        .bapi(
+            d,
+            Method::POST,
+            &base,
+            Some(json!({"email_address": "ada@example.com", "role": "org:member"})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "already a member: {body}");
+    let (status, bulk) = srv
+        .bapi(
+            d,
+            Method::POST,
+            &format!("{base}/bulk"),
+            Some(json!([{"email_address": "cy@example.com", "role": "org:admin"}, {"email_address": "dee@example.com"}])),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{bulk}");
+    assert_eq!(bulk["total_count"], 2);
+    assert_eq!(bulk["data"][1]["role"], "org:member", "the default role");
+    let cy_inv = bulk["data"][0]["id"].as_str().unwrap().to_owned();
+    let (_, revoked) = srv
+        .bapi(d, Method::POST, &format!("{base}/{cy_inv}/revoke"), None)
+        .await;
+    assert_eq!(revoked["status"], "revoked");
+    let (status, body) = srv
+        .bapi(d, Method::POST, &format!("{base}/{cy_inv}/revoke"), None)
+        .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert_eq!(
+        body["errors"][0]["code"],
+        "organization_invitation_not_pending"
+    );
+    let (_, pending) = srv
+        .bapi(d, Method::GET, &format!("{base}?status=pending"), None)
+        .await;
+    assert_eq!(pending["total_count"], 2);
+
+    // The browser: an admin invites; the invitee sees and accepts it.
+    let (mut admin, admin_sid) = signed_in(&srv, "ada@example.com").await;
+    let q = format!("?_clerk_session_id={admin_sid}");
+    let answer = admin
+        .post(
+            &format!("{base}/bulk{q}"),
+            &[("email_address", "eve@example.com"), ("role", "org:member")],
+        )
+        .await;
+    assert_eq!(answer.status, StatusCode::OK, "{}", answer.body);
+    assert_eq!(
+        answer.body["response"][0]["email_address"],
+        "eve@example.com"
+    );
+    let list = admin.get(&format!("{base}{q}&status=pending")).await;
+    assert_eq!(list.body["response"]["total_count"], 3);
+
+    srv.create_user(d, "bob@example.com").await;
+    let (mut bob, bob_sid) = signed_in(&srv, "bob@example.com").await;
+    let bq = format!("?_clerk_session_id={bob_sid}");
+    let mine = bob
+        .get(&format!(
+            "/v1/me/organization_invitations{bq}&status=pending"
+        ))
+        .await;
+    assert_eq!(mine.body["response"]["total_count"], 1);
+    assert_eq!(
+        mine.body["response"]["data"][0]["public_organization_data"]["slug"],
+        "acme"
+    );
+    let inv_id = mine.body["response"]["data"][0]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let accepted = bob
+        .post(
+            &format!("/v1/me/organization_invitations/{inv_id}/accept{bq}"),
+            &[],
+        )
+        .await;
+    assert_eq!(accepted.status, StatusCode::OK, "{}", accepted.body);
+    assert_eq!(accepted.body["response"]["status"], "accepted");
+    let memberships = &accepted.body["client"]["sessions"][0]["user"]["organization_memberships"];
+    assert_eq!(memberships[0]["organization"]["id"], org_id.as_str());
+    assert_eq!(memberships[0]["public_metadata"], json!({"team": "red"}));
+    let again = bob
+        .post(
+            &format!("/v1/me/organization_invitations/{inv_id}/accept{bq}"),
+            &[],
+        )
+        .await;
+    assert_eq!(again.status, StatusCode::BAD_REQUEST);
+
+    // Members without the manage permission cannot invite; others cannot accept someone else's.
+    let answer = bob
+        .post(
+            &format!("{base}{bq}"),
+            &[("email_address", "zed@example.com"), ("role", "org:member")],
+        )
+        .await;
+    assert_eq!(answer.status, StatusCode::FORBIDDEN);
+    let dee_inv = bulk["data"][1]["id"].as_str().unwrap();
+    let answer = bob
+        .post(
+            &format!("/v1/me/organization_invitations/{dee_inv}/accept{bq}"),
+            &[],
+        )
+        .await;
+    assert_eq!(answer.status, StatusCode::NOT_FOUND);
+
+    // Invitations expire after 30 days.
+    srv.clock.advance(31 * 24 * 3600 * 1000);
+    let (_, expired) = srv
+        .bapi(d, Method::GET, &format!("{base}?status=expired"), None)
+        .await;
+    assert_eq!(expired["total_count"], 2);
 }
