@@ -228,6 +228,8 @@ export async function startApp({ concierge, logPath }) {
       const buffer = Buffer.from(await response.arrayBuffer());
       const isBundle = url.pathname.includes('/npm/');
       const contentType = response.headers.get('content-type') ?? '';
+      // Bundles and images (profile images under /v1/images/) are logged by size, not as text.
+      const isBinary = isBundle || contentType.startsWith('image/');
       const entry = {
         method: req.method,
         path: `${url.pathname.slice(PROXY_PATH.length)}${url.search}`,
@@ -235,7 +237,7 @@ export async function startApp({ concierge, logPath }) {
         location: response.headers.get('location'),
         setCookie: response.headers.getSetCookie(),
         requestBody: body?.toString('utf8') ?? '',
-        responseBody: isBundle && response.status < 400 ? `<${buffer.length} bytes ${contentType}>` : buffer.toString('utf8'),
+        responseBody: isBinary && response.status < 400 ? `<${buffer.length} bytes ${contentType}>` : buffer.toString('utf8'),
       };
       fapiLog.push(entry);
       const lines = [`FAPI ${entry.method} ${entry.path} -> ${entry.status}`];
@@ -244,7 +246,7 @@ export async function startApp({ concierge, logPath }) {
       if (entry.requestBody) lines.push(`  > body: ${excerpt(entry.requestBody, 800)}`);
       if (entry.location) lines.push(`  < location: ${entry.location}`);
       for (const c of entry.setCookie) lines.push(`  < set-cookie: ${c}`);
-      lines.push(`  < ${contentType}: ${excerpt(entry.responseBody, isBundle ? 300 : 3000)}`);
+      lines.push(`  < ${contentType}: ${excerpt(entry.responseBody, isBinary ? 300 : 3000)}`);
       write(lines.join('\n'));
       return sendFetchResponse(res, response, buffer);
     }

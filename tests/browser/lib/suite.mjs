@@ -4,6 +4,7 @@ import { before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import zlib from 'node:zlib';
 import { chromium } from 'playwright-core';
 import { startConcierge, ARTIFACTS, decodePart } from './concierge.mjs';
 import { startApp } from './app.mjs';
@@ -254,3 +255,85 @@ export async function createUser(concierge, email, password) {
 }
 
 export const randomEmail = (prefix) => `${prefix}+${Date.now().toString(36)}${Math.random().toString(36).slice(2, 8)}@example.com`;
+
+/** Polls `check` (async, returns truthy when done) for up to `timeout` ms; returns its last value. */
+export async function eventually(check, timeout = 10_000, interval = 250) {
+  const deadline = Date.now() + timeout;
+  let last;
+  while (Date.now() < deadline) {
+    last = await check();
+    if (last) return last;
+    await new Promise((r) => setTimeout(r, interval));
+  }
+  return last;
+}
+
+/** The FAPI calls the app proxied whose path matches `pattern`, one line each (status, and the body of a failure). */
+export function fapiCalls(app, pattern = /^\/v1\//) {
+  const lines = app.fapiLog
+    .filter((e) => pattern.test(e.path))
+    .map((e) => {
+      const method = /[?&]_method=(\w+)/.exec(e.path)?.[1];
+      return `${e.method}${method ? ` (_method=${method})` : ''} ${e.path.split('?')[0]}` +
+        (e.requestBody ? ` [${e.requestBody.slice(0, 200)}]` : '') +
+        ` -> ${e.status}${e.status >= 400 ? ` ${e.responseBody.slice(0, 400)}` : ''}`;
+    });
+  return lines.length ? `\n  ${lines.join('\n  ')}` : '(none)';
+}
+
+/** A six-digit code different from `code`. */
+export const otherCode = (code) => String((Number(code) + 1) % 1_000_000).padStart(6, '0');
+
+/** Signs out through <UserButton/> on the home page; waits until clerk-js and the page show the user signed out. */
+export async function signOutThroughUserButton(suite, page) {
+  if (new URL(page.url()).pathname !== '/') await page.goto(suite.app.url('/'));
+  await waitForClerk(page);
+  await page.locator('.cl-userButtonTrigger').click();
+  const signOut = page.getByRole('menuitem', { name: 'Sign out' }).or(page.locator('.cl-userButtonPopoverActionButton__signOut'));
+  await signOut.first().click();
+  await page.waitForFunction(() => window.Clerk?.loaded && window.Clerk.user === null, null, { timeout: 15_000 });
+  await page.getByTestId('user-id').filter({ hasText: 'signed-out' }).waitFor();
+}
+
+/** A valid `width`×`height` RGB PNG (one IDAT, zlib-deflated scanlines, correct CRCs) filled with a gradient. */
+export function pngBuffer(width = 64, height = 64) {
+  const crcTable = Array.from({ length: 256 }, (_, n) => {
+    let c = n;
+    for (let k = 0; k < 8; k += 1) c = c & 1 ? 0xedb88320 ^ (c >>> 1) : c >>> 1;
+    return c >>> 0;
+  });
+  const crc32 = (buf) => {
+    let c = 0xffffffff;
+    for (const byte of buf) c = crcTable[(c ^ byte) & 0xff] ^ (c >>> 8);
+    return (c ^ 0xffffffff) >>> 0;
+  };
+  const chunk = (type, data) => {
+    const length = Buffer.alloc(4);
+    length.writeUInt32BE(data.length);
+    const body = Buffer.concat([Buffer.from(type, 'ascii'), data]);
+    const crc = Buffer.alloc(4);
+    crc.writeUInt32BE(crc32(body));
+    return Buffer.concat([length, body, crc]);
+  };
+  const ihdr = Buffer.alloc(13);
+  ihdr.writeUInt32BE(width, 0);
+  ihdr.writeUInt32BE(height, 4);
+  ihdr[8] = 8; // bit depth
+  ihdr[9] = 2; // colour type: RGB
+  const raw = Buffer.alloc((width * 3 + 1) * height);
+  for (let y = 0; y < height; y += 1) {
+    const row = y * (width * 3 + 1);
+    raw[row] = 0; // filter: none
+    for (let x = 0; x < width; x += 1) {
+      raw[row + 1 + x * 3] = (x * 255) / (width - 1);
+      raw[row + 2 + x * 3] = (y * 255) / (height - 1);
+      raw[row + 3 + x * 3] = 160;
+    }
+  }
+  return Buffer.concat([
+    Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]),
+    chunk('IHDR', ihdr),
+    chunk('IDAT', zlib.deflateSync(raw)),
+    chunk('IEND', Buffer.alloc(0)),
+  ]);
+}
