@@ -1,0 +1,259 @@
+//! `/v1/users…` (wire §8.2): get, list with filters, count, create, update, delete.
+
+use super::{push_all, ApiError, BackendApi};
+use http::Method;
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
+
+/// A user as the Backend API returns it (the fields most applications read; every other
+/// field is kept in `other`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct User {
+    /// `user_…`.
+    pub id: String,
+    /// The application's own id for the user.
+    #[serde(default)]
+    pub external_id: Option<String>,
+    /// Username, if the instance uses them.
+    #[serde(default)]
+    pub username: Option<String>,
+    /// Given name.
+    #[serde(default)]
+    pub first_name: Option<String>,
+    /// Family name.
+    #[serde(default)]
+    pub last_name: Option<String>,
+    /// Avatar URL.
+    #[serde(default)]
+    pub image_url: String,
+    /// Id of the primary entry of `email_addresses`.
+    #[serde(default)]
+    pub primary_email_address_id: Option<String>,
+    /// Email addresses.
+    #[serde(default)]
+    pub email_addresses: Vec<EmailAddress>,
+    /// Whether a password is set.
+    #[serde(default)]
+    pub password_enabled: bool,
+    /// Whether the user is banned.
+    #[serde(default)]
+    pub banned: bool,
+    /// Whether the user is locked out.
+    #[serde(default)]
+    pub locked: bool,
+    /// Metadata readable by the browser.
+    #[serde(default)]
+    pub public_metadata: Value,
+    /// Metadata only the backend sees.
+    #[serde(default)]
+    pub private_metadata: Value,
+    /// Metadata the browser may write.
+    #[serde(default)]
+    pub unsafe_metadata: Value,
+    /// Last sign-in, Unix ms.
+    #[serde(default)]
+    pub last_sign_in_at: Option<i64>,
+    /// Last activity, Unix ms.
+    #[serde(default)]
+    pub last_active_at: Option<i64>,
+    /// Creation, Unix ms.
+    #[serde(default)]
+    pub created_at: i64,
+    /// Last update, Unix ms.
+    #[serde(default)]
+    pub updated_at: i64,
+    /// Every other field, as sent.
+    #[serde(flatten)]
+    pub other: Map<String, Value>,
+}
+
+impl User {
+    /// The primary email address, if any.
+    pub fn primary_email_address(&self) -> Option<&str> {
+        let primary = self.primary_email_address_id.as_deref()?;
+        self.email_addresses
+            .iter()
+            .find(|e| e.id == primary)
+            .map(|e| e.email_address.as_str())
+    }
+}
+
+/// One email address of a user.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct EmailAddress {
+    /// `idn_…`.
+    pub id: String,
+    /// The address.
+    pub email_address: String,
+    /// Verification state (`{"status": "verified", …}`), when known.
+    #[serde(default)]
+    pub verification: Option<Value>,
+}
+
+/// Filters for [`BackendApi::list_users`]; empty fields are not sent.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct UserListParams {
+    /// Page size (the server's default when `None`).
+    pub limit: Option<u32>,
+    /// Rows to skip.
+    pub offset: Option<u32>,
+    /// Sort, such as `-created_at` or `+email_address`.
+    pub order_by: Option<String>,
+    /// Users having any of these email addresses.
+    pub email_address: Vec<String>,
+    /// Users with any of these ids.
+    pub user_id: Vec<String>,
+    /// Users with any of these external ids.
+    pub external_id: Vec<String>,
+    /// Users with any of these usernames.
+    pub username: Vec<String>,
+    /// Free-text search over names, emails, usernames and ids.
+    pub query: Option<String>,
+}
+
+impl UserListParams {
+    fn to_query(&self, with_page: bool) -> Vec<(&'static str, String)> {
+        let mut query = Vec::new();
+        if with_page {
+            // Falsy values are never sent (wire §8.1).
+            if let Some(limit) = self.limit.filter(|l| *l > 0) {
+                query.push(("limit", limit.to_string()));
+            }
+            if let Some(offset) = self.offset.filter(|o| *o > 0) {
+                query.push(("offset", offset.to_string()));
+            }
+            if let Some(order_by) = self.order_by.clone().filter(|o| !o.is_empty()) {
+                query.push(("order_by", order_by));
+            }
+        }
+        push_all(&mut query, "email_address", &self.email_address);
+        push_all(&mut query, "user_id", &self.user_id);
+        push_all(&mut query, "external_id", &self.external_id);
+        push_all(&mut query, "username", &self.username);
+        if let Some(text) = self.query.clone().filter(|q| !q.is_empty()) {
+            query.push(("query", text));
+        }
+        query
+    }
+}
+
+/// Fields of a new user; `None` and empty fields are not sent.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct CreateUserParams {
+    /// Email addresses; the first becomes primary.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub email_address: Vec<String>,
+    /// Plain-text password, checked against the instance's policy.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub password: Option<String>,
+    /// Username.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub username: Option<String>,
+    /// Given name.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub first_name: Option<String>,
+    /// Family name.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub last_name: Option<String>,
+    /// The application's own id.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub external_id: Option<String>,
+    /// Public metadata.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub public_metadata: Option<Value>,
+    /// Private metadata.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub private_metadata: Option<Value>,
+    /// Unsafe metadata.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub unsafe_metadata: Option<Value>,
+    /// Skip the password strength checks.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub skip_password_checks: Option<bool>,
+}
+
+/// Fields to change on a user (`PATCH`); `None` fields are left as they are.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct UpdateUserParams {
+    /// Given name.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub first_name: Option<String>,
+    /// Family name.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub last_name: Option<String>,
+    /// Username.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub username: Option<String>,
+    /// New password.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub password: Option<String>,
+    /// The application's own id.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub external_id: Option<String>,
+    /// One of the user's email address ids.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub primary_email_address_id: Option<String>,
+}
+
+/// What a `DELETE` returns.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DeletedObject {
+    /// The deleted object's id.
+    pub id: String,
+    /// Its type (`user`).
+    #[serde(default)]
+    pub object: String,
+    /// Always `true`.
+    #[serde(default)]
+    pub deleted: bool,
+}
+
+#[derive(Deserialize)]
+struct TotalCount {
+    total_count: u64,
+}
+
+fn user_path(id: &str) -> Result<String, ApiError> {
+    super::segment(id).map(|id| format!("users/{id}"))
+}
+
+impl BackendApi {
+    /// `GET /v1/users/{id}`.
+    pub async fn get_user(&self, user_id: &str) -> Result<User, ApiError> {
+        self.get(&user_path(user_id)?, &[]).await
+    }
+
+    /// `GET /v1/users`: one page of users matching the filters.
+    pub async fn list_users(&self, params: &UserListParams) -> Result<Vec<User>, ApiError> {
+        self.get("users", &params.to_query(true)).await
+    }
+
+    /// `GET /v1/users/count`: how many users match the filters.
+    pub async fn count_users(&self, params: &UserListParams) -> Result<u64, ApiError> {
+        let count: TotalCount = self.get("users/count", &params.to_query(false)).await?;
+        Ok(count.total_count)
+    }
+
+    /// `POST /v1/users`.
+    pub async fn create_user(&self, params: &CreateUserParams) -> Result<User, ApiError> {
+        let body = serde_json::to_value(params).map_err(|e| ApiError::Decode(e.to_string()))?;
+        self.send(Method::POST, "users", &[], Some(body)).await
+    }
+
+    /// `PATCH /v1/users/{id}`.
+    pub async fn update_user(
+        &self,
+        user_id: &str,
+        params: &UpdateUserParams,
+    ) -> Result<User, ApiError> {
+        let body = serde_json::to_value(params).map_err(|e| ApiError::Decode(e.to_string()))?;
+        self.send(Method::PATCH, &user_path(user_id)?, &[], Some(body))
+            .await
+    }
+
+    /// `DELETE /v1/users/{id}`.
+    pub async fn delete_user(&self, user_id: &str) -> Result<DeletedObject, ApiError> {
+        self.send(Method::DELETE, &user_path(user_id)?, &[], None)
+            .await
+    }
+}

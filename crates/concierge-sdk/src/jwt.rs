@@ -1,0 +1,108 @@
+//! Compact JWT decoding without verification (wire §2.3 step 1): three dot-separated parts,
+//! lenient base64url, JSON objects. Verification lives in `verify`; this module only splits.
+
+use crate::VerifyError;
+use base64::alphabet::URL_SAFE;
+use base64::engine::{DecodePaddingMode, GeneralPurpose, GeneralPurposeConfig};
+use base64::Engine;
+use serde_json::{Map, Value};
+
+/// Base64url that accepts both padded and unpadded input, as `@clerk/backend` does.
+const LENIENT: GeneralPurpose = GeneralPurpose::new(
+    &URL_SAFE,
+    GeneralPurposeConfig::new().with_decode_padding_mode(DecodePaddingMode::Indifferent),
+);
+
+/// A JWT split into its parts. Nothing about it has been checked except that it parses.
+///
+/// ```
+/// let token = "eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJ1c2VyXzEifQ.c2ln";
+/// let jwt = concierge_sdk::jwt::decode(token).unwrap();
+/// assert_eq!(jwt.header["alg"], "RS256");
+/// assert_eq!(jwt.claims["sub"], "user_1");
+/// ```
+#[derive(Debug, Clone)]
+pub struct DecodedJwt {
+    /// The JOSE header.
+    pub header: Map<String, Value>,
+    /// The payload.
+    pub claims: Map<String, Value>,
+    pub(crate) signing_input: String,
+    pub(crate) signature: Vec<u8>,
+}
+
+impl DecodedJwt {
+    /// A string header field (`alg`, `kid`, `typ`, `cat`).
+    pub fn header_str(&self, name: &str) -> Option<&str> {
+        self.header.get(name).and_then(Value::as_str)
+    }
+
+    /// A string claim.
+    pub fn claim_str(&self, name: &str) -> Option<&str> {
+        self.claims.get(name).and_then(Value::as_str)
+    }
+}
+
+fn decode_object(part: &str, what: &str) -> Result<Map<String, Value>, VerifyError> {
+    let bytes = LENIENT
+        .decode(part)
+        .map_err(|_| VerifyError::Malformed(format!("the {what} is not base64url")))?;
+    match serde_json::from_slice(&bytes) {
+        Ok(Value::Object(map)) => Ok(map),
+        _ => Err(VerifyError::Malformed(format!(
+            "the {what} is not a JSON object"
+        ))),
+    }
+}
+
+/// Splits and decodes a compact JWT without verifying anything.
+pub fn decode(token: &str) -> Result<DecodedJwt, VerifyError> {
+    let mut parts = token.split('.');
+    let (Some(header), Some(payload), Some(signature), None) =
+        (parts.next(), parts.next(), parts.next(), parts.next())
+    else {
+        return Err(VerifyError::Malformed(
+            "a JWT has three dot-separated parts".into(),
+        ));
+    };
+    Ok(DecodedJwt {
+        header: decode_object(header, "header")?,
+        claims: decode_object(payload, "payload")?,
+        signing_input: format!("{header}.{payload}"),
+        signature: LENIENT
+            .decode(signature)
+            .map_err(|_| VerifyError::Malformed("the signature is not base64url".into()))?,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn decodes_padded_and_unpadded_parts() {
+        let jwt = decode("eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJ1c2VyXzEifQ==.c2ln").unwrap();
+        assert_eq!(jwt.header_str("alg"), Some("RS256"));
+        assert_eq!(jwt.claim_str("sub"), Some("user_1"));
+        assert_eq!(jwt.signature, b"sig");
+        assert_eq!(
+            jwt.signing_input,
+            "eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJ1c2VyXzEifQ=="
+        );
+    }
+
+    #[test]
+    fn refuses_malformed_tokens() {
+        for bad in [
+            "",
+            "a.b",
+            "a.b.c.d",
+            "!!.eyJ9.c2ln",
+            "WzFd.eyJzdWIiOiJ4In0.c2ln", // header is an array
+            "eyJhbGciOiJSUzI1NiJ9.bm90IGpzb24.c2ln",
+        ] {
+            let err = decode(bad).unwrap_err();
+            assert_eq!(err.reason(), "token-invalid", "{bad}");
+        }
+    }
+}

@@ -1,0 +1,803 @@
+//! `authenticate_request`: the decision table of wire §4.5 for one incoming request, framework
+//! independent (method, URI, headers in; a [`RequestState`] with the headers to add out).
+//!
+//! Header path: `Authorization: Bearer <token>` (or a bare value) is verified and nothing else
+//! is looked at. Cookie path: handshake resolution first (§5.3; a nonce is redeemed through the
+//! Backend API, a `__clerk_handshake` token is verified), then `__client_uat` against
+//! `__session` (suffixed or not, §4.3), then verification. Where Clerk would refresh the
+//! browser's cookies it answers [`AuthStatus::Handshake`] with the FAPI URL to redirect to,
+//! but only for document requests; any other request is signed out with the same reason.
+//!
+//! Not implemented: satellite domains, the `__refresh` cookie (§4.6, not issued by Concierge),
+//! organization sync, and machine tokens (they are refused as `token-type-mismatch`).
+
+use crate::client::SUPPORTED_BAPI_VERSION;
+use crate::verify::check_token_type;
+use crate::{Auth, Clerk, InstanceType, VerifyError};
+use http::header::{self, HeaderMap, HeaderName, HeaderValue};
+use http::{Method, Request, Uri};
+use std::collections::BTreeMap;
+use url::Url;
+
+/// Reason strings (`x-clerk-auth-reason`, `__clerk_hs_reason`) of `@clerk/backend`, besides the
+/// token-verification reasons of [`VerifyError::reason`].
+pub mod reason {
+    /// A `__client_uat` > 0 but no `__session`: the browser is signed in, the token is missing.
+    pub const CLIENT_UAT_BUT_NO_SESSION_TOKEN: &str = "client-uat-but-no-session-token";
+    /// Development instance without a dev-browser token.
+    pub const DEV_BROWSER_MISSING: &str = "dev-browser-missing";
+    /// Development instance with `__clerk_db_jwt` in the query.
+    pub const DEV_BROWSER_SYNC: &str = "dev-browser-sync";
+    /// A document request arriving from another origin on the primary domain.
+    pub const PRIMARY_DOMAIN_CROSS_ORIGIN_SYNC: &str = "primary-domain-cross-origin-sync";
+    /// Neither `__client_uat` nor `__session`: an anonymous visitor.
+    pub const SESSION_TOKEN_AND_UAT_MISSING: &str = "session-token-and-uat-missing";
+    /// A handshake produced no `__session` (signed out, or an already used nonce).
+    pub const SESSION_TOKEN_MISSING: &str = "session-token-missing";
+    /// The token was issued before the last sign-in state change.
+    pub const SESSION_TOKEN_IAT_BEFORE_CLIENT_UAT: &str = "session-token-iat-before-client-uat";
+    /// `nbf` in the future.
+    pub const SESSION_TOKEN_NBF: &str = "session-token-nbf";
+    /// `iat` in the future.
+    pub const SESSION_TOKEN_IAT_IN_THE_FUTURE: &str = "session-token-iat-in-the-future";
+    /// A `__session` without `__client_uat`.
+    pub const SESSION_TOKEN_BUT_NO_CLIENT_UAT: &str = "session-token-but-no-client-uat";
+    /// An expired token on a GET (no `__refresh` support): `session-token-expired-refresh-…`.
+    pub const SESSION_TOKEN_EXPIRED_GET: &str =
+        "session-token-expired-refresh-non-eligible-no-refresh-cookie";
+    /// An expired token on another method.
+    pub const SESSION_TOKEN_EXPIRED_NON_GET: &str =
+        "session-token-expired-refresh-non-eligible-non-get";
+    /// A JWT-template or machine token where a session token was expected.
+    pub const TOKEN_TYPE_MISMATCH: &str = "token-type-mismatch";
+    /// A verified session whose status is `pending` (treated as signed out by default; this
+    /// reason is Concierge's, `@clerk/backend` reports such a request signed in).
+    pub const SESSION_PENDING: &str = "session-pending";
+    /// Something unexpected, such as a failed handshake in development.
+    pub const UNEXPECTED_ERROR: &str = "unexpected-error";
+}
+
+const SESSION: &str = "__session";
+const CLIENT_UAT: &str = "__client_uat";
+const DEV_BROWSER: &str = "__clerk_db_jwt";
+const HANDSHAKE: &str = "__clerk_handshake";
+const HANDSHAKE_NONCE: &str = "__clerk_handshake_nonce";
+const REDIRECT_COUNT: &str = "__clerk_redirect_count";
+
+/// The authentication outcome of a request.
+#[derive(Debug, Clone, PartialEq)]
+pub enum AuthStatus {
+    /// A verified session.
+    SignedIn(Box<Auth>),
+    /// No usable session; `reason` says why (see [`reason`] and [`VerifyError::reason`]).
+    SignedOut {
+        /// Machine-readable reason.
+        reason: String,
+        /// Human-readable detail (may be empty).
+        message: String,
+    },
+    /// The browser must visit the Frontend API handshake to refresh its cookies: answer
+    /// `307 Location: <location>` with `Cache-Control: no-store` (both are in the headers).
+    Handshake {
+        /// `…/v1/client/handshake?redirect_url=…&format=nonce`.
+        location: String,
+        /// Why (`client-uat-but-no-session-token`, …).
+        reason: String,
+    },
+}
+
+/// [`AuthStatus`] plus the response headers the application must send: `Set-Cookie`
+/// directives from a resolved handshake, the handshake redirect, and `x-clerk-auth-status`,
+/// `x-clerk-auth-reason`, `x-clerk-auth-message`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RequestState {
+    /// The outcome.
+    pub status: AuthStatus,
+    /// Headers to add to the response.
+    pub headers: HeaderMap,
+}
+
+impl RequestState {
+    /// The auth object when signed in.
+    pub fn auth(&self) -> Option<&Auth> {
+        match &self.status {
+            AuthStatus::SignedIn(auth) => Some(auth.as_ref()),
+            _ => None,
+        }
+    }
+
+    /// Whether the request is signed in.
+    pub fn is_signed_in(&self) -> bool {
+        self.auth().is_some()
+    }
+
+    /// The reason when signed out or redirected to the handshake.
+    pub fn reason(&self) -> Option<&str> {
+        match &self.status {
+            AuthStatus::SignedIn(_) => None,
+            AuthStatus::SignedOut { reason, .. } | AuthStatus::Handshake { reason, .. } => {
+                Some(reason)
+            }
+        }
+    }
+
+    /// The `Set-Cookie` directives to send back.
+    pub fn set_cookies(&self) -> impl Iterator<Item = &str> {
+        self.headers
+            .get_all(header::SET_COOKIE)
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+    }
+
+    /// `Location` to redirect to, if any (the handshake; or, for development instances, the
+    /// same URL without the handshake parameters).
+    pub fn location(&self) -> Option<&str> {
+        self.headers
+            .get(header::LOCATION)
+            .and_then(|v| v.to_str().ok())
+    }
+}
+
+/// Everything the table reads from one request (`@clerk/backend`'s `AuthenticateContext`).
+struct Context<'a> {
+    clerk: &'a Clerk,
+    method: &'a Method,
+    url: Option<Url>,
+    headers: &'a HeaderMap,
+    cookies: BTreeMap<String, String>,
+    suffixed: bool,
+    suffix: String,
+    token_in_header: Option<String>,
+    session_in_cookie: Option<String>,
+    client_uat: i64,
+    dev_browser_token: Option<String>,
+    handshake_token: Option<String>,
+    handshake_nonce: Option<String>,
+    redirect_count: i64,
+}
+
+/// Cookies of all `Cookie` headers; the first occurrence of a name wins, values are
+/// percent-decoded when possible.
+pub(crate) fn parse_cookies(headers: &HeaderMap) -> BTreeMap<String, String> {
+    let mut cookies = BTreeMap::new();
+    for value in headers.get_all(header::COOKIE) {
+        let Ok(value) = value.to_str() else { continue };
+        for pair in value.split(';') {
+            let Some((name, value)) = pair.split_once('=') else {
+                continue;
+            };
+            let value = value.trim().trim_matches('"');
+            let decoded = percent_decode(value).unwrap_or_else(|| value.to_owned());
+            cookies.entry(name.trim().to_owned()).or_insert(decoded);
+        }
+    }
+    cookies
+}
+
+fn percent_decode(value: &str) -> Option<String> {
+    if !value.contains('%') {
+        return Some(value.to_owned());
+    }
+    let bytes = value.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        if bytes[i] == b'%' {
+            let hex = std::str::from_utf8(bytes.get(i + 1..i + 3)?).ok()?;
+            out.push(u8::from_str_radix(hex, 16).ok()?);
+            i += 3;
+        } else {
+            out.push(bytes[i]);
+            i += 1;
+        }
+    }
+    String::from_utf8(out).ok()
+}
+
+/// The name of a `Set-Cookie` directive.
+fn directive_name(directive: &str) -> &str {
+    let first = directive.split(';').next().unwrap_or_default();
+    first.split_once('=').map_or(first, |(name, _)| name).trim()
+}
+
+/// The value of a `Set-Cookie` directive: after the first `=`, up to the first `;` (§5.2).
+fn directive_value(directive: &str) -> &str {
+    let first = directive.split(';').next().unwrap_or_default();
+    first.split_once('=').map_or("", |(_, value)| value).trim()
+}
+
+/// JavaScript's `parseInt(v) || 0`.
+fn parse_int(value: Option<&str>) -> i64 {
+    let value = value.unwrap_or_default().trim();
+    let (sign, digits) = match value.strip_prefix('-') {
+        Some(rest) => (-1, rest),
+        None => (1, value.strip_prefix('+').unwrap_or(value)),
+    };
+    let end = digits
+        .find(|c: char| !c.is_ascii_digit())
+        .unwrap_or(digits.len());
+    digits[..end].parse::<i64>().map(|n| sign * n).unwrap_or(0)
+}
+
+fn first_header_value<'h>(headers: &'h HeaderMap, name: &str) -> Option<&'h str> {
+    headers
+        .get(name)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split(',').next())
+        .map(str::trim)
+        .filter(|v| !v.is_empty())
+}
+
+/// The public URL of the request, from forwarded headers like `@clerk/backend`'s `clerkUrl`.
+fn public_url(uri: &Uri, headers: &HeaderMap) -> Option<Url> {
+    let proto = first_header_value(headers, "cloudfront-forwarded-proto")
+        .or_else(|| first_header_value(headers, "x-forwarded-proto"))
+        .or_else(|| uri.scheme_str())
+        .unwrap_or("http");
+    let host = first_header_value(headers, "x-forwarded-host")
+        .or_else(|| headers.get(header::HOST).and_then(|v| v.to_str().ok()))
+        .or_else(|| uri.authority().map(|a| a.as_str()))?;
+    let path = uri.path_and_query().map_or("/", |p| p.as_str());
+    Url::parse(&format!("{proto}://{host}{path}")).ok()
+}
+
+fn without_params(url: &Url, names: &[&str]) -> Url {
+    let mut url = url.clone();
+    let kept: Vec<(String, String)> = url
+        .query_pairs()
+        .filter(|(k, _)| !names.contains(&k.as_ref()))
+        .map(|(k, v)| (k.into_owned(), v.into_owned()))
+        .collect();
+    if kept.is_empty() {
+        url.set_query(None);
+    } else {
+        url.query_pairs_mut().clear().extend_pairs(kept);
+    }
+    url
+}
+
+impl<'a> Context<'a> {
+    fn new(clerk: &'a Clerk, method: &'a Method, uri: &Uri, headers: &'a HeaderMap) -> Self {
+        let url = public_url(uri, headers);
+        let cookies = parse_cookies(headers);
+        let suffix = clerk.publishable_key().cookie_suffix();
+        let mut context = Self {
+            clerk,
+            method,
+            url,
+            headers,
+            cookies,
+            suffixed: false,
+            suffix,
+            token_in_header: None,
+            session_in_cookie: None,
+            client_uat: 0,
+            dev_browser_token: None,
+            handshake_token: None,
+            handshake_nonce: None,
+            redirect_count: 0,
+        };
+        context.token_in_header = headers
+            .get(header::AUTHORIZATION)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|value| match value.split_once(' ') {
+                None => Some(value.to_owned()).filter(|v| !v.is_empty()),
+                Some(("Bearer", token)) => {
+                    Some(token.split(' ').next().unwrap_or_default().to_owned())
+                        .filter(|t| !t.is_empty())
+                }
+                Some(_) => None,
+            });
+        context.suffixed = context.uses_suffixed_cookies();
+        context.session_in_cookie = context.family_cookie(SESSION);
+        context.client_uat = parse_int(context.family_cookie(CLIENT_UAT).as_deref());
+        context.dev_browser_token = context
+            .query(DEV_BROWSER)
+            .or_else(|| context.family_cookie(DEV_BROWSER));
+        context.handshake_token = context
+            .query(HANDSHAKE)
+            .or_else(|| context.cookie(HANDSHAKE).map(str::to_owned));
+        context.handshake_nonce = context
+            .query(HANDSHAKE_NONCE)
+            .or_else(|| context.cookie(HANDSHAKE_NONCE).map(str::to_owned));
+        context.redirect_count = context
+            .cookie(REDIRECT_COUNT)
+            .and_then(|v| v.trim().parse().ok())
+            .unwrap_or(0);
+        context
+    }
+
+    fn is_development(&self) -> bool {
+        self.clerk.publishable_key().instance_type() == InstanceType::Development
+    }
+
+    fn cookie(&self, name: &str) -> Option<&str> {
+        self.cookies
+            .get(name)
+            .map(String::as_str)
+            .filter(|v| !v.is_empty())
+    }
+
+    fn suffixed_cookie(&self, name: &str) -> Option<&str> {
+        self.cookie(&format!("{name}_{}", self.suffix))
+    }
+
+    fn family_cookie(&self, name: &str) -> Option<String> {
+        let value = if self.suffixed {
+            self.suffixed_cookie(name)
+        } else {
+            self.cookie(name)
+        };
+        value.map(str::to_owned)
+    }
+
+    fn query(&self, name: &str) -> Option<String> {
+        self.url.as_ref().and_then(|url| {
+            url.query_pairs()
+                .find(|(k, _)| k == name)
+                .map(|(_, v)| v.into_owned())
+                .filter(|v| !v.is_empty())
+        })
+    }
+
+    fn header(&self, name: &str) -> Option<&str> {
+        self.headers.get(name).and_then(|v| v.to_str().ok())
+    }
+
+    /// Wire §4.3: which cookie family (suffixed or not) to read.
+    fn uses_suffixed_cookies(&self) -> bool {
+        let suffixed_uat = self.suffixed_cookie(CLIENT_UAT);
+        let uat = self.cookie(CLIENT_UAT);
+        let suffixed_session = self.suffixed_cookie(SESSION).unwrap_or_default();
+        let session = self.cookie(SESSION).unwrap_or_default();
+        let decoded = |token: &str| crate::jwt::decode(token).ok();
+        let session_jwt = decoded(session);
+        let suffixed_jwt = decoded(suffixed_session);
+        if !session.is_empty() {
+            let iss = session_jwt.as_ref().and_then(|jwt| jwt.claim_str("iss"));
+            match iss.filter(|iss| !iss.is_empty()) {
+                // Rule 1: no issuer, use un-suffixed (and end up signed out).
+                None => return false,
+                // Rule 2: another instance's token, trust the suffixed family.
+                Some(iss) => {
+                    let host = iss
+                        .strip_prefix("https://")
+                        .or_else(|| iss.strip_prefix("http://"))
+                        .unwrap_or(iss);
+                    if host != self.clerk.publishable_key().frontend_api() {
+                        return true;
+                    }
+                }
+            }
+        }
+        if suffixed_uat.is_none() && suffixed_session.is_empty() {
+            return false;
+        }
+        let iat = |jwt: &Option<crate::jwt::DecodedJwt>| {
+            jwt.as_ref()
+                .and_then(|j| crate::claims::seconds(&j.claims, "iat"))
+                .unwrap_or(0)
+        };
+        if suffixed_uat != Some("0") && uat != Some("0") && iat(&session_jwt) > iat(&suffixed_jwt) {
+            return false;
+        }
+        if suffixed_uat == Some("0") && uat != Some("0") {
+            return false;
+        }
+        if self.is_development() && suffixed_uat != Some("0") && uat == Some("0") {
+            let expired = suffixed_jwt.as_ref().is_some_and(|jwt| {
+                crate::claims::seconds(&jwt.claims, "exp")
+                    .is_some_and(|exp| exp <= self.clerk.now_ms() / 1000)
+            });
+            if expired {
+                return false;
+            }
+        }
+        if suffixed_uat.is_none() && !suffixed_session.is_empty() {
+            return false;
+        }
+        true
+    }
+
+    /// Wire §4.5: GET, and a document (or iframe) navigation.
+    fn is_eligible_for_handshake(&self) -> bool {
+        if self.method != Method::GET {
+            return false;
+        }
+        match self.header("sec-fetch-dest") {
+            Some(dest) => dest == "document" || dest == "iframe",
+            None => self
+                .header("accept")
+                .is_some_and(|accept| accept.starts_with("text/html")),
+        }
+    }
+
+    /// The Frontend API base for the handshake: the proxy URL (a relative one resolved against
+    /// the request's origin) or `https://<publishable-key host>` (wire §1.3, §5.1).
+    fn frontend_api(&self) -> Option<String> {
+        match &self.clerk.inner.config.proxy_url {
+            Some(proxy) if proxy.starts_with('/') => {
+                let origin = self.url.as_ref()?.origin().ascii_serialization();
+                Some(format!("{origin}{proxy}"))
+            }
+            Some(proxy) => Some(proxy.clone()),
+            None => Some(self.clerk.publishable_key().frontend_api().to_owned()),
+        }
+    }
+
+    fn handshake_location(&self, reason: &str) -> Option<String> {
+        let fapi = self.frontend_api()?;
+        let base = if fapi.starts_with("http") {
+            fapi
+        } else {
+            format!("https://{fapi}")
+        };
+        let base = format!("{}/", base.trim_end_matches('/'));
+        let mut location = Url::parse(&base).ok()?.join("v1/client/handshake").ok()?;
+        let redirect = without_params(self.url.as_ref()?, &[DEV_BROWSER, "__dev_session"]);
+        {
+            let mut query = location.query_pairs_mut();
+            query
+                .append_pair("redirect_url", redirect.as_str())
+                .append_pair("__clerk_api_version", SUPPORTED_BAPI_VERSION)
+                .append_pair(
+                    "suffixed_cookies",
+                    if self.suffixed { "true" } else { "false" },
+                )
+                .append_pair("__clerk_hs_reason", reason)
+                .append_pair("format", "nonce");
+            if let Some(token) = self
+                .session_in_cookie
+                .as_ref()
+                .or(self.token_in_header.as_ref())
+            {
+                query.append_pair(SESSION, token);
+            }
+            if self.is_development() {
+                if let Some(token) = &self.dev_browser_token {
+                    query.append_pair(DEV_BROWSER, token);
+                }
+            }
+        }
+        Some(location.to_string())
+    }
+
+    /// Wire §2.3/§4.5: "from the referrer of another site that is not the Frontend API".
+    fn is_cross_origin_foreign_referrer(&self) -> bool {
+        let (Some(referrer), Some(url)) = (self.header("referer"), self.url.as_ref()) else {
+            return false;
+        };
+        let Ok(referrer) = Url::parse(referrer) else {
+            return false;
+        };
+        if referrer.origin() == url.origin() {
+            return false;
+        }
+        let host = referrer.host_str().unwrap_or_default();
+        let fapi_host = match &self.clerk.inner.config.proxy_url {
+            Some(proxy) if proxy.starts_with("http") => Url::parse(proxy)
+                .ok()
+                .and_then(|u| u.host_str().map(str::to_owned))
+                .unwrap_or_default(),
+            Some(_) => url.host_str().unwrap_or_default().to_owned(),
+            None => self.clerk.publishable_key().frontend_api().to_owned(),
+        };
+        let known = host == fapi_host
+            || host.starts_with("accounts.")
+            || [".accounts.dev", ".accountsstage.dev", ".lclclerk.com"]
+                .iter()
+                .any(|suffix| host.ends_with(suffix));
+        !known
+    }
+}
+
+fn set(headers: &mut HeaderMap, name: HeaderName, value: &str) {
+    if let Ok(value) = HeaderValue::from_str(value) {
+        headers.insert(name, value);
+    }
+}
+
+fn append_set_cookie(headers: &mut HeaderMap, directive: &str) {
+    if let Ok(value) = HeaderValue::from_str(directive) {
+        headers.append(header::SET_COOKIE, value);
+    }
+}
+
+fn with_debug_headers(status: AuthStatus, mut headers: HeaderMap) -> RequestState {
+    let (label, reason, message) = match &status {
+        AuthStatus::SignedIn(_) => ("signed-in", "", ""),
+        AuthStatus::SignedOut { reason, message } => {
+            ("signed-out", reason.as_str(), message.as_str())
+        }
+        AuthStatus::Handshake { reason, .. } => ("handshake", reason.as_str(), ""),
+    };
+    set(
+        &mut headers,
+        HeaderName::from_static("x-clerk-auth-status"),
+        label,
+    );
+    if !reason.is_empty() {
+        set(
+            &mut headers,
+            HeaderName::from_static("x-clerk-auth-reason"),
+            reason,
+        );
+    }
+    if !message.is_empty() {
+        set(
+            &mut headers,
+            HeaderName::from_static("x-clerk-auth-message"),
+            message,
+        );
+    }
+    RequestState { status, headers }
+}
+
+fn signed_out(reason: &str, message: &str, headers: HeaderMap) -> RequestState {
+    with_debug_headers(
+        AuthStatus::SignedOut {
+            reason: reason.to_owned(),
+            message: message.to_owned(),
+        },
+        headers,
+    )
+}
+
+impl Clerk {
+    /// Authenticates an `http::Request` (the body is not read). See [`Clerk::authenticate`].
+    pub async fn authenticate_request<B>(&self, request: &Request<B>) -> RequestState {
+        self.authenticate(request.method(), request.uri(), request.headers())
+            .await
+    }
+
+    /// Runs the decision table of wire §4.5 for a request given by its method, URI (path and
+    /// query; the public origin comes from `X-Forwarded-Proto`/`X-Forwarded-Host`/`Host`) and
+    /// headers.
+    ///
+    /// ```no_run
+    /// use concierge_sdk::{AuthStatus, Clerk};
+    ///
+    /// # async fn run(clerk: Clerk, request: http::Request<()>) {
+    /// let state = clerk.authenticate_request(&request).await;
+    /// match &state.status {
+    ///     AuthStatus::SignedIn(auth) => println!("user {}", auth.user_id),
+    ///     AuthStatus::SignedOut { reason, .. } => println!("signed out: {reason}"),
+    ///     AuthStatus::Handshake { location, .. } => println!("307 to {location}"),
+    /// }
+    /// for cookie in state.set_cookies() {
+    ///     println!("Set-Cookie: {cookie}");
+    /// }
+    /// # }
+    /// ```
+    pub async fn authenticate(
+        &self,
+        method: &Method,
+        uri: &Uri,
+        headers: &HeaderMap,
+    ) -> RequestState {
+        let context = Context::new(self, method, uri, headers);
+        if let Some(token) = context.token_in_header.clone() {
+            return match self.verify_token(&token).await {
+                Ok(claims) => self.signed_in(claims, token, HeaderMap::new()),
+                Err(error) => self.token_error(&context, &error),
+            };
+        }
+        self.authenticate_with_cookies(&context).await
+    }
+
+    fn signed_in(
+        &self,
+        claims: crate::SessionClaims,
+        token: String,
+        headers: HeaderMap,
+    ) -> RequestState {
+        if self.inner.config.treat_pending_as_signed_out
+            && claims.session_status.as_deref() == Some("pending")
+        {
+            return signed_out(reason::SESSION_PENDING, "", headers);
+        }
+        with_debug_headers(
+            AuthStatus::SignedIn(Box::new(Auth::from_claims(claims, token))),
+            headers,
+        )
+    }
+
+    /// `handleMaybeHandshakeStatus`: a handshake for eligible requests, otherwise signed out;
+    /// signed out too once the redirect counter reaches 3.
+    fn maybe_handshake(&self, context: &Context<'_>, reason: &str, message: &str) -> RequestState {
+        if !context.is_eligible_for_handshake() {
+            return signed_out(reason, message, HeaderMap::new());
+        }
+        let Some(location) = context.handshake_location(reason) else {
+            return signed_out(reason, message, HeaderMap::new());
+        };
+        if context.redirect_count >= 3 {
+            tracing::warn!(
+                reason,
+                "handshake redirect loop; check that the publishable and secret keys belong to the same instance"
+            );
+            return signed_out(reason, message, HeaderMap::new());
+        }
+        let mut headers = HeaderMap::new();
+        set(&mut headers, header::LOCATION, &location);
+        set(&mut headers, header::CACHE_CONTROL, "no-store");
+        append_set_cookie(
+            &mut headers,
+            &format!(
+                "{REDIRECT_COUNT}={}; SameSite=Lax; HttpOnly; Max-Age=2",
+                context.redirect_count + 1
+            ),
+        );
+        with_debug_headers(
+            AuthStatus::Handshake {
+                location,
+                reason: reason.to_owned(),
+            },
+            headers,
+        )
+    }
+
+    /// `handleSessionTokenError`: time errors become a handshake, others sign out.
+    fn token_error(&self, context: &Context<'_>, error: &VerifyError) -> RequestState {
+        let message = error.to_string();
+        match error {
+            VerifyError::Expired { .. } => {
+                // No `__refresh` support (wire §4.6): report it as not eligible.
+                let reason = if context.method == Method::GET {
+                    reason::SESSION_TOKEN_EXPIRED_GET
+                } else {
+                    reason::SESSION_TOKEN_EXPIRED_NON_GET
+                };
+                self.maybe_handshake(context, reason, &message)
+            }
+            VerifyError::NotActiveYet(_) => {
+                self.maybe_handshake(context, reason::SESSION_TOKEN_NBF, &message)
+            }
+            VerifyError::IatInTheFuture(_) => {
+                self.maybe_handshake(context, reason::SESSION_TOKEN_IAT_IN_THE_FUTURE, &message)
+            }
+            other => signed_out(other.reason(), &message, HeaderMap::new()),
+        }
+    }
+
+    async fn authenticate_with_cookies(&self, context: &Context<'_>) -> RequestState {
+        // Row 1: a handshake carrier wins over everything else.
+        if context.handshake_nonce.is_some() || context.handshake_token.is_some() {
+            match self.resolve_handshake(context).await {
+                Ok(state) => return state,
+                Err(error) if context.is_development() => {
+                    return signed_out(
+                        reason::UNEXPECTED_ERROR,
+                        &error.to_string(),
+                        HeaderMap::new(),
+                    );
+                }
+                Err(error) => {
+                    // Production: the carrier may belong to another app on the same site;
+                    // continue so that a fresh handshake can fix it.
+                    tracing::warn!(error = %error, "unable to resolve the handshake");
+                }
+            }
+        }
+        // Rows 4 and 5: development instances need a dev-browser token.
+        if context.is_development() && context.query(DEV_BROWSER).is_some() {
+            return self.maybe_handshake(context, reason::DEV_BROWSER_SYNC, "");
+        }
+        if context.is_development() && context.dev_browser_token.is_none() {
+            return self.maybe_handshake(context, reason::DEV_BROWSER_MISSING, "");
+        }
+        let has_client = context.client_uat != 0;
+        let Some(token) = context.session_in_cookie.clone() else {
+            // Rows 6 and 8.
+            return if has_client {
+                self.maybe_handshake(context, reason::CLIENT_UAT_BUT_NO_SESSION_TOKEN, "")
+            } else {
+                signed_out(reason::SESSION_TOKEN_AND_UAT_MISSING, "", HeaderMap::new())
+            };
+        };
+        // Row 7.
+        if !has_client {
+            return self.maybe_handshake(context, reason::SESSION_TOKEN_BUT_NO_CLIENT_UAT, "");
+        }
+        // Rows 9 and 10.
+        let jwt = match crate::jwt::decode(&token) {
+            Ok(jwt) => jwt,
+            Err(error) => return self.token_error(context, &error),
+        };
+        if let Err(error) = check_token_type(&jwt) {
+            return signed_out(
+                reason::TOKEN_TYPE_MISMATCH,
+                &error.to_string(),
+                HeaderMap::new(),
+            );
+        }
+        // Row 11.
+        if crate::claims::seconds(&jwt.claims, "iat").is_some_and(|iat| iat < context.client_uat) {
+            return self.maybe_handshake(context, reason::SESSION_TOKEN_IAT_BEFORE_CLIENT_UAT, "");
+        }
+        // Rows 12 to 15.
+        match self.verify_token(&token).await {
+            Ok(claims) => {
+                if context.header("sec-fetch-dest") == Some("document")
+                    && context.redirect_count == 0
+                    && context.is_cross_origin_foreign_referrer()
+                {
+                    return self.maybe_handshake(
+                        context,
+                        reason::PRIMARY_DOMAIN_CROSS_ORIGIN_SYNC,
+                        "Cross-origin request from satellite domain requires handshake",
+                    );
+                }
+                self.signed_in(claims, token, HeaderMap::new())
+            }
+            Err(error) => self.token_error(context, &error),
+        }
+    }
+
+    /// Wire §5.3: collects the directives of a nonce (Backend API) or a handshake token, sets
+    /// them on the response, and authenticates with the `__session` they carry.
+    async fn resolve_handshake(&self, context: &Context<'_>) -> Result<RequestState, VerifyError> {
+        let mut headers = HeaderMap::new();
+        set(&mut headers, header::ACCESS_CONTROL_ALLOW_ORIGIN, "null");
+        set(
+            &mut headers,
+            header::ACCESS_CONTROL_ALLOW_CREDENTIALS,
+            "true",
+        );
+        let directives = match (&context.handshake_nonce, &context.handshake_token) {
+            (Some(nonce), _) => match self.api() {
+                Some(api) => match api.handshake_payload(nonce).await {
+                    Ok(payload) => payload.directives,
+                    Err(error) => {
+                        // A used or unknown nonce: the request ends up signed out.
+                        tracing::warn!(error = %error, "handshake payload unavailable");
+                        Vec::new()
+                    }
+                },
+                None => {
+                    tracing::warn!("a handshake nonce needs a secret key to be redeemed");
+                    Vec::new()
+                }
+            },
+            (None, Some(token)) => self.verify_handshake_token(token).await?,
+            (None, None) => Vec::new(),
+        };
+        let mut session = String::new();
+        for directive in &directives {
+            append_set_cookie(&mut headers, directive);
+            if directive_name(directive).starts_with(SESSION) {
+                session = directive_value(directive).to_owned();
+            }
+        }
+        if context.is_development() {
+            if let Some(url) = &context.url {
+                let clean = without_params(
+                    url,
+                    &[HANDSHAKE, "__clerk_help", DEV_BROWSER, HANDSHAKE_NONCE],
+                );
+                set(&mut headers, header::LOCATION, clean.as_str());
+                set(&mut headers, header::CACHE_CONTROL, "no-store");
+            }
+        }
+        if session.is_empty() {
+            return Ok(signed_out(reason::SESSION_TOKEN_MISSING, "", headers));
+        }
+        match self.verify_token(&session).await {
+            Ok(claims) => Ok(self.signed_in(claims, session, headers)),
+            Err(
+                VerifyError::Expired { .. }
+                | VerifyError::NotActiveYet(_)
+                | VerifyError::IatInTheFuture(_),
+            ) if context.is_development() => {
+                // Development tolerates a skewed local clock once (wire §2.3).
+                tracing::warn!("clock skew detected while resolving a handshake");
+                let claims = self.verify_token_with_skew(&session, 86_400_000).await?;
+                Ok(self.signed_in(claims, session, headers))
+            }
+            Err(error) => Err(error),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests;
