@@ -58,6 +58,10 @@ pub struct InstanceSettings {
     pub organization_creator_role: String,
     /// The role new members get when none is given (invitations, domain enrollment).
     pub organization_default_role: String,
+    /// Wrong passwords in a row before the account is locked (Clerk's default: 100).
+    pub max_password_attempts: i64,
+    /// How long a lockout lasts, in seconds (Clerk's default: one hour).
+    pub lockout_secs: i64,
 }
 
 impl Instance {
@@ -102,6 +106,8 @@ impl Default for InstanceSettings {
             sign_up_url: String::new(),
             organization_creator_role: "org:admin".into(),
             organization_default_role: "org:member".into(),
+            max_password_attempts: 100,
+            lockout_secs: 3600,
         }
     }
 }

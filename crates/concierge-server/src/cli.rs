@@ -102,6 +102,12 @@ enum InstanceCommand {
         /// Role new organization members get when none is given (default org:member).
         #[arg(long)]
         organization_default_role: Option<String>,
+        /// Wrong passwords in a row before an account is locked (default 100).
+        #[arg(long)]
+        max_password_attempts: Option<i64>,
+        /// How long a lockout lasts, in seconds (default 3600).
+        #[arg(long)]
+        lockout_duration: Option<i64>,
     },
     /// Replace the signing key; the old public key stays in the JWKS.
     RotateKeys {
@@ -206,6 +212,8 @@ pub async fn run(cli: Cli) -> Result<()> {
                     application_name,
                     organization_creator_role,
                     organization_default_role,
+                    max_password_attempts,
+                    lockout_duration,
                 } => {
                     let instance = find_instance(&service, &name).await?;
                     let update = concierge_service::instances::SettingsUpdate {
@@ -216,6 +224,8 @@ pub async fn run(cli: Cli) -> Result<()> {
                         application_name,
                         organization_creator_role,
                         organization_default_role,
+                        max_password_attempts,
+                        lockout_secs: lockout_duration,
                     };
                     let updated = service
                         .update_instance_settings(&instance, update)

@@ -41,6 +41,12 @@ pub struct RateLimitsTable {
     pub enabled: Option<bool>,
     /// Backend API requests per 10 seconds per secret key (default 1000; 0 = unlimited).
     pub backend_requests_per_10s: Option<u32>,
+    /// Sign-in creations per 10 seconds per client IP (default 5; 0 = unlimited).
+    pub sign_ins_per_10s: Option<u32>,
+    /// Sign-up creations per 10 seconds per client IP (default 5; 0 = unlimited).
+    pub sign_ups_per_10s: Option<u32>,
+    /// Password and code attempts per 10 seconds per client IP (default 3; 0 = unlimited).
+    pub attempts_per_10s: Option<u32>,
 }
 
 /// Values given on the command line or in the environment (clap merges the two, flags winning).
@@ -152,6 +158,9 @@ impl Config {
                     backend_per_10s: table
                         .backend_requests_per_10s
                         .unwrap_or(defaults.backend_per_10s),
+                    sign_in_per_10s: table.sign_ins_per_10s.unwrap_or(defaults.sign_in_per_10s),
+                    sign_up_per_10s: table.sign_ups_per_10s.unwrap_or(defaults.sign_up_per_10s),
+                    attempts_per_10s: table.attempts_per_10s.unwrap_or(defaults.attempts_per_10s),
                 }
             },
         })

@@ -17,10 +17,6 @@ use tracing::instrument;
 
 /// The code every `+clerk_test` address accepts on an instance in test mode (operator contract).
 const TEST_MODE_CODE: &str = "424242";
-/// Wrong passwords before an account is locked (Clerk's default).
-const MAX_PASSWORD_ATTEMPTS: i64 = 100;
-/// How long a lockout lasts (Clerk's default: one hour).
-const LOCKOUT_MS: Millis = 60 * 60 * 1000;
 /// How long a handshake nonce can be redeemed.
 const HANDSHAKE_NONCE_LIFETIME_MS: Millis = 60_000;
 
@@ -1034,9 +1030,10 @@ impl Service {
                 let check = password_ok.ok_or(CoreError::StrategyNotAllowed)?;
                 if !check.matches {
                     user.failed_password_attempts += 1;
-                    if user.failed_password_attempts >= MAX_PASSWORD_ATTEMPTS {
+                    let settings = &instance.settings;
+                    if user.failed_password_attempts >= settings.max_password_attempts {
                         user.locked = true;
-                        user.locked_until = Some(now + LOCKOUT_MS);
+                        user.locked_until = Some(now + settings.lockout_secs * 1000);
                         user.failed_password_attempts = 0;
                         tracing::warn!(user.id = %user.id, "account locked after repeated wrong passwords");
                     }

@@ -34,6 +34,10 @@ pub struct SettingsUpdate {
     pub organization_creator_role: Option<String>,
     /// Default role of new organization members (an existing role key).
     pub organization_default_role: Option<String>,
+    /// Wrong passwords before a lockout (at least 1).
+    pub max_password_attempts: Option<i64>,
+    /// Lockout duration in seconds (at least 60).
+    pub lockout_secs: Option<i64>,
 }
 
 /// What `instance create` (and `serve` on an empty database) needs.
@@ -225,6 +229,24 @@ impl Service {
                 .into());
             }
             settings.session_inactivity_timeout_secs = v;
+        }
+        if let Some(n) = update.max_password_attempts {
+            if n < 1 {
+                return Err(CoreError::OutOfRange {
+                    param: "max_password_attempts",
+                }
+                .into());
+            }
+            settings.max_password_attempts = n;
+        }
+        if let Some(secs) = update.lockout_secs {
+            if secs < 60 {
+                return Err(CoreError::OutOfRange {
+                    param: "lockout_duration",
+                }
+                .into());
+            }
+            settings.lockout_secs = secs;
         }
         if let Some(name) = update.application_name {
             settings.application_name = name;

@@ -111,7 +111,17 @@ export function useSuite(name) {
     suite.app = await startApp({ concierge: suite.concierge, logPath: join(ARTIFACTS, `fapi-${name}.log`) });
     suite.browser = await chromium.launch({
       executablePath: process.env.CHROMIUM_PATH ?? '/usr/bin/chromium',
-      args: ['--no-sandbox'],
+      headless: true,
+      // Debian's Chromium, never a downloaded browser; nothing contacts Google's services.
+      args: [
+        '--no-sandbox',
+        '--disable-gpu',
+        '--disable-quic',
+        '--no-first-run',
+        '--disable-background-networking',
+        '--disable-component-update',
+        '--disable-sync',
+      ],
     });
   });
 

@@ -47,6 +47,12 @@ pub struct RateLimitSettings {
     pub enabled: bool,
     /// Backend API requests per 10 seconds per secret key; 0 means unlimited.
     pub backend_per_10s: u32,
+    /// Sign-in creations per 10 seconds per client IP; 0 means unlimited.
+    pub sign_in_per_10s: u32,
+    /// Sign-up creations per 10 seconds per client IP; 0 means unlimited.
+    pub sign_up_per_10s: u32,
+    /// Factor and code attempts per 10 seconds per client IP; 0 means unlimited.
+    pub attempts_per_10s: u32,
 }
 
 impl Default for RateLimitSettings {
@@ -54,6 +60,9 @@ impl Default for RateLimitSettings {
         Self {
             enabled: true,
             backend_per_10s: 1000,
+            sign_in_per_10s: 5,
+            sign_up_per_10s: 5,
+            attempts_per_10s: 3,
         }
     }
 }
@@ -61,10 +70,10 @@ impl Default for RateLimitSettings {
 /// The limiters of one node.
 pub struct RateLimits {
     settings: RateLimitSettings,
-    create_sign_in: Keyed,
-    create_sign_up: Keyed,
-    attempt_sign_in: Keyed,
-    attempt_sign_up: Keyed,
+    create_sign_in: Option<Keyed>,
+    create_sign_up: Option<Keyed>,
+    attempt_sign_in: Option<Keyed>,
+    attempt_sign_up: Option<Keyed>,
     backend: Option<Keyed>,
     checks: AtomicU64,
 }
@@ -77,8 +86,10 @@ fn per_ten_seconds(n: NonZeroU32, clock: &ServiceClock) -> Keyed {
     RateLimiter::hashmap_with_clock(quota, clock.clone())
 }
 
-const FIVE: NonZeroU32 = NonZeroU32::MIN.saturating_add(4);
-const THREE: NonZeroU32 = NonZeroU32::MIN.saturating_add(2);
+/// A limiter for `n` per 10 seconds; `None` (unlimited) for 0.
+fn limiter(n: u32, clock: &ServiceClock) -> Option<Keyed> {
+    NonZeroU32::new(n).map(|n| per_ten_seconds(n, clock))
+}
 
 impl RateLimits {
     /// Limiters reading `service`'s clock.
@@ -86,11 +97,11 @@ impl RateLimits {
         let clock = ServiceClock(service.clone());
         Self {
             settings,
-            create_sign_in: per_ten_seconds(FIVE, &clock),
-            create_sign_up: per_ten_seconds(FIVE, &clock),
-            attempt_sign_in: per_ten_seconds(THREE, &clock),
-            attempt_sign_up: per_ten_seconds(THREE, &clock),
-            backend: NonZeroU32::new(settings.backend_per_10s).map(|n| per_ten_seconds(n, &clock)),
+            create_sign_in: limiter(settings.sign_in_per_10s, &clock),
+            create_sign_up: limiter(settings.sign_up_per_10s, &clock),
+            attempt_sign_in: limiter(settings.attempts_per_10s, &clock),
+            attempt_sign_up: limiter(settings.attempts_per_10s, &clock),
+            backend: limiter(settings.backend_per_10s, &clock),
             checks: AtomicU64::new(0),
         }
     }
@@ -112,13 +123,13 @@ impl RateLimits {
         }
         let parts: Vec<&str> = path.trim_end_matches('/').split('/').collect();
         match parts.as_slice() {
-            ["", "v1", "client", "sign_ins"] => Some(&self.create_sign_in),
-            ["", "v1", "client", "sign_ups"] => Some(&self.create_sign_up),
+            ["", "v1", "client", "sign_ins"] => self.create_sign_in.as_ref(),
+            ["", "v1", "client", "sign_ups"] => self.create_sign_up.as_ref(),
             ["", "v1", "client", "sign_ins", _, "attempt_first_factor" | "attempt_second_factor"] => {
-                Some(&self.attempt_sign_in)
+                self.attempt_sign_in.as_ref()
             }
             ["", "v1", "client", "sign_ups", _, "attempt_verification"] => {
-                Some(&self.attempt_sign_up)
+                self.attempt_sign_up.as_ref()
             }
             _ => None,
         }

@@ -19,6 +19,7 @@ crate::both_databases!(
     multi_session_and_inactivity_timeout,
     rate_limits_as_clerk_documents,
     profile_image_upload_and_delete,
+    lockout_after_wrong_passwords,
 );
 
 const PASSWORD: &str = "correct-horse-battery";
@@ -1128,4 +1129,61 @@ async fn profile_image_upload_and_delete(db: Db) {
         .as_str()
         .unwrap()
         .starts_with("data:image/svg+xml"));
+}
+
+async fn lockout_after_wrong_passwords(db: Db) {
+    use concierge_service::instances::SettingsUpdate;
+    let srv = TestServer::spawn(db).await;
+    srv.service
+        .update_instance_settings(
+            &srv.default,
+            SettingsUpdate {
+                max_password_attempts: Some(3),
+                lockout_secs: Some(60),
+                ..SettingsUpdate::default()
+            },
+        )
+        .await
+        .unwrap();
+    srv.create_user(&srv.default, "max@example.com").await;
+    let mut browser = srv.browser();
+    let started = browser
+        .post("/v1/client/sign_ins", &[("identifier", "max@example.com")])
+        .await;
+    let id = started.body["response"]["id"].as_str().unwrap().to_owned();
+    let attempt = format!("/v1/client/sign_ins/{id}/attempt_first_factor");
+    for _ in 0..3 {
+        let answer = browser
+            .post(
+                &attempt,
+                &[("strategy", "password"), ("password", "wrong-password-1")],
+            )
+            .await;
+        assert_eq!(error_code(&answer.body), "form_password_incorrect");
+    }
+    srv.clock.advance(10_000);
+    let answer = browser
+        .post(
+            &attempt,
+            &[("strategy", "password"), ("password", PASSWORD)],
+        )
+        .await;
+    assert_eq!(answer.status, StatusCode::FORBIDDEN, "{}", answer.body);
+    assert_eq!(error_code(&answer.body), "user_locked");
+    let (_, users) = srv.bapi(&srv.default, Method::GET, "/v1/users", None).await;
+    assert_eq!(users[0]["locked"], true);
+    srv.clock.advance(60_000);
+    let answer = browser
+        .post(
+            &attempt,
+            &[("strategy", "password"), ("password", PASSWORD)],
+        )
+        .await;
+    assert_eq!(
+        answer.status,
+        StatusCode::OK,
+        "the lockout ends: {}",
+        answer.body
+    );
+    assert_eq!(answer.body["response"]["status"], "complete");
 }
