@@ -57,7 +57,22 @@ export function useSuite(name) {
       page.on('response', (r) => {
         if (r.status() >= 400) page.__console.push(`${stamp()} [http ${r.status()}] ${r.request().method()} ${r.url()}`);
       });
+      // A screenshot of every page load: each step of a flow (the components route by full page loads).
+      page.on('load', () => suite.step(page, 'load'));
       suite.pages.push(page);
+    },
+
+    /** Writes a screenshot of `page` to artifacts/steps/ (best effort; never fails a test). */
+    step(page, what) {
+      suite.steps = (suite.steps ?? 0) + 1;
+      let path = 'page';
+      try {
+        path = new URL(page.url()).pathname;
+      } catch {}
+      const dir = join(ARTIFACTS, 'steps');
+      mkdirSync(dir, { recursive: true });
+      const file = join(dir, `${name}-${String(suite.steps).padStart(3, '0')}-${slug(`${what}-${path}`)}.png`);
+      return page.screenshot({ path: file, timeout: 5_000 }).catch(() => {});
     },
 
     /** Screenshots every open page and writes the console log of every page seen. */
@@ -93,6 +108,9 @@ export function useSuite(name) {
         const firstPage = suite.pages.length;
         try {
           await fn(t);
+          for (const page of suite.pages.slice(firstPage)) {
+            if (!page.isClosed()) await suite.step(page, `${title}-end`);
+          }
         } catch (err) {
           suite.app?.log(`TEST FAILED: ${title}: ${err.message.split('\n')[0]}`);
           await suite.capture(title).catch(() => {});
