@@ -138,7 +138,8 @@ fn code_hash(code: &str) -> Vec<u8> {
     tokens::sha256(code.as_bytes())
 }
 
-fn code_matches(verification: &Verification, code: &str) -> bool {
+/// Whether `code` is the one this verification sent (constant-time on the hashes).
+pub(crate) fn code_matches(verification: &Verification, code: &str) -> bool {
     verification
         .code_hash
         .as_deref()

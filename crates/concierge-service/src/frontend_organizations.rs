@@ -30,7 +30,7 @@ impl Service {
         browser: &Browser,
         session_id: Option<&str>,
         org: &str,
-    ) -> Result<(Me, Organization, Role)> {
+    ) -> Result<(Me, Organization, OrganizationMembership, Role)> {
         let me = self.me(tx, browser, session_id).await?;
         let org = Self::load_organization(tx, &browser.instance.id, org).await?;
         let membership = tx
@@ -38,7 +38,23 @@ impl Service {
             .await?
             .ok_or(ServiceError::NotFound)?;
         let role = Self::role_of(tx, &browser.instance.id, &membership.role).await?;
-        Ok((me, org, role))
+        Ok((me, org, membership, role))
+    }
+
+    /// The acting member and the organization, once their role holds `permission`.
+    async fn member_allowed(
+        &self,
+        browser: &Browser,
+        session_id: Option<&str>,
+        org: &str,
+        permission: &str,
+    ) -> Result<(Me, Organization)> {
+        let mut conn = self.inner.store.read().await?;
+        let (me, org, _, role) = self
+            .acting_member(conn.as_mut(), browser, session_id, org)
+            .await?;
+        Self::require_permission(&role, permission)?;
+        Ok((me, org))
     }
 
     fn require_permission(role: &Role, permission: &str) -> Result<()> {
@@ -130,7 +146,7 @@ impl Service {
     ) -> Result<Outcome<MyOrganization>> {
         let (me, org) = {
             let mut conn = self.inner.store.read().await?;
-            let (me, org, _) = self
+            let (me, org, _, _) = self
                 .acting_member(conn.as_mut(), browser, session_id, org)
                 .await?;
             (me, org)
@@ -148,14 +164,9 @@ impl Service {
         org: &str,
         params: UpdateOrganization,
     ) -> Result<Outcome<MyOrganization>> {
-        let (me, org) = {
-            let mut conn = self.inner.store.read().await?;
-            let (me, org, membership) = self
-                .acting_member(conn.as_mut(), browser, session_id, org)
-                .await?;
-            Self::require_permission(&membership, "org:sys_profile:manage")?;
-            (me, org)
-        };
+        let (me, org) = self
+            .member_allowed(browser, session_id, org, "org:sys_profile:manage")
+            .await?;
         let params = UpdateOrganization {
             max_allowed_memberships: None,
             admin_delete_enabled: None,
@@ -178,10 +189,10 @@ impl Service {
     ) -> Result<Outcome<OrganizationId>> {
         let (me, org) = {
             let mut conn = self.inner.store.read().await?;
-            let (me, org, membership) = self
+            let (me, org, _, role) = self
                 .acting_member(conn.as_mut(), browser, session_id, org)
                 .await?;
-            Self::require_permission(&membership, "org:sys_profile:delete")?;
+            Self::require_permission(&role, "org:sys_profile:delete")?;
             if !org.admin_delete_enabled {
                 return Err(CoreError::PermissionDenied.into());
             }
@@ -201,14 +212,9 @@ impl Service {
         org: &str,
         mut query: MembershipQuery,
     ) -> Result<(Vec<MembershipView>, i64)> {
-        let org = {
-            let mut conn = self.inner.store.read().await?;
-            let (_, org, membership) = self
-                .acting_member(conn.as_mut(), browser, session_id, org)
-                .await?;
-            Self::require_permission(&membership, "org:sys_memberships:read")?;
-            org
-        };
+        let (_, org) = self
+            .member_allowed(browser, session_id, org, "org:sys_memberships:read")
+            .await?;
         query.organization_id = Some(org.id);
         self.list_memberships(&browser.instance.id, &query).await
     }
@@ -223,14 +229,9 @@ impl Service {
         user_id: &UserId,
         role: &str,
     ) -> Result<Outcome<MembershipView>> {
-        let (me, org) = {
-            let mut conn = self.inner.store.read().await?;
-            let (me, org, membership) = self
-                .acting_member(conn.as_mut(), browser, session_id, org)
-                .await?;
-            Self::require_permission(&membership, "org:sys_memberships:manage")?;
-            (me, org)
-        };
+        let (me, org) = self
+            .member_allowed(browser, session_id, org, "org:sys_memberships:manage")
+            .await?;
         let view = self
             .create_membership(&browser.instance.id, org.id.as_str(), user_id, role)
             .await?;
@@ -250,10 +251,10 @@ impl Service {
     ) -> Result<Outcome<MembershipView>> {
         let (me, org) = {
             let mut conn = self.inner.store.read().await?;
-            let (me, org, membership) = self
+            let (me, org, _, acting_role) = self
                 .acting_member(conn.as_mut(), browser, session_id, org)
                 .await?;
-            Self::require_permission(&membership, "org:sys_memberships:manage")?;
+            Self::require_permission(&acting_role, "org:sys_memberships:manage")?;
             let target = conn
                 .find_membership(&browser.instance.id, &org.id, user_id)
                 .await?
@@ -281,10 +282,10 @@ impl Service {
     ) -> Result<Outcome<MembershipView>> {
         let (me, org) = {
             let mut conn = self.inner.store.read().await?;
-            let (me, org, membership) = self
+            let (me, org, _, acting_role) = self
                 .acting_member(conn.as_mut(), browser, session_id, org)
                 .await?;
-            Self::require_permission(&membership, "org:sys_memberships:manage")?;
+            Self::require_permission(&acting_role, "org:sys_memberships:manage")?;
             let target = conn
                 .find_membership(&browser.instance.id, &org.id, user_id)
                 .await?
@@ -344,13 +345,9 @@ impl Service {
     ) -> Result<Outcome<MembershipView>> {
         let (me, org) = {
             let mut conn = self.inner.store.read().await?;
-            let (me, org, _) = self
+            let (me, org, membership, _) = self
                 .acting_member(conn.as_mut(), browser, session_id, org)
                 .await?;
-            let membership = conn
-                .find_membership(&browser.instance.id, &org.id, &me.session.user_id)
-                .await?
-                .ok_or(ServiceError::NotFound)?;
             Self::keep_an_admin(conn.as_mut(), &org, &membership).await?;
             (me, org)
         };
@@ -370,14 +367,9 @@ impl Service {
         limit: i64,
         offset: i64,
     ) -> Result<(Vec<crate::invitations::InvitationView>, i64)> {
-        let org = {
-            let mut conn = self.inner.store.read().await?;
-            let (_, org, role) = self
-                .acting_member(conn.as_mut(), browser, session_id, org)
-                .await?;
-            Self::require_permission(&role, "org:sys_memberships:read")?;
-            org
-        };
+        let (_, org) = self
+            .member_allowed(browser, session_id, org, "org:sys_memberships:read")
+            .await?;
         let query = concierge_store::InvitationQuery {
             statuses,
             limit,
@@ -398,14 +390,9 @@ impl Service {
         org: &str,
         params: Vec<crate::invitations::CreateInvitation>,
     ) -> Result<Outcome<Vec<crate::invitations::InvitationView>>> {
-        let (me, org) = {
-            let mut conn = self.inner.store.read().await?;
-            let (me, org, role) = self
-                .acting_member(conn.as_mut(), browser, session_id, org)
-                .await?;
-            Self::require_permission(&role, "org:sys_memberships:manage")?;
-            (me, org)
-        };
+        let (me, org) = self
+            .member_allowed(browser, session_id, org, "org:sys_memberships:manage")
+            .await?;
         let params = params
             .into_iter()
             .map(|p| crate::invitations::CreateInvitation {
@@ -428,14 +415,9 @@ impl Service {
         org: &str,
         invitation: &str,
     ) -> Result<Outcome<crate::invitations::InvitationView>> {
-        let (me, org) = {
-            let mut conn = self.inner.store.read().await?;
-            let (me, org, role) = self
-                .acting_member(conn.as_mut(), browser, session_id, org)
-                .await?;
-            Self::require_permission(&role, "org:sys_memberships:manage")?;
-            (me, org)
-        };
+        let (me, org) = self
+            .member_allowed(browser, session_id, org, "org:sys_memberships:manage")
+            .await?;
         let view = self
             .revoke_invitation(&browser.instance.id, org.id.as_str(), invitation)
             .await?;

@@ -487,9 +487,7 @@ impl Service {
             .get_verification(&browser.instance.id, email.id.as_str())
             .await?
             .ok_or(CoreError::VerificationNotPrepared)?;
-        let matches = verification.code_hash.as_deref().is_some_and(|hash| {
-            tokens::constant_time_eq(hash, &tokens::sha256(code.trim().as_bytes()))
-        });
+        let matches = crate::frontend::code_matches(&verification, code);
         let attempt = verification.attempt(matches, now);
         tx.put_verification(&browser.instance.id, email.id.as_str(), &verification)
             .await?;

@@ -82,6 +82,17 @@ fn custom_role_json(role: &concierge_core::CustomRole, permissions: &[Permission
     )
 }
 
+/// One page of a list built in memory, as `{data, total_count}`.
+fn page_of(all: Vec<Value>, limit: i64, offset: i64) -> ClerkJson<Value> {
+    let total = all.len();
+    let data: Vec<Value> = all
+        .into_iter()
+        .skip(usize::try_from(offset).unwrap_or_default())
+        .take(usize::try_from(limit).unwrap_or_default())
+        .collect();
+    ClerkJson(json!({ "data": data, "total_count": total }))
+}
+
 async fn list_roles(
     State(app): State<AppState>,
     BapiInstance(instance): BapiInstance,
@@ -103,13 +114,7 @@ async fn list_roles(
         })
         .collect();
     all.extend(custom.iter().map(|r| custom_role_json(r, &permissions)));
-    let total = all.len();
-    let data: Vec<Value> = all
-        .into_iter()
-        .skip(usize::try_from(offset).unwrap_or_default())
-        .take(usize::try_from(limit).unwrap_or_default())
-        .collect();
-    Ok(ClerkJson(json!({ "data": data, "total_count": total })))
+    Ok(page_of(all, limit, offset))
 }
 
 async fn create_role(
@@ -195,13 +200,7 @@ async fn list_permissions(
         .map(|key| system_permission_json(key))
         .collect();
     all.extend(permissions.iter().map(permission_json));
-    let total = all.len();
-    let data: Vec<Value> = all
-        .into_iter()
-        .skip(usize::try_from(offset).unwrap_or_default())
-        .take(usize::try_from(limit).unwrap_or_default())
-        .collect();
-    Ok(ClerkJson(json!({ "data": data, "total_count": total })))
+    Ok(page_of(all, limit, offset))
 }
 
 async fn create_permission(

@@ -203,4 +203,9 @@ impl Form {
     pub fn has(&self, key: &str) -> bool {
         self.0.contains(key)
     }
+
+    /// A field that distinguishes absent (`None`) from present-but-empty (`Some(None)`).
+    pub fn optional(&self, key: &str) -> Option<Option<String>> {
+        self.has(key).then(|| self.get(key))
+    }
 }

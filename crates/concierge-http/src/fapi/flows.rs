@@ -261,7 +261,7 @@ pub async fn touch_session(
     Path(id): Path<String>,
     form: Form,
 ) -> Answer {
-    let organization = optional(&form, "active_organization_id");
+    let organization = form.optional("active_organization_id");
     let outcome = app
         .service
         .touch_session(&fapi.browser, &id, organization)
@@ -302,11 +302,6 @@ fn token_answer(jwt: String) -> Response {
     )
 }
 
-/// A form field that distinguishes absent (`None`) from present-but-empty (`Some(None)`).
-fn optional(form: &Form, key: &str) -> Option<Option<String>> {
-    form.has(key).then(|| form.get(key))
-}
-
 /// `POST /v1/client/sessions/{id}/tokens`: `{"object":"token","jwt":…}`, unwrapped. With
 /// `organization_id` the session switches organization first (wire §6.5).
 pub async fn session_token(
@@ -315,7 +310,7 @@ pub async fn session_token(
     Path(id): Path<String>,
     form: Form,
 ) -> Answer {
-    let organization = optional(&form, "organization_id");
+    let organization = form.optional("organization_id");
     let jwt = app
         .service
         .browser_session_token(&fapi.browser, &id, None, organization)

@@ -26,10 +26,6 @@ fn email_answer(app: &AppState, fapi: &Fapi, outcome: Outcome<EmailAddressView>)
     fapi.respond(&outcome, value, &app.service)
 }
 
-fn optional_field(form: &Form, key: &str) -> Option<Option<String>> {
-    form.has(key).then(|| form.get(key))
-}
-
 /// `GET /v1/me`.
 pub async fn get_me(State(app): State<AppState>, fapi: Fapi) -> Answer {
     let outcome = app
@@ -49,9 +45,9 @@ pub async fn update_me(State(app): State<AppState>, fapi: Fapi, form: Form) -> A
         })
         .transpose()?;
     let update = UpdateMe {
-        first_name: optional_field(&form, "first_name"),
-        last_name: optional_field(&form, "last_name"),
-        username: optional_field(&form, "username"),
+        first_name: form.optional("first_name"),
+        last_name: form.optional("last_name"),
+        username: form.optional("username"),
         primary_email_address_id: primary,
     };
     let outcome = app
