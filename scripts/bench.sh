@@ -14,7 +14,11 @@ cargo build --release -q -p concierge-http --example baseline
 BIN=target/release/concierge
 
 echo "## Crypto (one core)"
-cargo bench -q -p concierge-tokens --bench tokens 2>/dev/null
+CRYPTO=$(cargo bench -q -p concierge-tokens --bench tokens 2>/dev/null)
+echo "$CRYPTO"
+# The raw rates the HTTP rows are compared with, per core.
+RAW_SIGN=$(awk -F'|' '/^\| raw RS256 sign/ {gsub(/ /, "", $3); print $3}' <<<"$CRYPTO")
+RAW_ARGON=$(awk -F'|' '/^\| argon2id hash/ {gsub(/ /, "", $3); print $3}' <<<"$CRYPTO")
 
 WORK=$(mktemp -d)
 PIDS=()
@@ -28,24 +32,26 @@ wait_ready() { for _ in $(seq 1 200); do curl -sf "http://$1${2:-/healthz}" >/de
 # CPU seconds (user + system) a process has used so far.
 cpu_seconds() { awk -v hz="$(getconf CLK_TCK)" '{print ($14 + $15) / hz}' "/proc/$1/stat"; }
 
-# wrk summary -> "req/s | p50 | p99 | server cores used | req per server core-second"
-run_wrk() { # url script server-pid
+# wrk summary -> "req/s | p50 | p99 | server cores used | req per server core-second | vs raw"
+run_wrk() { # url script server-pid [raw rate per core to compare with]
   local before after out rps p50 p99
   before=$(cpu_seconds "$3")
-  out=$(wrk -t1 -c"$CONNS" -d"${DURATION}s" --latency ${2:+-s "$2"} "$1")
+  out=$(wrk -t1 -c"${WRK_CONNS:-$CONNS}" -d"${DURATION}s" --timeout 10s --latency ${2:+-s "$2"} "$1")
   after=$(cpu_seconds "$3")
   rps=$(awk '/Requests\/sec/ {print $2}' <<<"$out")
   p50=$(awk '$1=="50%" {print $2}' <<<"$out")
   p99=$(awk '$1=="99%" {print $2}' <<<"$out")
-  awk -v r="$rps" -v p50="$p50" -v p99="$p99" -v b="$before" -v a="$after" -v d="$DURATION" \
-    'BEGIN { cores = (a - b) / d; printf "%.0f | %s | %s | %.2f | %.0f", r, p50, p99, cores, r / cores }'
+  awk -v r="$rps" -v p50="$p50" -v p99="$p99" -v b="$before" -v a="$after" -v d="$DURATION" -v raw="${4:-}" \
+    'BEGIN { cores = (a - b) / d; per = r / cores
+             vs = raw == "" ? "" : sprintf("%.0f%%", per / raw * 100)
+             printf "%.0f | %s | %s | %.2f | %.0f | %s", r, p50, p99, cores, per, vs }'
 }
 
 echo
-echo "## HTTP ($CONNS connections, ${DURATION}s each, wrk with 1 thread on the same 2-core machine)"
+echo "## HTTP ($CONNS connections, 8 for sign-ins, ${DURATION}s each, wrk with 1 thread on the same 2-core machine)"
 echo
-echo "| what | req/s | p50 | p99 | server cores used | req/s per server core |"
-echo "|---|---|---|---|---|---|"
+echo "| what | req/s | p50 | p99 | server cores used | req/s per server core | vs raw on one core |"
+echo "|---|---|---|---|---|---|---|"
 
 ./target/release/examples/baseline 127.0.0.1:4099 & BASE=$!; PIDS+=($BASE)
 wait_ready 127.0.0.1:4099 /v1/users/x
@@ -64,7 +70,20 @@ bench_db() { # label database-url
   local sid; sid=$(curl -sf -X POST "http://$back/v1/sessions" -H "Authorization: Bearer $sk" -H 'Content-Type: application/json' \
     -d "{\"user_id\":\"$uid\"}" | jq -r .id)
   echo "| GET /v1/users/{id} on $1 | $(USER_ID=$uid SECRET_KEY=$sk run_wrk "http://$back" scripts/bench/get_user.lua "$pid") |"
-  echo "| POST /v1/sessions/{id}/tokens on $1 | $(SESSION_ID=$sid SECRET_KEY=$sk run_wrk "http://$back" scripts/bench/mint_token.lua "$pid") |"
+  echo "| POST /v1/sessions/{id}/tokens on $1 (vs RS256 sign) | $(SESSION_ID=$sid SECRET_KEY=$sk run_wrk "http://$back" scripts/bench/mint_token.lua "$pid" "$RAW_SIGN") |"
+
+  # The browser side: a signed-in client (password sign-in through the Frontend API), then its
+  # 50-second refresh, then fresh password sign-ins (each checks the argon2id hash once).
+  local password="bench-password-$$-long-enough"
+  curl -sf -X POST "http://$back/v1/users" -H "Authorization: Bearer $sk" -H 'Content-Type: application/json' \
+    -d "{\"email_address\":[\"signin@example.com\"],\"password\":\"$password\"}" >/dev/null
+  local jar="$WORK/jar"; rm -f "$jar"
+  local fsid; fsid=$(curl -sf -c "$jar" -X POST "http://$front/v1/client/sign_ins" -H 'Origin: http://localhost:3000' \
+    --data-urlencode strategy=password --data-urlencode identifier=signin@example.com --data-urlencode "password=$password" \
+    | jq -r .response.created_session_id)
+  local cookie; cookie=$(awk '$6 == "__client" {print $7}' "$jar")
+  echo "| POST /v1/client/sessions/{id}/tokens (browser refresh) on $1 (vs RS256 sign) | $(SESSION_ID=$fsid CLIENT_COOKIE=$cookie run_wrk "http://$front" scripts/bench/refresh_token.lua "$pid" "$RAW_SIGN") |"
+  echo "| POST /v1/client/sign_ins (password) on $1 (vs argon2id hash) | $(WRK_CONNS=8 EMAIL=signin@example.com PASSWORD=$password run_wrk "http://$front" scripts/bench/sign_in.lua "$pid" "$RAW_ARGON") |"
   kill "$pid"; wait "$pid" 2>/dev/null || true
 }
 

@@ -7,7 +7,7 @@
 
 use crate::mail::{code_message, CodePurpose, Outbox};
 use crate::users::UserView;
-use crate::{blocking, Result, Service, ServiceError};
+use crate::{blocking, password_work, Result, Service, ServiceError};
 use concierge_core::validation::{check_name, is_test_email, normalize_email, normalize_username};
 use concierge_core::*;
 use concierge_store::{SessionQuery, StoreError, Tx, UserQuery};
@@ -1016,7 +1016,7 @@ impl Service {
                     .filter(|p| !p.is_empty())
                     .ok_or(CoreError::ParamMissing { param: "password" })?;
                 let check =
-                    blocking(move || Ok(tokens::verify_password(&hash, &password)?)).await?;
+                    password_work(move || Ok(tokens::verify_password(&hash, &password)?)).await?;
                 Some(check)
             } else {
                 None
@@ -1240,26 +1240,42 @@ impl Service {
         template: Option<&str>,
         organization: Option<Option<String>>,
     ) -> Result<String> {
-        let session = {
-            let mut conn = self.inner.store.read().await?;
-            self.client_session(conn.as_mut(), browser, id).await?.1
-        };
-        if let Some(wanted) = organization {
-            // Only a change is written (wire §6.5: absent keeps, empty is the personal workspace).
-            let wanted = wanted.filter(|s| !s.is_empty());
-            if wanted != session.last_active_organization_id {
+        // The 50-second refresh: the client and everything the token needs on one connection,
+        // two queries (three with an active organization), unless the organization changes.
+        let mut conn = self.inner.store.read().await?;
+        let client = self.require_browser_client(conn.as_mut(), browser).await?;
+        let session_id = SessionId::parse(id).map_err(|_| ServiceError::NotFound)?;
+        let context = not_found_as(
+            conn.get_session_token_context(&browser.instance.id, &session_id)
+                .await,
+            CoreError::NotSignedIn,
+        )?;
+        let session = &context.0;
+        if session.client_id != client.id {
+            return Err(ServiceError::NotFound);
+        }
+        // Only a change is written (wire §6.5: absent keeps, empty is the personal workspace).
+        let switch = organization
+            .map(|wanted| wanted.filter(|s| !s.is_empty()))
+            .filter(|wanted| *wanted != session.last_active_organization_id);
+        let minted = match switch {
+            None => {
+                self.mint_session_token(&browser.instance, conn, context, template, None)
+                    .await
+            }
+            Some(wanted) => {
+                drop(conn);
                 let mut tx = self.inner.store.begin().await?;
-                let mut current = tx.get_session(&browser.instance.id, &session.id).await?;
+                let mut current = tx.get_session(&browser.instance.id, &session_id).await?;
                 Self::select_organization(tx.as_mut(), &mut current, Some(wanted)).await?;
                 current.updated_at = self.now();
                 tx.update_session(&current).await?;
                 tx.commit().await?;
+                self.create_session_token(&browser.instance, &session_id, template, None)
+                    .await
             }
-        }
-        match self
-            .create_session_token(&browser.instance, &session.id, template, None)
-            .await
-        {
+        };
+        match minted {
             Err(ServiceError::Core(CoreError::SessionNotActive)) => {
                 Err(CoreError::NotSignedIn.into())
             }

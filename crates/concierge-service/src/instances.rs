@@ -17,6 +17,47 @@ const INSTANCE_CACHE_TTL: Duration = Duration::from_secs(5);
 #[derive(Default)]
 pub(crate) struct InstanceCache {
     by_secret_hash: Mutex<HashMap<Vec<u8>, (Instance, Instant)>>,
+    /// Frontend requests without a proxy key, by their `Host` (whether it matched an
+    /// instance's frontend host or fell back to the only instance).
+    by_host: Mutex<HashMap<String, (Instance, Instant)>>,
+}
+
+impl InstanceCache {
+    fn get<K: std::hash::Hash + Eq + ?Sized>(
+        map: &Mutex<HashMap<K::Owned, (Instance, Instant)>>,
+        key: &K,
+    ) -> Option<Instance>
+    where
+        K: ToOwned,
+        K::Owned: std::hash::Hash + Eq + std::borrow::Borrow<K>,
+    {
+        let cache = map.lock().ok()?;
+        let (instance, at) = cache.get(key)?;
+        (at.elapsed() < INSTANCE_CACHE_TTL).then(|| instance.clone())
+    }
+
+    fn put<K: std::hash::Hash + Eq>(
+        map: &Mutex<HashMap<K, (Instance, Instant)>>,
+        key: K,
+        instance: &Instance,
+    ) {
+        if let Ok(mut cache) = map.lock() {
+            if cache.len() > 10_000 {
+                cache.clear();
+            }
+            cache.insert(key, (instance.clone(), Instant::now()));
+        }
+    }
+
+    /// Forgets everything (after a change made on this node).
+    pub(crate) fn clear(&self) {
+        if let Ok(mut cache) = self.by_secret_hash.lock() {
+            cache.clear();
+        }
+        if let Ok(mut cache) = self.by_host.lock() {
+            cache.clear();
+        }
+    }
 }
 
 /// Changes to an instance's settings (`instance configure`); `None` leaves one unchanged.
@@ -160,6 +201,8 @@ impl Service {
         })?;
         tx.insert_signing_key(&signing_key).await?;
         tx.commit().await?;
+        // "The only instance" no longer holds for hosts resolved that way.
+        self.inner.instances.clear();
         tracing::info!(instance.id = %instance.id, "instance created");
         Ok(instance)
     }
@@ -183,20 +226,25 @@ impl Service {
         if let Some(secret_key) = proxy_secret_key {
             return self.authenticate_secret_key(secret_key).await;
         }
+        let host = host.map(str::to_ascii_lowercase);
+        let cache = &self.inner.instances.by_host;
+        if let Some(instance) = InstanceCache::get(cache, host.as_deref().unwrap_or_default()) {
+            return Ok(instance);
+        }
         let mut conn = self.inner.store.read().await?;
-        if let Some(host) = host {
-            if let Some(instance) = conn
-                .find_instance_by_frontend_host(&host.to_ascii_lowercase())
-                .await?
-            {
-                return Ok(instance);
+        let mut found = None;
+        if let Some(host) = &host {
+            found = conn.find_instance_by_frontend_host(host).await?;
+        }
+        if found.is_none() {
+            let mut all = conn.list_instances().await?;
+            if all.len() == 1 {
+                found = all.pop();
             }
         }
-        let mut all = conn.list_instances().await?;
-        if all.len() == 1 {
-            return all.pop().ok_or(ServiceError::NotFound);
-        }
-        Err(ServiceError::NotFound)
+        let instance = found.ok_or(ServiceError::NotFound)?;
+        InstanceCache::put(cache, host.unwrap_or_default(), &instance);
+        Ok(instance)
     }
 
     /// Applies settings changes. Running nodes pick them up within the instance cache's lifetime
@@ -268,9 +316,7 @@ impl Service {
         }
         tx.update_instance(&current).await?;
         tx.commit().await?;
-        if let Ok(mut cache) = self.inner.instances.by_secret_hash.lock() {
-            cache.clear();
-        }
+        self.inner.instances.clear();
         tracing::info!(instance.id = %current.id, "instance settings changed");
         Ok(current)
     }
@@ -290,16 +336,10 @@ impl Service {
             return Err(ServiceError::Unauthenticated);
         }
         let hash = tokens::sha256(secret_key.as_bytes());
-        if let Ok(cache) = self.inner.instances.by_secret_hash.lock() {
-            if let Some((instance, at)) = cache.get(&hash) {
-                if at.elapsed() < INSTANCE_CACHE_TTL
-                    && tokens::constant_time_eq(
-                        instance.secret_key.as_bytes(),
-                        secret_key.as_bytes(),
-                    )
-                {
-                    return Ok(instance.clone());
-                }
+        let cache = &self.inner.instances.by_secret_hash;
+        if let Some(instance) = InstanceCache::get(cache, hash.as_slice()) {
+            if tokens::constant_time_eq(instance.secret_key.as_bytes(), secret_key.as_bytes()) {
+                return Ok(instance);
             }
         }
         let mut conn = self.inner.store.read().await?;
@@ -308,12 +348,7 @@ impl Service {
             .await?
             .filter(|i| tokens::constant_time_eq(i.secret_key.as_bytes(), secret_key.as_bytes()))
             .ok_or(ServiceError::Unauthenticated)?;
-        if let Ok(mut cache) = self.inner.instances.by_secret_hash.lock() {
-            if cache.len() > 10_000 {
-                cache.clear();
-            }
-            cache.insert(hash, (instance.clone(), Instant::now()));
-        }
+        InstanceCache::put(cache, hash, &instance);
         Ok(instance)
     }
 

@@ -109,6 +109,25 @@ pub fn key_fingerprint(secret: &str) -> String {
 }
 
 /// Runs CPU-heavy work (argon2id, RSA) off the async runtime (STYLE §2.15).
+/// Runs argon2id work (about 19 MiB and tens of milliseconds per hash) with at most one hash
+/// per core at a time. More in parallel would only fight over memory bandwidth and caches, and
+/// a burst of sign-ins could otherwise fill the blocking pool with hundreds of hashes.
+/// Waiters are served in arrival order (tokio's semaphore is fair).
+pub(crate) async fn password_work<T, F>(work: F) -> Result<T>
+where
+    F: FnOnce() -> Result<T> + Send + 'static,
+    T: Send + 'static,
+{
+    static PERMITS: std::sync::LazyLock<tokio::sync::Semaphore> = std::sync::LazyLock::new(|| {
+        tokio::sync::Semaphore::new(std::thread::available_parallelism().map_or(2, |n| n.get()))
+    });
+    let _permit = PERMITS
+        .acquire()
+        .await
+        .map_err(|_| ServiceError::Internal("password hashing stopped".into()))?;
+    blocking(work).await
+}
+
 pub(crate) async fn blocking<T, F>(work: F) -> Result<T>
 where
     F: FnOnce() -> Result<T> + Send + 'static,

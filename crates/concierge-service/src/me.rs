@@ -5,7 +5,7 @@
 use crate::frontend::{Browser, Outcome};
 use crate::mail::{CodePurpose, Outbox};
 use crate::users::{MetadataUpdate, UpdateUser, UserView};
-use crate::{blocking, Result, Service, ServiceError};
+use crate::{password_work, Result, Service, ServiceError};
 use concierge_core::validation::normalize_email;
 use concierge_core::*;
 use concierge_store::{SessionQuery, Tx};
@@ -184,7 +184,7 @@ impl Service {
                         param: "current_password",
                     })?;
             let new = new_password.clone();
-            let (matches, same) = blocking(move || {
+            let (matches, same) = password_work(move || {
                 let current_ok = tokens::verify_password(&hash, &current)?.matches;
                 let same = tokens::verify_password(&hash, &new)?.matches;
                 Ok((current_ok, same))

@@ -173,12 +173,26 @@ impl Service {
                 .into());
             }
         }
-        let now = self.now();
         let mut conn = self.inner.store.read().await?;
         // One query for what every token needs; the key pair is parsed once per process.
-        let (session, banned, kid) = conn
+        let context = conn
             .get_session_token_context(&instance.id, session_id)
             .await?;
+        self.mint_session_token(instance, conn, context, template, expires_in_seconds)
+            .await
+    }
+
+    /// Mints a token from what [`Tx::get_session_token_context`] returned, on the connection
+    /// that read it (given back to the pool before signing).
+    pub(crate) async fn mint_session_token(
+        &self,
+        instance: &Instance,
+        mut conn: Box<dyn concierge_store::Tx>,
+        (session, banned, kid): (Session, bool, Option<concierge_core::SigningKeyId>),
+        template: Option<&str>,
+        expires_in_seconds: Option<i64>,
+    ) -> Result<String> {
+        let now = self.now();
         if session.effective_status(now) != SessionStatus::Active {
             return Err(CoreError::SessionNotActive.into());
         }

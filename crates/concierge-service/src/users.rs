@@ -1,7 +1,7 @@
 //! Users: creation (with password or imported digest), reads, updates, metadata, deletion,
 //! password checks, bans and locks.
 
-use crate::{blocking, Result, Service};
+use crate::{password_work, Result, Service};
 use concierge_core::metadata::{check_metadata, deep_merge};
 use concierge_core::validation::{
     check_name, check_password_policy, normalize_email, normalize_username,
@@ -170,7 +170,7 @@ impl Service {
         } else {
             check_password_policy(&password, min)?;
         }
-        blocking(move || Ok(tokens::hash_password(&password, &mut Self::rng())?)).await
+        password_work(move || Ok(tokens::hash_password(&password, &mut Self::rng())?)).await
     }
 
     /// The hash to store for a password given in plain text or as an imported digest
@@ -517,7 +517,7 @@ impl Service {
             conn.get_user(instance, id).await?
         };
         let hash = user.password_hash.clone().ok_or(CoreError::NoPasswordSet)?;
-        let (check, password) = blocking(move || {
+        let (check, password) = password_work(move || {
             let check = tokens::verify_password(&hash, &password)?;
             Ok((check, password))
         })
@@ -538,7 +538,7 @@ impl Service {
         password: String,
     ) -> Result<()> {
         let new_hash =
-            blocking(move || Ok(tokens::hash_password(&password, &mut Self::rng())?)).await?;
+            password_work(move || Ok(tokens::hash_password(&password, &mut Self::rng())?)).await?;
         let mut tx = self.inner.store.begin().await?;
         let mut user = tx.get_user(instance, id).await?;
         if user.password_hash == seen.password_hash {
