@@ -179,6 +179,42 @@ impl Service {
         self.me_outcome(browser, &me, view).await
     }
 
+    /// `PUT /v1/organizations/{id}/logo` (with `file: None`: `DELETE`): needs
+    /// `org:sys_profile:manage`.
+    #[instrument(skip_all, fields(instance.id = %browser.instance.id))]
+    pub async fn set_my_organization_logo(
+        &self,
+        browser: &Browser,
+        session_id: Option<&str>,
+        org: &str,
+        file: Option<Vec<u8>>,
+        public_base: &str,
+    ) -> Result<Outcome<MyOrganization>> {
+        let (me, org) = self
+            .member_allowed(browser, session_id, org, "org:sys_profile:manage")
+            .await?;
+        let instance = &browser.instance.id;
+        let org = match file {
+            Some(bytes) => {
+                let uploader = me.session.user_id.to_string();
+                self.set_organization_logo(
+                    instance,
+                    org.id.as_str(),
+                    bytes,
+                    public_base,
+                    Some(&uploader),
+                )
+                .await?
+            }
+            None => {
+                self.delete_organization_logo(instance, org.id.as_str())
+                    .await?
+            }
+        };
+        let view = self.my_org_view(instance, org).await?;
+        self.me_outcome(browser, &me, view).await
+    }
+
     /// `DELETE /v1/organizations/{id}`: needs `org:sys_profile:delete` and admin deletion enabled.
     #[instrument(skip_all, fields(instance.id = %browser.instance.id))]
     pub async fn delete_my_organization(

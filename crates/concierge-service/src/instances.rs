@@ -23,12 +23,9 @@ pub(crate) struct InstanceCache {
 }
 
 impl InstanceCache {
-    fn get<K: std::hash::Hash + Eq + ?Sized>(
-        map: &Mutex<HashMap<K::Owned, (Instance, Instant)>>,
-        key: &K,
-    ) -> Option<Instance>
+    fn get<K>(map: &Mutex<HashMap<K::Owned, (Instance, Instant)>>, key: &K) -> Option<Instance>
     where
-        K: ToOwned,
+        K: std::hash::Hash + Eq + ToOwned + ?Sized,
         K::Owned: std::hash::Hash + Eq + std::borrow::Borrow<K>,
     {
         let cache = map.lock().ok()?;

@@ -291,19 +291,8 @@ impl Service {
         bytes: Vec<u8>,
         public_base: &str,
     ) -> Result<Outcome<Image>> {
-        if bytes.len() > MAX_IMAGE_BYTES {
-            return Err(CoreError::OutOfRange { param: "file" }.into());
-        }
-        let content_type =
-            sniff_image_type(&bytes).ok_or(CoreError::FormatInvalid { param: "file" })?;
         let now = self.now();
-        let image = Image {
-            id: ImageId::generate(&mut Self::rng()),
-            instance_id: browser.instance.id.clone(),
-            content_type: content_type.to_owned(),
-            bytes,
-            created_at: now,
-        };
+        let image = self.new_image(&browser.instance.id, bytes)?;
         let mut tx = self.inner.store.begin().await?;
         let me = self.me(tx.as_mut(), browser, session_id).await?;
         let mut user = tx
@@ -313,11 +302,7 @@ impl Service {
             tx.delete_image(&browser.instance.id, &previous).await?;
         }
         tx.insert_image(&image).await?;
-        user.image_url = Some(format!(
-            "{}/v1/images/{}",
-            public_base.trim_end_matches('/'),
-            image.id
-        ));
+        user.image_url = Some(image_url(public_base, &image.id));
         user.updated_at = now;
         tx.update_user(&user).await?;
         tx.commit().await?;
@@ -538,7 +523,31 @@ impl Service {
 }
 
 /// The id of an image this server stored, from a user's `image_url`.
-fn uploaded_image_id(url: &str) -> Option<ImageId> {
+/// The id of an image this server stored, when `url` points at one (else an outside URL).
+pub(crate) fn uploaded_image_id(url: &str) -> Option<ImageId> {
     let (_, tail) = url.rsplit_once("/v1/images/")?;
     ImageId::parse(tail).ok()
+}
+
+/// Where browsers fetch a stored image: `<public_base>/v1/images/<id>` on the Frontend API.
+pub(crate) fn image_url(public_base: &str, id: &ImageId) -> String {
+    format!("{}/v1/images/{}", public_base.trim_end_matches('/'), id)
+}
+
+impl Service {
+    /// Checks an upload (size, PNG/JPEG/GIF/WebP by its bytes) and makes it an image.
+    pub(crate) fn new_image(&self, instance: &InstanceId, bytes: Vec<u8>) -> Result<Image> {
+        if bytes.len() > MAX_IMAGE_BYTES {
+            return Err(CoreError::OutOfRange { param: "file" }.into());
+        }
+        let content_type =
+            sniff_image_type(&bytes).ok_or(CoreError::FormatInvalid { param: "file" })?;
+        Ok(Image {
+            id: ImageId::generate(&mut Self::rng()),
+            instance_id: instance.clone(),
+            content_type: content_type.to_owned(),
+            bytes,
+            created_at: self.now(),
+        })
+    }
 }

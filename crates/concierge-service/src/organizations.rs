@@ -2,6 +2,7 @@
 //! creator becomes admin), read by id or slug, list, update, metadata, delete; memberships with
 //! one built-in role each, limits, and the member lists.
 
+use crate::me::{image_url, uploaded_image_id};
 use crate::users::{checked_metadata, UserView};
 use crate::{Result, Service, ServiceError};
 use concierge_core::metadata::deep_merge;
@@ -217,6 +218,55 @@ impl Service {
         if let Some(v) = params.admin_delete_enabled {
             org.admin_delete_enabled = v;
         }
+        org.updated_at = self.now();
+        tx.update_organization(&org).await?;
+        tx.commit().await?;
+        Ok(org)
+    }
+
+    /// `PUT /v1/organizations/{id}/logo`: stores the image and points the organization's
+    /// `image_url` at it on the Frontend API (`public_base`); the previous uploaded logo is
+    /// deleted. `uploader`, when given, must be a user of the instance.
+    #[instrument(skip_all, fields(instance.id = %instance))]
+    pub async fn set_organization_logo(
+        &self,
+        instance: &InstanceId,
+        id_or_slug: &str,
+        bytes: Vec<u8>,
+        public_base: &str,
+        uploader: Option<&str>,
+    ) -> Result<Organization> {
+        let image = self.new_image(instance, bytes)?;
+        let mut tx = self.inner.store.begin().await?;
+        let mut org = Self::load_organization(tx.as_mut(), instance, id_or_slug).await?;
+        if let Some(uploader) = uploader.filter(|u| !u.is_empty()) {
+            let id = UserId::parse(uploader).map_err(|_| ServiceError::NotFound)?;
+            tx.get_user(instance, &id).await?;
+        }
+        if let Some(previous) = org.image_url.as_deref().and_then(uploaded_image_id) {
+            tx.delete_image(instance, &previous).await?;
+        }
+        tx.insert_image(&image).await?;
+        org.image_url = Some(image_url(public_base, &image.id));
+        org.updated_at = self.now();
+        tx.update_organization(&org).await?;
+        tx.commit().await?;
+        Ok(org)
+    }
+
+    /// `DELETE /v1/organizations/{id}/logo`: back to no logo (the components show initials).
+    #[instrument(skip_all, fields(instance.id = %instance))]
+    pub async fn delete_organization_logo(
+        &self,
+        instance: &InstanceId,
+        id_or_slug: &str,
+    ) -> Result<Organization> {
+        let mut tx = self.inner.store.begin().await?;
+        let mut org = Self::load_organization(tx.as_mut(), instance, id_or_slug).await?;
+        if let Some(previous) = org.image_url.as_deref().and_then(uploaded_image_id) {
+            tx.delete_image(instance, &previous).await?;
+        }
+        org.image_url = None;
         org.updated_at = self.now();
         tx.update_organization(&org).await?;
         tx.commit().await?;

@@ -72,10 +72,11 @@ impl TestServer {
             })
             .await
             .unwrap();
-        let state = concierge_http::AppState::new(service.clone(), Default::default());
         let frontend = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let backend = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let frontend_url = format!("http://{}", frontend.local_addr().unwrap());
+        let state = concierge_http::AppState::new(service.clone(), Default::default())
+            .with_frontend_url(frontend_url.clone());
         let backend_url = format!("http://{}", backend.local_addr().unwrap());
         let (stop, stopped) = tokio::sync::watch::channel(false);
         let mut f = stopped.clone();
@@ -355,6 +356,28 @@ impl TestServer {
             cookies: Default::default(),
             last_set_cookies: Vec::new(),
         }
+    }
+
+    /// A browser on the `default` instance signed in with the password [`TestServer::create_user`]
+    /// sets, and the id of its new session.
+    pub async fn signed_in(&self, email: &str) -> (Browser, String) {
+        let mut browser = self.browser();
+        let answer = browser
+            .post(
+                "/v1/client/sign_ins",
+                &[
+                    ("identifier", email),
+                    ("password", "correct-horse-battery"),
+                    ("strategy", "password"),
+                ],
+            )
+            .await;
+        assert_eq!(answer.status, StatusCode::OK, "{}", answer.body);
+        let sid = answer.body["response"]["created_session_id"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+        (browser, sid)
     }
 
     /// The newest 6-digit code mailed to `to` in `instance`.

@@ -160,6 +160,36 @@ async fn update(
     Ok(ClerkJson(convert::organization(&org, None, true)))
 }
 
+/// `PUT /v1/organizations/{id}/logo`: multipart `file` and optional `uploader_user_id`.
+async fn upload_logo(
+    State(app): State<AppState>,
+    BapiInstance(instance): BapiInstance,
+    Path(id): Path<String>,
+    request: axum::extract::Request,
+) -> Answer {
+    let upload = crate::common::upload::read_upload(request).await?;
+    let uploader = upload.fields.get("uploader_user_id").map(String::as_str);
+    let base = app.frontend_base(&instance);
+    let org = app
+        .service
+        .set_organization_logo(&instance.id, &id, upload.file, &base, uploader)
+        .await?;
+    Ok(ClerkJson(convert::organization(&org, None, true)))
+}
+
+/// `DELETE /v1/organizations/{id}/logo`.
+async fn delete_logo(
+    State(app): State<AppState>,
+    BapiInstance(instance): BapiInstance,
+    Path(id): Path<String>,
+) -> Answer {
+    let org = app
+        .service
+        .delete_organization_logo(&instance.id, &id)
+        .await?;
+    Ok(ClerkJson(convert::organization(&org, None, true)))
+}
+
 async fn metadata(
     app: AppState,
     instance: concierge_core::Instance,
@@ -466,6 +496,12 @@ pub(super) fn routes() -> Router<AppState> {
         .route(
             "/v1/organizations/{id}",
             get(get_one).patch(update).delete(delete),
+        )
+        .route(
+            "/v1/organizations/{id}/logo",
+            axum::routing::put(upload_logo).delete(delete_logo).layer(
+                axum::extract::DefaultBodyLimit::max(concierge_core::MAX_IMAGE_BYTES + 64 * 1024),
+            ),
         )
         .route(
             "/v1/organizations/{id}/metadata",

@@ -6,6 +6,7 @@ pub mod error;
 pub mod extract;
 pub mod ratelimit;
 pub mod trace;
+pub mod upload;
 
 pub use error::ApiError;
 pub use extract::{ClerkJson, QueryParams};

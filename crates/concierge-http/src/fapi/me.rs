@@ -197,7 +197,7 @@ pub async fn delete_email(
 
 /// The Frontend API's public base URL as the browser reaches it: the app's proxy URL
 /// (`Clerk-Proxy-Url`, sent with the secret key) or this listener's own scheme and host.
-fn public_base(headers: &http::HeaderMap) -> String {
+pub(super) fn public_base(headers: &http::HeaderMap) -> String {
     let header = |name: &str| headers.get(name).and_then(|v| v.to_str().ok());
     if header("clerk-secret-key").is_some() {
         if let Some(proxy) = header("clerk-proxy-url").filter(|u| u.starts_with("http")) {
@@ -220,38 +220,8 @@ pub async fn upload_profile_image(
     fapi: Fapi,
     request: axum::extract::Request,
 ) -> Answer {
-    use axum::extract::FromRequest;
     let base = public_base(request.headers());
-    let is_multipart = request
-        .headers()
-        .get(http::header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.starts_with("multipart/form-data"));
-    let bytes = if is_multipart {
-        let mut multipart = axum::extract::Multipart::from_request(request, &())
-            .await
-            .map_err(|_| ApiError::malformed_body("the multipart body could not be read"))?;
-        let mut file = None;
-        while let Some(field) = multipart
-            .next_field()
-            .await
-            .map_err(|_| ApiError::malformed_body("the multipart body could not be read"))?
-        {
-            if field.name() == Some("file") {
-                let data = field
-                    .bytes()
-                    .await
-                    .map_err(|_| ApiError::malformed_body("the file could not be read"))?;
-                file = Some(data.to_vec());
-            }
-        }
-        file.ok_or_else(|| ApiError::param_missing("file"))?
-    } else {
-        axum::body::Bytes::from_request(request, &())
-            .await
-            .map_err(|_| ApiError::body_too_large(concierge_core::MAX_IMAGE_BYTES))?
-            .to_vec()
-    };
+    let bytes = crate::common::upload::read_upload(request).await?.file;
     let outcome = app
         .service
         .set_my_profile_image(&fapi.browser, fapi.session_id.as_deref(), bytes, &base)

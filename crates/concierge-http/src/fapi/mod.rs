@@ -136,6 +136,14 @@ pub fn router(state: AppState) -> Router {
         )
         .route("/v1/organizations/{id}/roles", get(organizations::roles))
         .route(
+            "/v1/organizations/{id}/logo",
+            axum::routing::put(organizations::upload_logo)
+                .delete(organizations::delete_logo)
+                .layer(axum::extract::DefaultBodyLimit::max(
+                    concierge_core::MAX_IMAGE_BYTES + 64 * 1024,
+                )),
+        )
+        .route(
             "/v1/organizations/{id}/invitations",
             get(organizations::invitations).post(organizations::invite),
         )

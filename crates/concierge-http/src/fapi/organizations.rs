@@ -111,6 +111,43 @@ pub async fn update(
     Ok(fapi.respond(&outcome, value, &app.service))
 }
 
+/// `PUT /v1/organizations/{id}/logo` (clerk-js `organization.setLogo`): multipart `file` or the
+/// raw image; the logo is served from this Frontend API at the public URL the browser uses.
+pub async fn upload_logo(
+    State(app): State<AppState>,
+    fapi: Fapi,
+    Path(id): Path<String>,
+    request: axum::extract::Request,
+) -> Answer {
+    let base = super::me::public_base(request.headers());
+    let file = crate::common::upload::read_upload(request).await?.file;
+    logo_answer(app, fapi, id, Some(file), base).await
+}
+
+/// `DELETE /v1/organizations/{id}/logo` (`setLogo({ file: null })`).
+pub async fn delete_logo(
+    State(app): State<AppState>,
+    fapi: Fapi,
+    Path(id): Path<String>,
+) -> Answer {
+    logo_answer(app, fapi, id, None, String::new()).await
+}
+
+async fn logo_answer(
+    app: AppState,
+    fapi: Fapi,
+    id: String,
+    file: Option<Vec<u8>>,
+    base: String,
+) -> Answer {
+    let outcome = app
+        .service
+        .set_my_organization_logo(&fapi.browser, fapi.session_id.as_deref(), &id, file, &base)
+        .await?;
+    let value = org_json(&outcome.response);
+    Ok(fapi.respond(&outcome, value, &app.service))
+}
+
 /// `DELETE /v1/organizations/{id}`.
 pub async fn delete(State(app): State<AppState>, fapi: Fapi, Path(id): Path<String>) -> Answer {
     let outcome = app

@@ -8,6 +8,7 @@ mod errors;
 mod fapi;
 mod flows;
 mod isolation;
+mod logos;
 mod nodes;
 mod organizations;
 mod sessions;
