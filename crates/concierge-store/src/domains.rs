@@ -31,6 +31,8 @@ pub struct SuggestionQuery {
     pub user_id: Option<UserId>,
     /// Only these statuses; empty: all.
     pub statuses: Vec<SuggestionStatus>,
+    /// Leave out suggestions of organizations the user has joined since.
+    pub exclude_joined: bool,
     /// Page size.
     pub limit: i64,
     /// Rows skipped.

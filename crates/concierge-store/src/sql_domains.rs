@@ -102,6 +102,9 @@ macro_rules! impl_domain_tx {
                 qb.push_bind(user.as_str());
             }
             push_status_list(qb, query.statuses.iter().map(|s| s.as_str()).collect());
+            if query.exclude_joined {
+                qb.push(" AND NOT EXISTS (SELECT 1 FROM organization_memberships m WHERE m.organization_id = organization_suggestions.organization_id AND m.user_id = organization_suggestions.user_id)");
+            }
         }
 
         fn push_request_filters<'a>(qb: &mut QueryBuilder<'a, $db>, query: &'a MembershipRequestQuery) {

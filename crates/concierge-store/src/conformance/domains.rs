@@ -406,6 +406,30 @@ pub async fn suggestions_and_membership_requests(store: &dyn Store) {
     );
     assert_eq!(tx.count_suggestions(&a.id, &of_ada).await.unwrap(), 2);
     assert_eq!(tx.count_suggestions(&b.id, &of_ada).await.unwrap(), 0);
+    // Once Ada joins Globex, its suggestion can be left out.
+    tx.insert_membership(&OrganizationMembership {
+        id: OrganizationMembershipId::generate(&mut rng()),
+        instance_id: a.id.clone(),
+        organization_id: globex.id.clone(),
+        user_id: ada.id.clone(),
+        role: "org:member".into(),
+        public_metadata: serde_json::json!({}),
+        private_metadata: serde_json::json!({}),
+        created_at: T0,
+        updated_at: T0,
+    })
+    .await
+    .unwrap();
+    let not_joined = SuggestionQuery {
+        exclude_joined: true,
+        ..of_ada.clone()
+    };
+    assert_eq!(
+        tx.list_suggestions(&a.id, &not_joined).await.unwrap(),
+        vec![first.clone()]
+    );
+    assert_eq!(tx.count_suggestions(&a.id, &not_joined).await.unwrap(), 1);
+    assert_eq!(tx.count_suggestions(&a.id, &of_ada).await.unwrap(), 2);
     tx.commit().await.unwrap();
 
     let request = |org: &Organization, user: &User, created_at: Millis| MembershipRequest {
