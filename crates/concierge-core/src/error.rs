@@ -111,4 +111,17 @@ pub enum CoreError {
     /// The invitation was already accepted, revoked or has expired.
     #[error("invitation not pending")]
     InvitationNotPending,
+    /// The domain is a public email provider (`organization_domain_common`).
+    #[error("common email domain")]
+    DomainCommon,
+    /// Another organization of the instance (or this one) already has the domain
+    /// (`organization_domain_already_exists`).
+    #[error("domain exists")]
+    DomainExists,
+    /// The suggestion was already accepted.
+    #[error("suggestion not pending")]
+    SuggestionNotPending,
+    /// The membership request was already accepted or rejected.
+    #[error("membership request not pending")]
+    MembershipRequestNotPending,
 }

@@ -139,6 +139,12 @@ prefixed_id!(/// An organization (clerk-js requires the `org_` prefix, wire §6.
     OrganizationId, "org");
 prefixed_id!(/// A membership of a user in an organization.
     OrganizationMembershipId, "orgmem");
+prefixed_id!(/// A verified domain of an organization.
+    OrganizationDomainId, "orgdmn");
+prefixed_id!(/// A suggestion to join an organization, made from a verified domain.
+    OrganizationSuggestionId, "orgsugg");
+prefixed_id!(/// A user's request to join an organization.
+    OrganizationMembershipRequestId, "orgmbreq");
 prefixed_id!(/// A custom organization role.
     RoleId, "role");
 prefixed_id!(/// A custom organization permission.

@@ -6,6 +6,7 @@
 #![forbid(unsafe_code)]
 
 pub mod clock;
+pub mod domains;
 pub mod entities;
 pub mod error;
 pub mod flows;
@@ -16,6 +17,10 @@ pub mod organizations;
 pub mod validation;
 
 pub use clock::{Clock, FixedClock, Millis};
+pub use domains::{
+    EnrollmentMode, MembershipRequest, MembershipRequestStatus, OrganizationDomain,
+    OrganizationSuggestion, SuggestionStatus,
+};
 pub use entities::*;
 pub use error::CoreError;
 pub use flows::*;

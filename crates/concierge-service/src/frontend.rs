@@ -740,6 +740,8 @@ impl Service {
         tx.insert_user(&user).await?;
         if let Some(email) = &email {
             tx.insert_email_address(email).await?;
+            // A verified address at an organization's verified domain enrolls (wire §6.8).
+            self.enroll_by_domain(tx, instance, email, now).await?;
         }
         let session = self
             .start_browser_session(tx, browser, &mut client, &mut user, now)

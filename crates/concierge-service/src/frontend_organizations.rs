@@ -24,7 +24,7 @@ pub struct MyOrganization {
 impl Service {
     /// The signed-in user's membership in `org`, or `resource_not_found` for non-members (an
     /// organization one does not belong to does not exist, as far as the browser can tell).
-    async fn acting_member(
+    pub(crate) async fn acting_member(
         &self,
         tx: &mut dyn Tx,
         browser: &Browser,
@@ -57,7 +57,7 @@ impl Service {
         Ok((me, org))
     }
 
-    fn require_permission(role: &Role, permission: &str) -> Result<()> {
+    pub(crate) fn require_permission(role: &Role, permission: &str) -> Result<()> {
         if role.permissions.iter().any(|p| p == permission) {
             Ok(())
         } else {

@@ -6,9 +6,11 @@
 #![forbid(unsafe_code)]
 
 pub mod clients;
+pub mod domains;
 pub mod email_addresses;
 pub mod error;
 pub mod frontend;
+pub mod frontend_domains;
 pub mod frontend_organizations;
 pub mod instances;
 pub mod invitations;
@@ -27,8 +29,8 @@ use concierge_store::Store;
 use std::sync::Arc;
 
 pub use concierge_store::{
-    InvitationQuery, MembershipQuery, OrganizationQuery, SessionQuery, StoreError, UserOrderField,
-    UserQuery,
+    DomainQuery, InvitationQuery, MembershipQuery, OrganizationQuery, SessionQuery, StoreError,
+    UserOrderField, UserQuery,
 };
 pub use concierge_tokens::cookie_suffix;
 pub use error::ServiceError;

@@ -484,6 +484,9 @@ impl Service {
         email.verification_strategy = Some("email_code".into());
         email.updated_at = now;
         tx.update_email_address(&email).await?;
+        // A verified address at an organization's verified domain enrolls (wire §6.8).
+        self.enroll_by_domain(tx.as_mut(), &browser.instance, &email, now)
+            .await?;
         let mut user = tx.get_user(&browser.instance.id, &email.user_id).await?;
         if user.primary_email_address_id.is_none() {
             user.primary_email_address_id = Some(email.id.clone());

@@ -5,11 +5,13 @@
 //! Writes of one use case share one [`Tx`] obtained from [`Store::begin`].
 #![forbid(unsafe_code)]
 
+pub mod domains;
 pub mod error;
 pub mod open;
 pub mod postgres;
 pub mod query;
 mod sql;
+mod sql_domains;
 pub mod sqlite;
 pub mod testing;
 
@@ -19,6 +21,7 @@ mod conformance;
 use async_trait::async_trait;
 use concierge_core::*;
 
+pub use domains::{DomainQuery, DomainTx, MembershipRequestQuery, SuggestionQuery};
 pub use error::StoreError;
 pub use open::open;
 pub use query::*;
@@ -54,7 +57,7 @@ pub trait Store: Send + Sync + 'static {
 /// Uniqueness is enforced by the database and surfaces as [`StoreError::Conflict`] with a
 /// logical constraint name (documented on each insert/update).
 #[async_trait]
-pub trait Tx: Send {
+pub trait Tx: DomainTx + Send {
     /// Commits the transaction (a no-op for a [`Store::read`] handle).
     async fn commit(self: Box<Self>) -> Result<(), StoreError>;
 

@@ -1213,6 +1213,21 @@ pub(crate) fn logical_constraint(index_or_message: &str) -> Option<&'static str>
             "organization_membership",
         ),
         (
+            "organization_domains_name_key",
+            "organization_domains.name",
+            "organization_domain",
+        ),
+        (
+            "organization_suggestions_user_key",
+            "organization_suggestions.organization_id",
+            "organization_suggestion",
+        ),
+        (
+            "organization_membership_requests_user_key",
+            "organization_membership_requests.organization_id",
+            "organization_membership_request",
+        ),
+        (
             "jwt_templates_name_key",
             "jwt_templates.name",
             "jwt_template_name",

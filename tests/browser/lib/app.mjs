@@ -138,6 +138,18 @@ function pages(publishableKey) {
       hidePersonal: false,
     });`,
     }),
+    // <OrganizationList/>: memberships, invitations and suggestions (verified domains).
+    '/org-list': page({
+      publishableKey,
+      title: 'Organization list',
+      body: '<div id="org-list"></div>',
+      script: `window.Clerk.mountOrganizationList(document.getElementById('org-list'), {
+      afterSelectOrganizationUrl: '/org-list',
+      afterSelectPersonalUrl: '/org-list',
+      afterCreateOrganizationUrl: '/org-list',
+      hidePersonal: false,
+    });`,
+    }),
     '/org-profile': page({
       publishableKey,
       title: 'Organization profile',

@@ -163,3 +163,79 @@ test('custom permissions: has({permission}) follows the role, system permissions
   assert.equal(auth.has({ permission: `org:${feature}:read` }), false);
   assert.equal(auth.has({ permission: 'org:sys_memberships:read' }), false);
 });
+
+test('verified domains: create (verified by default), list, update, delete, automatic invitations', async () => {
+  const suffix = `${Date.now()}`.slice(-8);
+  const name = `acme${suffix}.test`;
+  const owner = await clerk.users.createUser({ emailAddress: [unique('owner')], password });
+  const eve = await clerk.users.createUser({ emailAddress: [`eve@${name}`], password });
+  const org = await clerk.organizations.createOrganization({ name: `Domains ${suffix}`, createdBy: owner.id });
+
+  // @clerk/backend 3.25 has no OrganizationDomain class: it hands back the JSON as sent.
+  const domain = await clerk.organizations.createOrganizationDomain({
+    organizationId: org.id,
+    name: name.toUpperCase(),
+    enrollmentMode: 'automatic_invitation',
+  });
+  assert.equal(domain.object, 'organization_domain');
+  assert.match(domain.id, /^orgdmn_/);
+  assert.equal(domain.name, name);
+  assert.equal(domain.organization_id, org.id);
+  assert.equal(domain.enrollment_mode, 'automatic_invitation');
+  assert.equal(domain.verification.status, 'verified', 'verified unless verified: false');
+  assert.equal(domain.affiliation_email_address, null);
+  assert.equal(domain.total_pending_invitations, 1, 'the existing user at the domain is invited');
+  assert.equal(domain.total_pending_suggestions, 0);
+  assert.equal(typeof domain.created_at, 'number');
+  const invited = await clerk.organizations.getOrganizationInvitationList({ organizationId: org.id, status: ['pending'] });
+  assert.deepEqual(invited.data.map((i) => i.emailAddress), [eve.emailAddresses[0].emailAddress]);
+  assert.equal(invited.data[0].role, 'org:member');
+
+  const dev = await clerk.organizations.createOrganizationDomain({
+    organizationId: org.id,
+    name: `dev${suffix}.test`,
+    enrollmentMode: 'manual_invitation',
+    verified: false,
+  });
+  assert.equal(dev.verification, null);
+  const list = await clerk.organizations.getOrganizationDomainList({ organizationId: org.id, limit: 10 });
+  assert.equal(list.totalCount, 2);
+  assert.deepEqual(list.data.map((d) => d.id), [dev.id, domain.id], 'newest first');
+  const paged = await clerk.organizations.getOrganizationDomainList({ organizationId: org.id, limit: 1, offset: 1 });
+  assert.deepEqual(paged.data.map((d) => d.id), [domain.id]);
+
+  const updated = await clerk.organizations.updateOrganizationDomain({
+    organizationId: org.id,
+    domainId: dev.id,
+    enrollmentMode: 'automatic_suggestion',
+    verified: true,
+  });
+  assert.equal(updated.enrollment_mode, 'automatic_suggestion');
+  assert.equal(updated.verification.status, 'verified');
+
+  await assert.rejects(
+    clerk.organizations.createOrganizationDomain({ organizationId: org.id, name: 'gmail.com', enrollmentMode: 'automatic_invitation' }),
+    (err) => err.status === 422 && err.errors[0].code === 'organization_domain_common' && err.errors[0].meta.paramName === 'name',
+  );
+  await assert.rejects(
+    clerk.organizations.createOrganizationDomain({ organizationId: org.id, name, enrollmentMode: 'manual_invitation' }),
+    (err) => err.status === 422 && err.errors[0].code === 'organization_domain_already_exists',
+  );
+  await assert.rejects(
+    clerk.organizations.createOrganizationDomain({ organizationId: org.id, name: `x${suffix}.test`, enrollmentMode: 'sometimes' }),
+    (err) => err.status === 422 && err.errors[0].meta.paramName === 'enrollment_mode',
+  );
+  await assert.rejects(
+    clerk.organizations.updateOrganizationDomain({ organizationId: org.id, domainId: 'orgdmn_missing', enrollmentMode: 'manual_invitation' }),
+    (err) => err.status === 404,
+  );
+
+  const deleted = await clerk.organizations.deleteOrganizationDomain({ organizationId: org.id, domainId: domain.id });
+  assert.equal(deleted.object, 'organization_domain');
+  assert.equal(deleted.id, domain.id);
+  assert.equal(deleted.deleted, true);
+  const withdrawn = await clerk.organizations.getOrganizationInvitationList({ organizationId: org.id, status: ['pending'] });
+  assert.equal(withdrawn.totalCount, 0, 'deleting the domain withdraws its pending invitations');
+  const left = await clerk.organizations.getOrganizationDomainList({ organizationId: org.id });
+  assert.deepEqual(left.data.map((d) => d.id), [dev.id]);
+});

@@ -4,6 +4,7 @@ mod clients;
 mod email_addresses;
 mod jwks;
 mod jwt_templates;
+mod organization_domains;
 mod organizations;
 mod roles;
 mod sessions;
@@ -74,6 +75,7 @@ pub fn router(state: AppState) -> Router {
         .merge(jwt_templates::routes())
         .merge(jwks::routes())
         .merge(organizations::routes())
+        .merge(organization_domains::routes())
         .merge(roles::routes())
         .fallback(|| async { ApiError::no_route() })
         .method_not_allowed_fallback(|| async { ApiError::method_not_allowed() })

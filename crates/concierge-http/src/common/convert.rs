@@ -205,6 +205,23 @@ pub fn organization(
     value
 }
 
+/// What anyone in an organization may see of a user: id, primary identifier, names, image.
+pub fn public_user_data(user: &UserView) -> Value {
+    let identifier = user
+        .email_addresses
+        .iter()
+        .find(|e| Some(&e.id) == user.user.primary_email_address_id.as_ref())
+        .map(|e| e.email_address.clone())
+        .or_else(|| user.user.username.clone())
+        .unwrap_or_default();
+    serde_json::json!({
+        "user_id": user.user.id.as_str(), "identifier": identifier,
+        "first_name": user.user.first_name, "last_name": user.user.last_name,
+        "image_url": user.user.image_url.clone().unwrap_or_default(),
+        "has_image": user.user.image_url.is_some(),
+    })
+}
+
 /// A membership with its organization and the member's public data; the role's full permission
 /// list (system permissions included) as the components expect it (wire §2.4, §6.8).
 pub fn membership(
@@ -214,13 +231,6 @@ pub fn membership(
     user: &UserView,
     private: bool,
 ) -> Value {
-    let identifier = user
-        .email_addresses
-        .iter()
-        .find(|e| Some(&e.id) == user.user.primary_email_address_id.as_ref())
-        .map(|e| e.email_address.clone())
-        .or_else(|| user.user.username.clone())
-        .unwrap_or_default();
     let mut value = serde_json::json!({
         "object": "organization_membership", "id": membership.id.as_str(),
         "organization": organization(org, None, private),
@@ -228,12 +238,7 @@ pub fn membership(
         "role_name": role.name,
         "permissions": role.permissions,
         "public_metadata": membership.public_metadata,
-        "public_user_data": {
-            "user_id": user.user.id.as_str(), "identifier": identifier,
-            "first_name": user.user.first_name, "last_name": user.user.last_name,
-            "image_url": user.user.image_url.clone().unwrap_or_default(),
-            "has_image": user.user.image_url.is_some(),
-        },
+        "public_user_data": public_user_data(user),
         "created_at": membership.created_at, "updated_at": membership.updated_at,
     });
     if private {

@@ -361,6 +361,32 @@ impl From<CoreError> for ApiError {
                 "invitation is not pending",
                 "This invitation was already accepted, revoked, or it has expired.",
             ),
+            CoreError::DomainCommon => ApiError::new(
+                S::UNPROCESSABLE_ENTITY,
+                "organization_domain_common",
+                "common email domain",
+                "This is a common email provider domain. Please use a different one.",
+            )
+            .param("name"),
+            CoreError::DomainExists => ApiError::new(
+                S::UNPROCESSABLE_ENTITY,
+                "organization_domain_already_exists",
+                "organization domain already exists",
+                "This domain is already used by an organization.",
+            )
+            .param("name"),
+            CoreError::SuggestionNotPending => ApiError::new(
+                S::BAD_REQUEST,
+                "organization_suggestion_not_pending",
+                "suggestion is not pending",
+                "This suggestion was already accepted.",
+            ),
+            CoreError::MembershipRequestNotPending => ApiError::new(
+                S::BAD_REQUEST,
+                "organization_membership_request_not_pending",
+                "membership request is not pending",
+                "This membership request was already accepted or rejected.",
+            ),
             CoreError::OutOfRange { param } => ApiError::new(
                 S::UNPROCESSABLE_ENTITY,
                 "form_param_value_invalid",

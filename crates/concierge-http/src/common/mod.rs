@@ -2,6 +2,7 @@
 //! objects, and the trace-id middleware.
 
 pub mod convert;
+pub mod domains;
 pub mod error;
 pub mod extract;
 pub mod ratelimit;

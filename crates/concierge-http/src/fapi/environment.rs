@@ -86,7 +86,10 @@ pub fn environment_json(instance: &Instance) -> Value {
         "organization_settings": {
             "enabled": true, "max_allowed_memberships": 0, "force_organization_selection": false, "creator_role": settings.organization_creator_role,
             "actions": { "admin_delete": true },
-            "domains": { "enabled": false, "enrollment_modes": [], "default_role": settings.organization_default_role },
+            // Verified domains with every enrollment mode (wire §6.8); enrollment grants the default role.
+            "domains": { "enabled": true,
+                         "enrollment_modes": concierge_core::EnrollmentMode::ALL.map(|m| m.as_str()),
+                         "default_role": settings.organization_default_role },
             "slug": { "disabled": false }, "organization_creation_defaults": { "enabled": false },
         },
         "commerce_settings": { "billing": { "stripe_publishable_key": null,

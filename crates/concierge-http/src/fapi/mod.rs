@@ -9,6 +9,7 @@ mod flows;
 mod handshake;
 mod me;
 pub mod objects;
+mod organization_domains;
 mod organizations;
 pub mod transport;
 
@@ -156,14 +157,6 @@ pub fn router(state: AppState) -> Router {
             post(organizations::revoke_invitation),
         )
         .route(
-            "/v1/organizations/{id}/domains",
-            get(organizations::empty_org_page),
-        )
-        .route(
-            "/v1/organizations/{id}/membership_requests",
-            get(organizations::empty_org_page),
-        )
-        .route(
             "/v1/me/organization_memberships",
             get(organizations::my_memberships),
         )
@@ -179,10 +172,7 @@ pub fn router(state: AppState) -> Router {
             "/v1/me/organization_invitations/{id}/accept",
             post(organizations::accept_invitation),
         )
-        .route(
-            "/v1/me/organization_suggestions",
-            get(organizations::my_empty_page),
-        )
+        .merge(organization_domains::routes())
         .fallback(|| async { ApiError::no_route() })
         .method_not_allowed_fallback(|| async { ApiError::method_not_allowed() })
         // Inner layer: limits apply once the instance is known.

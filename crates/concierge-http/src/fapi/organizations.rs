@@ -31,7 +31,7 @@ fn membership_json(view: &MembershipView) -> Value {
     )
 }
 
-fn page(data: Vec<Value>, total: i64) -> Value {
+pub(super) fn page(data: Vec<Value>, total: i64) -> Value {
     json!({ "data": data, "total_count": total })
 }
 
@@ -49,7 +49,7 @@ fn role_json(role: &Role) -> Value {
 }
 
 /// A read answer with the current client attached.
-async fn with_client(app: &AppState, fapi: &Fapi, response: Value) -> Answer {
+pub(super) async fn with_client(app: &AppState, fapi: &Fapi, response: Value) -> Answer {
     let client = app.service.get_browser_client(&fapi.browser).await?;
     let outcome = Outcome {
         response: (),
@@ -265,20 +265,6 @@ pub async fn roles(State(app): State<AppState>, fapi: Fapi, Path(id): Path<Strin
     .await
 }
 
-/// `GET /v1/organizations/{id}/domains` and `…/membership_requests`: a member's view of records
-/// this server does not create yet, so the page is empty for everyone. The membership check
-/// still applies.
-pub async fn empty_org_page(
-    State(app): State<AppState>,
-    fapi: Fapi,
-    Path(id): Path<String>,
-) -> Answer {
-    app.service
-        .org_roles(&fapi.browser, fapi.session_id.as_deref(), &id)
-        .await?;
-    with_client(&app, &fapi, page(Vec::new(), 0)).await
-}
-
 /// `GET /v1/me/organization_memberships`.
 pub async fn my_memberships(State(app): State<AppState>, fapi: Fapi) -> Answer {
     let (limit, offset) = fapi.query.pagination()?;
@@ -292,15 +278,6 @@ pub async fn my_memberships(State(app): State<AppState>, fapi: Fapi) -> Answer {
         page(views.iter().map(membership_json).collect(), total),
     )
     .await
-}
-
-/// `GET /v1/me/organization_invitations` and `/v1/me/organization_suggestions`: invitations
-/// and domain suggestions do not exist yet, so a signed-in user has none.
-pub async fn my_empty_page(State(app): State<AppState>, fapi: Fapi) -> Answer {
-    app.service
-        .get_me(&fapi.browser, fapi.session_id.as_deref())
-        .await?;
-    with_client(&app, &fapi, page(Vec::new(), 0)).await
 }
 
 /// `DELETE /v1/me/organization_memberships/{org}`: leave.

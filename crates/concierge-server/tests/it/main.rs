@@ -4,6 +4,7 @@
 
 mod bundles;
 mod cli;
+mod domains;
 mod errors;
 mod fapi;
 mod flows;

@@ -45,8 +45,11 @@ macro_rules! conformance_suite {
 }
 pub(crate) use conformance_suite;
 
+mod domains;
 mod postgres;
 mod sqlite;
+
+use domains::*;
 
 const T0: Millis = 1_767_225_600_000;
 

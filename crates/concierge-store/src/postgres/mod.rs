@@ -108,3 +108,4 @@ impl Store for PostgresStore {
 }
 
 impl_tx!(PostgresTx, Postgres);
+crate::sql_domains::impl_domain_tx!(PostgresTx, Postgres);

@@ -126,3 +126,4 @@ impl Store for SqliteStore {
 }
 
 impl_tx!(SqliteTx, Sqlite);
+crate::sql_domains::impl_domain_tx!(SqliteTx, Sqlite);
