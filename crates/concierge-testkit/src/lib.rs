@@ -77,6 +77,8 @@ impl TestServer {
         let backend = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let frontend_url = format!("http://{}", frontend.local_addr().unwrap());
         let backend_url = format!("http://{}", backend.local_addr().unwrap());
+        // Emailed links (invitation tickets) point at this listener, as `serve` does.
+        service.set_frontend_url(&frontend_url);
         let (stop, stopped) = tokio::sync::watch::channel(false);
         let mut f = stopped.clone();
         tokio::spawn(concierge_http::serve(

@@ -2,6 +2,7 @@
 
 mod clients;
 mod email_addresses;
+mod invitations;
 mod jwks;
 mod jwt_templates;
 mod organizations;
@@ -75,6 +76,7 @@ pub fn router(state: AppState) -> Router {
         .merge(jwks::routes())
         .merge(organizations::routes())
         .merge(roles::routes())
+        .merge(invitations::routes())
         .fallback(|| async { ApiError::no_route() })
         .method_not_allowed_fallback(|| async { ApiError::method_not_allowed() })
         .layer(limits)

@@ -12,6 +12,7 @@ mod nodes;
 mod organizations;
 mod sessions;
 mod smtp;
+mod tickets;
 mod tokens;
 mod users;
 
