@@ -451,6 +451,8 @@ impl Service {
             }
             if sign_up.email_address.as_deref() != Some(email.as_str()) {
                 sign_up.email_verification = None;
+                // A ticket vouches for the invited address only.
+                sign_up.ticket = None;
             }
             sign_up.email_address = Some(email);
         }
@@ -706,7 +708,7 @@ impl Service {
     }
 
     /// Creates the user and the session once every requirement is met.
-    pub(crate) async fn maybe_complete_sign_up(
+    async fn maybe_complete_sign_up(
         &self,
         tx: &mut dyn Tx,
         browser: &Browser,

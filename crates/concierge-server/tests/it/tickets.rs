@@ -416,6 +416,35 @@ async fn instance_invitations_and_ticket_sign_up(db: Db) {
     assert_eq!(accepted[0]["id"], inv["id"]);
     assert_eq!(accepted[0]["url"], Value::Null);
 
+    // The ticket vouches for the invited address only: changing it drops the ticket.
+    let (_, eve) = srv
+        .bapi(
+            d,
+            Method::POST,
+            "/v1/invitations",
+            Some(json!({"email_address": "eve@example.com"})),
+        )
+        .await;
+    let mut browser = srv.browser();
+    let started = ticket_sign_up(&mut browser, &ticket_of(eve["url"].as_str().unwrap()), &[]).await;
+    let id = started["body"]["response"]["id"].as_str().unwrap();
+    let changed = browser
+        .send(
+            Method::PATCH,
+            &format!("/v1/client/sign_ups/{id}"),
+            &[
+                ("email_address", "mallory@example.com"),
+                ("password", PASSWORD),
+            ],
+        )
+        .await;
+    assert_eq!(changed.status, StatusCode::OK, "{}", changed.body);
+    assert_eq!(changed.body["response"]["status"], "missing_requirements");
+    assert_eq!(
+        changed.body["response"]["unverified_fields"],
+        json!(["email_address"])
+    );
+
     // Delete: any status; then it is gone.
     let (status, deleted) = srv
         .bapi(d, Method::DELETE, &format!("/v1/invitations/{bea}"), None)
