@@ -124,4 +124,31 @@ pub enum CoreError {
     /// The membership request was already accepted or rejected.
     #[error("membership request not pending")]
     MembershipRequestNotPending,
+    /// A ticket is malformed, forged, for another instance or for no invitation (`ticket_invalid_code`).
+    #[error("ticket invalid")]
+    TicketInvalid,
+    /// The ticket's invitation has expired (`ticket_expired_code`).
+    #[error("ticket expired")]
+    TicketExpired,
+    /// The ticket's organization invitation was revoked.
+    #[error("organization invitation revoked")]
+    OrganizationInvitationRevoked,
+    /// The ticket's organization invitation was already accepted.
+    #[error("organization invitation already accepted")]
+    OrganizationInvitationAccepted,
+    /// A sign-in ticket names an address no user has (`invitation_account_not_exists`).
+    #[error("invitation account does not exist")]
+    InvitationAccountNotExists,
+    /// A pending invitation to this address already exists (`duplicate_record`).
+    #[error("invitation exists")]
+    InvitationExists,
+    /// An invitation's absolute `redirect_url` is not on an origin the instance accepts.
+    #[error("redirect url not allowed")]
+    RedirectUrlNotAllowed,
+    /// An invitation link has nowhere to land: no `redirect_url` and no page configured.
+    #[error("no redirect target")]
+    NoRedirectTarget,
+    /// Only a pending instance invitation can be revoked.
+    #[error("invitation not revocable")]
+    InvitationNotRevocable,
 }

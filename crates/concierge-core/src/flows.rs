@@ -186,6 +186,10 @@ pub struct SignUp {
     pub created_at: Millis,
     /// Last change.
     pub updated_at: Millis,
+    /// The invitation whose ticket verified the email address (ticket strategy), redeemed
+    /// when the sign-up completes.
+    #[serde(default)]
+    pub ticket: Option<crate::tickets::InvitationRef>,
 }
 
 impl SignUp {

@@ -151,6 +151,8 @@ prefixed_id!(/// A custom organization permission.
     PermissionId, "perm");
 prefixed_id!(/// An invitation to join an organization.
     OrganizationInvitationId, "orginv");
+prefixed_id!(/// An invitation to sign up to the instance (wire §8.2, instance-level invitations).
+    InvitationId, "inv");
 
 #[cfg(test)]
 mod tests {

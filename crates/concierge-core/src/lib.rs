@@ -14,6 +14,7 @@ pub mod ids;
 pub mod jwt_templates;
 pub mod metadata;
 pub mod organizations;
+pub mod tickets;
 pub mod validation;
 
 pub use clock::{Clock, FixedClock, Millis};
@@ -29,3 +30,4 @@ pub use organizations::{
     CustomRole, InvitationStatus, Organization, OrganizationInvitation, OrganizationMembership,
     Permission, Role,
 };
+pub use tickets::{Invitation, InvitationRef, TicketStatus};

@@ -20,9 +20,6 @@ pub struct AppState {
     pub service: Service,
     /// This node's rate limiters.
     pub limits: std::sync::Arc<common::ratelimit::RateLimits>,
-    /// The Frontend API's URL as browsers reach it, for links made by Backend API requests
-    /// (an uploaded organization logo); `https://<frontend host>` when unset.
-    pub frontend_url: Option<String>,
 }
 
 impl AppState {
@@ -32,21 +29,7 @@ impl AppState {
         Self {
             service,
             limits: std::sync::Arc::new(limiters),
-            frontend_url: None,
         }
-    }
-
-    /// Sets the Frontend API's public URL (see [`AppState::frontend_url`]).
-    pub fn with_frontend_url(mut self, url: impl Into<String>) -> Self {
-        self.frontend_url = Some(url.into());
-        self
-    }
-
-    /// The Frontend API's public base URL for an instance.
-    pub fn frontend_base(&self, instance: &concierge_core::Instance) -> String {
-        self.frontend_url
-            .clone()
-            .unwrap_or_else(|| format!("https://{}", instance.frontend_host))
     }
 }
 

@@ -108,6 +108,15 @@ enum InstanceCommand {
         /// How long a lockout lasts, in seconds (default 3600).
         #[arg(long)]
         lockout_duration: Option<i64>,
+        /// The application's home page (an empty value clears it).
+        #[arg(long)]
+        home_url: Option<String>,
+        /// The application's sign-in page, where invitation links of existing users land.
+        #[arg(long)]
+        sign_in_url: Option<String>,
+        /// The application's sign-up page, where invitation links of new users land.
+        #[arg(long)]
+        sign_up_url: Option<String>,
     },
     /// Replace the signing key; the old public key stays in the JWKS.
     RotateKeys {
@@ -214,6 +223,9 @@ pub async fn run(cli: Cli) -> Result<()> {
                     organization_default_role,
                     max_password_attempts,
                     lockout_duration,
+                    home_url,
+                    sign_in_url,
+                    sign_up_url,
                 } => {
                     let instance = find_instance(&service, &name).await?;
                     let update = concierge_service::instances::SettingsUpdate {
@@ -226,6 +238,9 @@ pub async fn run(cli: Cli) -> Result<()> {
                         organization_default_role,
                         max_password_attempts,
                         lockout_secs: lockout_duration,
+                        home_url,
+                        sign_in_url,
+                        sign_up_url,
                     };
                     let updated = service
                         .update_instance_settings(&instance, update)

@@ -31,6 +31,8 @@ pub struct FileConfig {
     pub smtp: Option<crate::smtp::SmtpConfig>,
     /// `[rate_limits]`.
     pub rate_limits: Option<RateLimitsTable>,
+    /// `public_frontend_url`: where browsers reach the Frontend API (emailed links).
+    pub public_frontend_url: Option<String>,
 }
 
 /// The `[rate_limits]` table: Clerk's documented limits are on by default.
@@ -47,6 +49,14 @@ pub struct RateLimitsTable {
     pub sign_ups_per_10s: Option<u32>,
     /// Password and code attempts per 10 seconds per client IP (default 3; 0 = unlimited).
     pub attempts_per_10s: Option<u32>,
+    /// Organization invitation requests per hour per instance (default 250; 0 = unlimited).
+    pub organization_invitations_per_hour: Option<u32>,
+    /// Bulk organization invitation requests per hour per instance (default 50).
+    pub organization_invitation_bulks_per_hour: Option<u32>,
+    /// Instance invitation requests per hour per instance (default 100).
+    pub invitations_per_hour: Option<u32>,
+    /// Bulk instance invitation requests per hour per instance (default 25).
+    pub invitation_bulks_per_hour: Option<u32>,
 }
 
 /// Values given on the command line or in the environment (clap merges the two, flags winning).
@@ -64,6 +74,9 @@ pub struct CommonArgs {
     /// Optional TOML configuration file.
     #[arg(long, env = "CONCIERGE_CONFIG", global = true)]
     pub config: Option<String>,
+    /// Public URL of the Frontend API for links in emails (default: the frontend listener's URL).
+    #[arg(long, env = "CONCIERGE_PUBLIC_FRONTEND_URL", global = true)]
+    pub public_frontend_url: Option<String>,
 }
 
 /// The validated configuration.
@@ -83,6 +96,9 @@ pub struct Config {
     pub smtp: Option<crate::smtp::SmtpConfig>,
     /// Rate limits of both APIs.
     pub rate_limits: concierge_http::common::ratelimit::RateLimitSettings,
+    /// Public URL of the Frontend API for emailed links (invitation accept links), when it
+    /// differs from the listener's (a reverse proxy, an app's `/__clerk` path).
+    pub public_frontend_url: Option<String>,
 }
 
 fn read_file(path: &str) -> Result<FileConfig> {
@@ -139,6 +155,20 @@ impl Config {
             Some("json") => true,
             Some(other) => bail!("log_format: {other:?} must be \"text\" or \"json\""),
         };
+        let public_frontend_url = match args
+            .public_frontend_url
+            .clone()
+            .or(file.public_frontend_url)
+            .filter(|u| !u.is_empty())
+        {
+            Some(raw) => match url::Url::parse(&raw) {
+                Ok(url) if matches!(url.scheme(), "http" | "https") => {
+                    Some(raw.trim_end_matches('/').to_owned())
+                }
+                _ => bail!("public_frontend_url: {raw:?} must be an absolute http(s) URL"),
+            },
+            None => None,
+        };
         if let Some(smtp) = &file.smtp {
             // Validate now, so a bad [smtp] table stops start-up with one clear line.
             crate::smtp::LettreSender::new(smtp)?;
@@ -150,6 +180,7 @@ impl Config {
             allowed_origins,
             json_logs,
             smtp: file.smtp,
+            public_frontend_url,
             rate_limits: {
                 let table = file.rate_limits.unwrap_or_default();
                 let defaults = concierge_http::common::ratelimit::RateLimitSettings::default();
@@ -161,6 +192,18 @@ impl Config {
                     sign_in_per_10s: table.sign_ins_per_10s.unwrap_or(defaults.sign_in_per_10s),
                     sign_up_per_10s: table.sign_ups_per_10s.unwrap_or(defaults.sign_up_per_10s),
                     attempts_per_10s: table.attempts_per_10s.unwrap_or(defaults.attempts_per_10s),
+                    organization_invitations_per_hour: table
+                        .organization_invitations_per_hour
+                        .unwrap_or(defaults.organization_invitations_per_hour),
+                    organization_invitation_bulks_per_hour: table
+                        .organization_invitation_bulks_per_hour
+                        .unwrap_or(defaults.organization_invitation_bulks_per_hour),
+                    invitations_per_hour: table
+                        .invitations_per_hour
+                        .unwrap_or(defaults.invitations_per_hour),
+                    invitation_bulks_per_hour: table
+                        .invitation_bulks_per_hour
+                        .unwrap_or(defaults.invitation_bulks_per_hour),
                 }
             },
         })
@@ -169,6 +212,14 @@ impl Config {
     /// The Frontend API URL printed for applications.
     pub fn frontend_api_url(&self) -> String {
         format!("http://{}", self.frontend_addr)
+    }
+
+    /// Where browsers reach the Frontend API, for links in emails: `public_frontend_url`, else
+    /// the listener's URL.
+    pub fn public_frontend_url(&self) -> String {
+        self.public_frontend_url
+            .clone()
+            .unwrap_or_else(|| self.frontend_api_url())
     }
 
     /// The Backend API URL printed for applications.
@@ -223,5 +274,41 @@ mod tests {
             ..CommonArgs::default()
         };
         assert!(Config::load(&args, &[]).is_err());
+    }
+
+    #[test]
+    fn public_frontend_url_and_invitation_limits() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("c.toml");
+        std::fs::write(
+            &path,
+            "public_frontend_url = \"https://app.example.com/__clerk/\"\n\
+             [rate_limits]\ninvitations_per_hour = 3\norganization_invitation_bulks_per_hour = 0\n",
+        )
+        .unwrap();
+        let args = CommonArgs {
+            config: Some(path.to_string_lossy().into_owned()),
+            ..CommonArgs::default()
+        };
+        let config = Config::load(&args, &[]).unwrap();
+        assert_eq!(
+            config.public_frontend_url(),
+            "https://app.example.com/__clerk"
+        );
+        assert_eq!(config.rate_limits.invitations_per_hour, 3);
+        assert_eq!(config.rate_limits.organization_invitation_bulks_per_hour, 0);
+        assert_eq!(config.rate_limits.organization_invitations_per_hour, 250);
+        assert_eq!(config.rate_limits.invitation_bulks_per_hour, 25);
+
+        let defaults = Config::load(&CommonArgs::default(), &[]).unwrap();
+        assert_eq!(defaults.public_frontend_url(), "http://127.0.0.1:4000");
+        let bad = CommonArgs {
+            public_frontend_url: Some("app.example.com".into()),
+            ..CommonArgs::default()
+        };
+        assert!(Config::load(&bad, &[])
+            .unwrap_err()
+            .to_string()
+            .contains("public_frontend_url"));
     }
 }

@@ -100,8 +100,8 @@ pub async fn serve(mut config: Config) -> Result<()> {
         tracing::debug!(instance = %json, "default instance");
     }
 
-    let state = AppState::new(service.clone(), config.rate_limits)
-        .with_frontend_url(config.frontend_api_url());
+    service.set_frontend_url(&config.public_frontend_url());
+    let state = AppState::new(service.clone(), config.rate_limits);
     let frontend_app = concierge_http::frontend_router(state.clone());
     let backend_app = concierge_http::backend_router(state);
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);

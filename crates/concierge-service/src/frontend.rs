@@ -99,6 +99,8 @@ pub struct SignUpParams {
     pub legal_accepted: Option<bool>,
     /// Browser locale.
     pub locale: Option<String>,
+    /// An invitation ticket (`strategy=ticket`): the invited address, verified by the ticket.
+    pub ticket: Option<String>,
 }
 
 /// Fields of `POST /v1/client/sign_ins`.
@@ -110,6 +112,8 @@ pub struct SignInParams {
     pub strategy: Option<String>,
     /// The password, with `strategy=password`.
     pub password: Option<String>,
+    /// The invitation ticket, with `strategy=ticket`.
+    pub ticket: Option<String>,
 }
 
 /// Fields of `prepare_first_factor` / `attempt_first_factor`.
@@ -172,7 +176,7 @@ impl Service {
     }
 
     /// The browser's client, created (with a new cookie token) when it has none.
-    async fn browser_client_or_create(
+    pub(crate) async fn browser_client_or_create(
         &self,
         tx: &mut dyn Tx,
         browser: &Browser,
@@ -309,7 +313,7 @@ impl Service {
     }
 
     /// Wraps a result with the client afterwards.
-    async fn outcome<T>(
+    pub(crate) async fn outcome<T>(
         &self,
         instance: &Instance,
         client: Option<&ClientId>,
@@ -342,7 +346,7 @@ impl Service {
     }
 
     /// Refuses a new sign-in or sign-up on a signed-in client in single-session mode.
-    async fn check_single_session(
+    pub(crate) async fn check_single_session(
         &self,
         tx: &mut dyn Tx,
         instance: &Instance,
@@ -447,6 +451,8 @@ impl Service {
             }
             if sign_up.email_address.as_deref() != Some(email.as_str()) {
                 sign_up.email_verification = None;
+                // A ticket vouches for the invited address only.
+                sign_up.ticket = None;
             }
             sign_up.email_address = Some(email);
         }
@@ -525,13 +531,24 @@ impl Service {
             abandon_at: now + ATTEMPT_LIFETIME_MS,
             created_at: now,
             updated_at: now,
+            ticket: None,
         };
+        let ticket = params.ticket.take();
         self.apply_sign_up_params(tx.as_mut(), instance, &mut sign_up, params, now)
             .await?;
+        if let Some(ticket) = ticket {
+            self.apply_sign_up_ticket(tx.as_mut(), instance, &mut sign_up, &ticket, now)
+                .await?;
+        }
         tx.insert_sign_up(&sign_up).await?;
         client.sign_up_id = Some(sign_up.id.to_string());
         client.updated_at = now;
         tx.update_client(&client).await?;
+        // A ticket verifies the address: with a password given too, the sign-up is complete.
+        let sign_up = self
+            .maybe_complete_sign_up(tx.as_mut(), browser, client.clone(), sign_up, now)
+            .await?;
+        tx.update_sign_up(&sign_up).await?;
         tx.commit().await?;
         tracing::info!(sign_up.id = %sign_up.id, "sign-up started");
         self.outcome(instance, Some(&client.id), new_token, sign_up)
@@ -593,8 +610,13 @@ impl Service {
         let now = self.now();
         let mut tx = self.inner.store.begin().await?;
         let (client, mut sign_up) = self.open_sign_up(tx.as_mut(), browser, id, now).await?;
+        let ticket = params.ticket.take();
         self.apply_sign_up_params(tx.as_mut(), instance, &mut sign_up, params, now)
             .await?;
+        if let Some(ticket) = ticket {
+            self.apply_sign_up_ticket(tx.as_mut(), instance, &mut sign_up, &ticket, now)
+                .await?;
+        }
         if password_hash.is_some() {
             sign_up.password_hash = password_hash;
         }
@@ -698,15 +720,28 @@ impl Service {
             return Ok(sign_up);
         }
         let instance = &browser.instance;
+        // The ticket's invitation must still be pending when the user is created (wire §6.3).
+        let invitation = match &sign_up.ticket {
+            Some(reference) => Some(
+                self.pending_invitation(tx, instance, reference, now)
+                    .await?,
+            ),
+            None => None,
+        };
         let mut rng = Self::rng();
         let user_id = UserId::generate(&mut rng);
+        let strategy = sign_up
+            .email_verification
+            .as_ref()
+            .map_or("email_code", |v| v.strategy.as_str())
+            .to_owned();
         let email = sign_up.email_address.clone().map(|address| EmailAddress {
             id: EmailAddressId::generate(&mut rng),
             instance_id: instance.id.clone(),
             user_id: user_id.clone(),
             email_address: address,
             verified: true,
-            verification_strategy: Some("email_code".into()),
+            verification_strategy: Some(strategy),
             created_at: now,
             updated_at: now,
         });
@@ -737,11 +772,18 @@ impl Service {
             created_at: now,
             updated_at: now,
         };
+        if let Some(invitation) = &invitation {
+            invitation.prepare_user(&mut user);
+        }
         tx.insert_user(&user).await?;
         if let Some(email) = &email {
             tx.insert_email_address(email).await?;
             // A verified address at an organization's verified domain enrolls (wire §6.8).
             self.enroll_by_domain(tx, instance, email, now).await?;
+        }
+        if let Some(invitation) = invitation {
+            self.redeem_invitation(tx, instance, invitation, &user.id, now)
+                .await?;
         }
         let session = self
             .start_browser_session(tx, browser, &mut client, &mut user, now)
@@ -794,6 +836,13 @@ impl Service {
         browser: &Browser,
         params: SignInParams,
     ) -> Result<Outcome<SignInView>> {
+        if params.strategy.as_deref() == Some("ticket") {
+            let ticket = params
+                .ticket
+                .filter(|t| !t.is_empty())
+                .ok_or(CoreError::ParamMissing { param: "ticket" })?;
+            return self.sign_in_with_ticket(browser, &ticket).await;
+        }
         let instance = &browser.instance;
         let now = self.now();
         let identifier = params
@@ -885,7 +934,11 @@ impl Service {
         Ok((client, sign_in))
     }
 
-    async fn sign_in_view(&self, instance: &Instance, sign_in: SignIn) -> Result<SignInView> {
+    pub(crate) async fn sign_in_view(
+        &self,
+        instance: &Instance,
+        sign_in: SignIn,
+    ) -> Result<SignInView> {
         let user = match &sign_in.user_id {
             Some(id) => match self.get_user(&instance.id, id).await {
                 Ok(user) => Some(user),
@@ -1103,7 +1156,7 @@ impl Service {
         self.outcome(instance, Some(&client.id), None, view).await
     }
 
-    async fn complete_sign_in(
+    pub(crate) async fn complete_sign_in(
         &self,
         tx: &mut dyn Tx,
         browser: &Browser,
@@ -1433,15 +1486,7 @@ impl Service {
         directives: &[String],
     ) -> Result<String> {
         let mut conn = self.inner.store.read().await?;
-        let kid = conn
-            .list_signing_keys(instance)
-            .await?
-            .into_iter()
-            .filter(|k| k.retired_at.is_none())
-            .max_by_key(|k| k.created_at)
-            .map(|k| k.id)
-            .ok_or_else(|| ServiceError::Internal("instance has no current signing key".into()))?;
-        let signer = self.signer_for(conn.as_mut(), instance, &kid).await?;
+        let signer = self.current_signer(conn.as_mut(), instance).await?;
         drop(conn);
         let mut claims = serde_json::Map::new();
         claims.insert("handshake".into(), serde_json::json!(directives));

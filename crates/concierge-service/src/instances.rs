@@ -76,6 +76,12 @@ pub struct SettingsUpdate {
     pub max_password_attempts: Option<i64>,
     /// Lockout duration in seconds (at least 60).
     pub lockout_secs: Option<i64>,
+    /// The application's home page (absolute http(s) URL; empty clears it).
+    pub home_url: Option<String>,
+    /// Where the application mounts `<SignIn/>` (absolute http(s) URL; empty clears it).
+    pub sign_in_url: Option<String>,
+    /// Where the application mounts `<SignUp/>` (absolute http(s) URL; empty clears it).
+    pub sign_up_url: Option<String>,
 }
 
 /// What `instance create` (and `serve` on an empty database) needs.
@@ -295,6 +301,20 @@ impl Service {
         }
         if let Some(name) = update.application_name {
             settings.application_name = name;
+        }
+        for (wanted, slot, param) in [
+            (update.home_url, &mut settings.home_url, "home_url"),
+            (update.sign_in_url, &mut settings.sign_in_url, "sign_in_url"),
+            (update.sign_up_url, &mut settings.sign_up_url, "sign_up_url"),
+        ] {
+            if let Some(url) = wanted {
+                let url = url.trim();
+                let absolute = url.starts_with("https://") || url.starts_with("http://");
+                if !url.is_empty() && (!absolute || url.contains(char::is_whitespace)) {
+                    return Err(CoreError::FormatInvalid { param }.into());
+                }
+                *slot = url.to_owned();
+            }
         }
         for (wanted, slot) in [
             (

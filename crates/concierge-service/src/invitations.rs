@@ -5,12 +5,13 @@
 use crate::frontend::{Browser, Outcome};
 use crate::mail::{invitation_message, Outbox};
 use crate::organizations::MembershipView;
+use crate::tickets::TicketClaims;
 use crate::users::checked_metadata;
 use crate::{Result, Service, ServiceError};
 use concierge_core::organizations::INVITATION_LIFETIME_DAYS;
 use concierge_core::validation::normalize_email;
 use concierge_core::*;
-use concierge_store::{InvitationQuery, MembershipQuery, Tx};
+use concierge_store::{InvitationQuery, Tx};
 use serde_json::{json, Value};
 use tracing::instrument;
 
@@ -132,25 +133,37 @@ impl Service {
                     .unwrap_or_else(|| json!({})),
                 private_metadata: checked_metadata(p.private_metadata, "private_metadata")?
                     .unwrap_or_else(|| json!({})),
-                redirect_url: p.redirect_url.filter(|u| !u.is_empty()),
+                redirect_url: p
+                    .redirect_url
+                    .filter(|u| !u.is_empty())
+                    .map(|u| concierge_core::tickets::check_redirect_url(instance, &u))
+                    .transpose()?,
                 expires_at: now + days * 24 * 3600 * 1000,
                 created_at: now,
                 updated_at: now,
             };
             tx.insert_invitation(&invitation).await?;
-            let link = invitation
-                .redirect_url
-                .clone()
-                .or_else(|| Some(instance.settings.sign_up_url.clone()).filter(|u| !u.is_empty()))
-                .or_else(|| Some(instance.settings.home_url.clone()).filter(|u| !u.is_empty()))
-                .unwrap_or_else(|| "/".to_owned());
-            let message = invitation_message(instance, &email, &organization.name, &link, now);
-            self.stage_mail(tx.as_mut(), &mut outbox, message).await?;
             views.push(InvitationView {
                 invitation,
                 organization: organization.clone(),
                 role,
             });
+        }
+        // Each email links to the Frontend API's accept endpoint with the invitation's ticket.
+        let tickets = views
+            .iter()
+            .map(|v| TicketClaims::organization(&v.invitation))
+            .collect();
+        let links = self.ticket_links(tx.as_mut(), instance, tickets).await?;
+        for (view, link) in views.iter().zip(&links) {
+            let message = invitation_message(
+                instance,
+                &view.invitation.email_address,
+                &organization.name,
+                link,
+                now,
+            );
+            self.stage_mail(tx.as_mut(), &mut outbox, message).await?;
         }
         tx.commit().await?;
         self.flush_mail(outbox);
@@ -302,17 +315,7 @@ impl Service {
         {
             return Err(CoreError::AlreadyMember.into());
         }
-        if organization.max_allowed_memberships > 0 {
-            let members = MembershipQuery {
-                organization_id: Some(organization.id.clone()),
-                ..MembershipQuery::default()
-            };
-            if tx.count_memberships(instance, &members).await?
-                >= organization.max_allowed_memberships
-            {
-                return Err(CoreError::MembershipLimitReached.into());
-            }
-        }
+        Self::check_membership_room(tx.as_mut(), &organization).await?;
         let membership = OrganizationMembership {
             id: OrganizationMembershipId::generate(&mut Self::rng()),
             instance_id: instance.clone(),

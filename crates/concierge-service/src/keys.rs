@@ -40,4 +40,21 @@ impl Service {
         }
         Ok(signer)
     }
+
+    /// The signer of the instance's current key (the newest one not retired).
+    pub(crate) async fn current_signer(
+        &self,
+        conn: &mut dyn concierge_store::Tx,
+        instance: &InstanceId,
+    ) -> Result<Signer> {
+        let kid = conn
+            .list_signing_keys(instance)
+            .await?
+            .into_iter()
+            .filter(|k| k.retired_at.is_none())
+            .max_by_key(|k| k.created_at)
+            .map(|k| k.id)
+            .ok_or_else(|| ServiceError::Internal("instance has no current signing key".into()))?;
+        self.signer_for(conn, instance, &kid).await
+    }
 }

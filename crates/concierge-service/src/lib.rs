@@ -12,6 +12,7 @@ pub mod error;
 pub mod frontend;
 pub mod frontend_domains;
 pub mod frontend_organizations;
+pub mod instance_invitations;
 pub mod instances;
 pub mod invitations;
 pub mod jwt_templates;
@@ -22,6 +23,7 @@ pub mod me;
 pub mod organizations;
 pub mod roles;
 pub mod sessions;
+pub mod tickets;
 pub mod users;
 
 use concierge_core::Clock;
@@ -29,8 +31,8 @@ use concierge_store::Store;
 use std::sync::Arc;
 
 pub use concierge_store::{
-    DomainQuery, InvitationQuery, MembershipQuery, OrganizationQuery, SessionQuery, StoreError,
-    UserOrderField, UserQuery,
+    DomainQuery, InstanceInvitationQuery, InvitationOrderField, InvitationQuery, MembershipQuery,
+    OrganizationQuery, SessionQuery, StoreError, UserOrderField, UserQuery,
 };
 pub use concierge_tokens::cookie_suffix;
 pub use error::ServiceError;
@@ -65,6 +67,8 @@ struct Inner {
     keys: keys::KeyCache,
     instances: instances::InstanceCache,
     mailer: mail::Mailer,
+    /// Public base URL of the Frontend API for emailed links, set once at start-up.
+    frontend_url: std::sync::OnceLock<String>,
 }
 
 impl Service {
@@ -82,6 +86,7 @@ impl Service {
                 keys: keys::KeyCache::default(),
                 instances: instances::InstanceCache::default(),
                 mailer,
+                frontend_url: std::sync::OnceLock::new(),
             }),
         }
     }

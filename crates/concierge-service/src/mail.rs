@@ -1,6 +1,6 @@
-//! Outgoing email: verification codes and, later, invitations. Without SMTP every message is
-//! kept in the mailbox (operator contract) inside the same transaction as the change that
-//! caused it; with SMTP it is sent after that transaction commits.
+//! Outgoing email: verification codes and invitations (organization and instance). Without
+//! SMTP every message is kept in the mailbox (operator contract) inside the same transaction as
+//! the change that caused it; with SMTP it is sent after that transaction commits.
 
 use crate::{Result, Service};
 use concierge_core::*;
@@ -105,6 +105,40 @@ pub(crate) fn invitation_message(
         instance_id: instance.id.clone(),
         to: to.to_owned(),
         subject: format!("You're invited to join {organization} on {app}"),
+        text,
+        html,
+        created_at: now,
+    }
+}
+
+/// The instance invitation email: an invitation to create an account, and the link to follow.
+pub(crate) fn instance_invitation_message(
+    instance: &Instance,
+    to: &str,
+    link: &str,
+    now: Millis,
+) -> MailMessage {
+    let app = &instance.settings.application_name;
+    let text = format!(
+        "You have been invited to join {app}.\n\nAccept the invitation: {link}\n\n\
+         The link lets you sign up with this email address ({to}). If you did not expect this \
+         invitation, you can ignore this email.\n"
+    );
+    let html = format!(
+        "<!doctype html><html><body style=\"font-family:sans-serif\">\
+         <p>You have been invited to join <strong>{app}</strong>.</p>\
+         <p><a href=\"{link}\">Accept the invitation</a></p>\
+         <p>The link lets you sign up with this email address ({to}). If you did not expect \
+         this invitation, you can ignore this email.</p></body></html>",
+        app = html_escape(app),
+        link = html_escape(link),
+        to = html_escape(to),
+    );
+    MailMessage {
+        id: MailMessageId::generate(&mut Service::rng()),
+        instance_id: instance.id.clone(),
+        to: to.to_owned(),
+        subject: format!("You're invited to join {app}"),
         text,
         html,
         created_at: now,

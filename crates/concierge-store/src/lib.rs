@@ -479,4 +479,41 @@ pub trait Tx: DomainTx + Send {
         to: Option<&str>,
         limit: i64,
     ) -> Result<Vec<MailMessage>, StoreError>;
+
+    // ---- instance invitations --------------------------------------------------------------
+
+    /// Inserts an instance invitation.
+    async fn insert_instance_invitation(
+        &mut self,
+        invitation: &Invitation,
+    ) -> Result<(), StoreError>;
+    /// The instance invitation with this id.
+    async fn get_instance_invitation(
+        &mut self,
+        instance: &InstanceId,
+        id: &InvitationId,
+    ) -> Result<Invitation, StoreError>;
+    /// Replaces status, public metadata and updated_at.
+    async fn update_instance_invitation(
+        &mut self,
+        invitation: &Invitation,
+    ) -> Result<(), StoreError>;
+    /// Deletes an instance invitation.
+    async fn delete_instance_invitation(
+        &mut self,
+        instance: &InstanceId,
+        id: &InvitationId,
+    ) -> Result<(), StoreError>;
+    /// Instance invitations matching the query, in its order.
+    async fn list_instance_invitations(
+        &mut self,
+        instance: &InstanceId,
+        query: &InstanceInvitationQuery,
+    ) -> Result<Vec<Invitation>, StoreError>;
+    /// How many instance invitations match the query's filters.
+    async fn count_instance_invitations(
+        &mut self,
+        instance: &InstanceId,
+        query: &InstanceInvitationQuery,
+    ) -> Result<i64, StoreError>;
 }

@@ -175,3 +175,36 @@ pub struct InvitationQuery {
     /// Rows skipped.
     pub offset: i64,
 }
+
+/// What an instance-invitation list is sorted by (`order_by`, wire §8.2).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum InvitationOrderField {
+    /// Creation time (the default, newest first).
+    #[default]
+    CreatedAt,
+    /// The invited address.
+    EmailAddress,
+    /// End of validity.
+    ExpiresAt,
+}
+
+/// Filters, order and page of an instance-invitation list.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct InstanceInvitationQuery {
+    /// Only these statuses as of `now` (`pending`, `accepted`, `revoked`, `expired`); empty: all.
+    pub statuses: Vec<String>,
+    /// Only invitations to these (normalized) addresses.
+    pub email_addresses: Vec<String>,
+    /// Case-insensitive substring of the address or the id.
+    pub query: Option<String>,
+    /// Sort field.
+    pub order_by: InvitationOrderField,
+    /// Ascending when true; descending (the default) otherwise.
+    pub ascending: bool,
+    /// The time against which `pending` and `expired` are told apart.
+    pub now: Millis,
+    /// Page size.
+    pub limit: i64,
+    /// Rows skipped.
+    pub offset: i64,
+}

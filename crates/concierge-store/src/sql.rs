@@ -222,27 +222,69 @@ macro_rules! impl_tx {
                 }
                 qb.push(")");
             }
-            if !query.statuses.is_empty() {
-                qb.push(" AND (1 = 0");
-                for status in &query.statuses {
-                    match status.as_str() {
-                        "pending" => {
-                            qb.push(" OR (status = 'pending' AND expires_at > ");
-                            qb.push_bind(query.now);
-                            qb.push(")");
-                        }
-                        "expired" => {
-                            qb.push(" OR (status = 'pending' AND expires_at <= ");
-                            qb.push_bind(query.now);
-                            qb.push(")");
-                        }
-                        "accepted" => { qb.push(" OR status = 'accepted'"); }
-                        "revoked" => { qb.push(" OR status = 'revoked'"); }
-                        _ => {}
+            push_invitation_status_filter(qb, &query.statuses, query.now);
+        }
+
+        /// `AND (status is one of these as of now)`; `pending` and `expired` are told apart by
+        /// `expires_at`. Nothing is added for an empty list.
+        fn push_invitation_status_filter<'a>(qb: &mut QueryBuilder<'a, $db>, statuses: &'a [String], now: Millis) {
+            if statuses.is_empty() {
+                return;
+            }
+            qb.push(" AND (1 = 0");
+            for status in statuses {
+                match status.as_str() {
+                    "pending" => {
+                        qb.push(" OR (status = 'pending' AND expires_at > ");
+                        qb.push_bind(now);
+                        qb.push(")");
                     }
+                    "expired" => {
+                        qb.push(" OR (status = 'pending' AND expires_at <= ");
+                        qb.push_bind(now);
+                        qb.push(")");
+                    }
+                    "accepted" => { qb.push(" OR status = 'accepted'"); }
+                    "revoked" => { qb.push(" OR status = 'revoked'"); }
+                    _ => {}
+                }
+            }
+            qb.push(")");
+        }
+
+        fn instance_invitation_row(row: &DbRow) -> Result<Invitation, StoreError> {
+            let status: String = col(row, "status")?;
+            Ok(Invitation {
+                id: InvitationId::from_trusted(col(row, "id")?),
+                instance_id: InstanceId::from_trusted(col(row, "instance_id")?),
+                email_address: col(row, "email_address")?,
+                public_metadata: from_json(&col::<String>(row, "public_metadata")?)?,
+                redirect_url: col(row, "redirect_url")?,
+                status: InvitationStatus::parse(&status).ok_or_else(|| StoreError::Other(format!("unknown invitation status {status}")))?,
+                expires_at: col(row, "expires_at")?,
+                created_at: col(row, "created_at")?,
+                updated_at: col(row, "updated_at")?,
+            })
+        }
+
+        fn push_instance_invitation_filters<'a>(qb: &mut QueryBuilder<'a, $db>, query: &'a $crate::InstanceInvitationQuery) {
+            if !query.email_addresses.is_empty() {
+                qb.push(" AND email_address IN (");
+                let mut list = qb.separated(", ");
+                for email in &query.email_addresses {
+                    list.push_bind(email.as_str());
                 }
                 qb.push(")");
             }
+            if let Some(text) = &query.query {
+                let pattern = like_pattern(text);
+                qb.push(" AND (LOWER(email_address) LIKE ");
+                qb.push_bind(pattern.clone());
+                qb.push(" ESCAPE '\\' OR LOWER(id) LIKE ");
+                qb.push_bind(pattern);
+                qb.push(" ESCAPE '\\')");
+            }
+            push_invitation_status_filter(qb, &query.statuses, query.now);
         }
 
         fn push_org_filters<'a>(qb: &mut QueryBuilder<'a, $db>, query: &'a OrganizationQuery) {
@@ -1162,6 +1204,61 @@ macro_rules! impl_tx {
                 qb.push_bind(limit);
                 let rows = qb.build().fetch_all(self.conn()).await.map_err(map_err)?;
                 rows.iter().map(mail_row).collect()
+            }
+
+            async fn insert_instance_invitation(&mut self, i: &Invitation) -> Result<(), StoreError> {
+                sqlx::query("INSERT INTO invitations (id, instance_id, email_address, public_metadata, redirect_url, status, expires_at, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)")
+                    .bind(i.id.as_str()).bind(i.instance_id.as_str()).bind(&i.email_address)
+                    .bind(to_json(&i.public_metadata)?).bind(&i.redirect_url).bind(i.status.as_str())
+                    .bind(i.expires_at).bind(i.created_at).bind(i.updated_at)
+                    .execute(self.conn()).await.map_err(map_err)?;
+                Ok(())
+            }
+
+            async fn get_instance_invitation(&mut self, instance: &InstanceId, id: &InvitationId) -> Result<Invitation, StoreError> {
+                let row = sqlx::query("SELECT * FROM invitations WHERE instance_id = $1 AND id = $2")
+                    .bind(instance.as_str()).bind(id.as_str()).fetch_optional(self.conn()).await.map_err(map_err)?;
+                row.as_ref().map(instance_invitation_row).transpose()?.ok_or(StoreError::NotFound)
+            }
+
+            async fn update_instance_invitation(&mut self, i: &Invitation) -> Result<(), StoreError> {
+                let result = sqlx::query("UPDATE invitations SET status = $1, public_metadata = $2, updated_at = $3 WHERE instance_id = $4 AND id = $5")
+                    .bind(i.status.as_str()).bind(to_json(&i.public_metadata)?).bind(i.updated_at)
+                    .bind(i.instance_id.as_str()).bind(i.id.as_str())
+                    .execute(self.conn()).await.map_err(map_err)?;
+                affected(result.rows_affected())
+            }
+
+            async fn delete_instance_invitation(&mut self, instance: &InstanceId, id: &InvitationId) -> Result<(), StoreError> {
+                let result = sqlx::query("DELETE FROM invitations WHERE instance_id = $1 AND id = $2")
+                    .bind(instance.as_str()).bind(id.as_str()).execute(self.conn()).await.map_err(map_err)?;
+                affected(result.rows_affected())
+            }
+
+            async fn list_instance_invitations(&mut self, instance: &InstanceId, query: &$crate::InstanceInvitationQuery) -> Result<Vec<Invitation>, StoreError> {
+                let mut qb = QueryBuilder::<$db>::new("SELECT * FROM invitations WHERE instance_id = ");
+                qb.push_bind(instance.as_str());
+                push_instance_invitation_filters(&mut qb, query);
+                let column = match query.order_by {
+                    $crate::InvitationOrderField::CreatedAt => "created_at",
+                    $crate::InvitationOrderField::EmailAddress => "email_address",
+                    $crate::InvitationOrderField::ExpiresAt => "expires_at",
+                };
+                let direction = if query.ascending { "ASC" } else { "DESC" };
+                qb.push(format!(" ORDER BY {column} {direction}, id {direction} LIMIT "));
+                qb.push_bind(query.limit);
+                qb.push(" OFFSET ");
+                qb.push_bind(query.offset);
+                let rows = qb.build().fetch_all(self.conn()).await.map_err(map_err)?;
+                rows.iter().map(instance_invitation_row).collect()
+            }
+
+            async fn count_instance_invitations(&mut self, instance: &InstanceId, query: &$crate::InstanceInvitationQuery) -> Result<i64, StoreError> {
+                let mut qb = QueryBuilder::<$db>::new("SELECT COUNT(*) AS n FROM invitations WHERE instance_id = ");
+                qb.push_bind(instance.as_str());
+                push_instance_invitation_filters(&mut qb, query);
+                let row = qb.build().fetch_one(self.conn()).await.map_err(map_err)?;
+                col(&row, "n")
             }
         }
     };

@@ -75,9 +75,10 @@ impl TestServer {
         let frontend = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let backend = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let frontend_url = format!("http://{}", frontend.local_addr().unwrap());
-        let state = concierge_http::AppState::new(service.clone(), Default::default())
-            .with_frontend_url(frontend_url.clone());
         let backend_url = format!("http://{}", backend.local_addr().unwrap());
+        // Emailed links (invitation tickets) and logos point at this listener, as `serve` does.
+        service.set_frontend_url(&frontend_url);
+        let state = concierge_http::AppState::new(service.clone(), Default::default());
         let (stop, stopped) = tokio::sync::watch::channel(false);
         let mut f = stopped.clone();
         tokio::spawn(concierge_http::serve(

@@ -2,6 +2,7 @@
 
 mod clients;
 mod email_addresses;
+mod invitations;
 mod jwks;
 mod jwt_templates;
 mod organization_domains;
@@ -77,6 +78,7 @@ pub fn router(state: AppState) -> Router {
         .merge(organizations::routes())
         .merge(organization_domains::routes())
         .merge(roles::routes())
+        .merge(invitations::routes())
         .fallback(|| async { ApiError::no_route() })
         .method_not_allowed_fallback(|| async { ApiError::method_not_allowed() })
         .layer(limits)

@@ -3,12 +3,14 @@
 //! `{data, total_count}`.
 
 use super::{path_id, BapiInstance};
+use crate::common::ratelimit::InvitationLimit;
 use crate::common::{convert, ApiError, ClerkJson, QueryParams};
 use crate::AppState;
 use axum::extract::{Path, State};
 use axum::routing::{get, patch};
 use axum::Router;
-use concierge_core::UserId;
+use concierge_core::{Instance, UserId};
+use concierge_service::invitations::InvitationView;
 use concierge_service::organizations::{CreateOrganization, MembershipView, UpdateOrganization};
 use concierge_service::{MembershipQuery, OrganizationQuery};
 use serde::Deserialize;
@@ -169,7 +171,7 @@ async fn upload_logo(
 ) -> Answer {
     let upload = crate::common::upload::read_upload(request).await?;
     let uploader = upload.fields.get("uploader_user_id").map(String::as_str);
-    let base = app.frontend_base(&instance);
+    let base = app.service.frontend_base(&instance);
     let org = app
         .service
         .set_organization_logo(&instance.id, &id, upload.file, &base, uploader)
@@ -391,19 +393,55 @@ impl InvitationBody {
     }
 }
 
+/// Organization invitations as the Backend API shows them: with `url`, the accept link
+/// carrying the invitation's ticket while it is pending.
+async fn invitations_json(
+    app: &AppState,
+    instance: &Instance,
+    views: &[InvitationView],
+) -> Result<Vec<Value>, ApiError> {
+    let links = app
+        .service
+        .organization_invitation_links(instance, views)
+        .await?;
+    let now = app.service.now();
+    Ok(views
+        .iter()
+        .zip(links)
+        .map(|(view, link)| {
+            let mut value = convert::invitation(view, now, true);
+            value["url"] = json!(link);
+            value
+        })
+        .collect())
+}
+
+async fn invitation_json(
+    app: &AppState,
+    instance: &Instance,
+    view: InvitationView,
+) -> Result<ClerkJson<Value>, ApiError> {
+    invitations_json(app, instance, &[view])
+        .await?
+        .pop()
+        .map(ClerkJson)
+        .ok_or_else(ApiError::internal)
+}
+
 async fn create_invitation(
     State(app): State<AppState>,
     BapiInstance(instance): BapiInstance,
     Path(id): Path<String>,
     ClerkJson(body): ClerkJson<InvitationBody>,
 ) -> Answer {
+    app.limits
+        .check_invitations(InvitationLimit::Organization, &instance.id)?;
     let views = app
         .service
         .create_invitations(&instance, &id, vec![body.into_params()?])
         .await?;
-    let now = app.service.now();
-    let view = views.first().ok_or_else(ApiError::internal)?;
-    Ok(ClerkJson(convert::invitation(view, now, true)))
+    let view = views.into_iter().next().ok_or_else(ApiError::internal)?;
+    invitation_json(&app, &instance, view).await
 }
 
 async fn create_invitations_bulk(
@@ -412,6 +450,8 @@ async fn create_invitations_bulk(
     Path(id): Path<String>,
     ClerkJson(body): ClerkJson<Vec<InvitationBody>>,
 ) -> Answer {
+    app.limits
+        .check_invitations(InvitationLimit::OrganizationBulk, &instance.id)?;
     let params = body
         .into_iter()
         .map(InvitationBody::into_params)
@@ -420,13 +460,9 @@ async fn create_invitations_bulk(
         .service
         .create_invitations(&instance, &id, params)
         .await?;
-    let now = app.service.now();
     let total = i64::try_from(views.len()).unwrap_or_default();
     Ok(page(
-        views
-            .iter()
-            .map(|v| convert::invitation(v, now, true))
-            .collect(),
+        invitations_json(&app, &instance, &views).await?,
         total,
     ))
 }
@@ -448,12 +484,8 @@ async fn list_invitations(
         .service
         .list_invitations(&instance.id, &id, query)
         .await?;
-    let now = app.service.now();
     Ok(page(
-        views
-            .iter()
-            .map(|v| convert::invitation(v, now, true))
-            .collect(),
+        invitations_json(&app, &instance, &views).await?,
         total,
     ))
 }
@@ -467,11 +499,7 @@ async fn get_invitation(
         .service
         .get_invitation(&instance.id, &id, &invitation)
         .await?;
-    Ok(ClerkJson(convert::invitation(
-        &view,
-        app.service.now(),
-        true,
-    )))
+    invitation_json(&app, &instance, view).await
 }
 
 async fn revoke_invitation(
@@ -483,11 +511,7 @@ async fn revoke_invitation(
         .service
         .revoke_invitation(&instance.id, &id, &invitation)
         .await?;
-    Ok(ClerkJson(convert::invitation(
-        &view,
-        app.service.now(),
-        true,
-    )))
+    invitation_json(&app, &instance, view).await
 }
 
 pub(super) fn routes() -> Router<AppState> {

@@ -275,3 +275,20 @@ pub fn invitation(
     }
     value
 }
+
+/// A Backend API `invitation` (instance invitation, wire §8.2): `url` is the accept link while
+/// the invitation is pending.
+pub fn instance_invitation(
+    view: &concierge_service::instance_invitations::InstanceInvitationView,
+    now: Millis,
+) -> Value {
+    let inv = &view.invitation;
+    let status = inv.status_at(now);
+    serde_json::json!({
+        "object": "invitation", "id": inv.id.as_str(),
+        "email_address": inv.email_address, "public_metadata": inv.public_metadata,
+        "revoked": status == "revoked", "status": status,
+        "url": view.url, "redirect_url": inv.redirect_url,
+        "expires_at": inv.expires_at, "created_at": inv.created_at, "updated_at": inv.updated_at,
+    })
+}

@@ -1,7 +1,10 @@
 //! Rate limits as Clerk documents them: on the Frontend API per client IP (create sign-in and
 //! sign-up: 5 per 10 s; attempt a sign-in factor or a sign-up verification: 3 per 10 s), on the
 //! Backend API per secret key (1000 per 10 s for production instances, configurable; the JWKS
-//! is never limited). Over the limit: 429 `too_many_requests` with `Retry-After`.
+//! is never limited), and invitation creation per instance and hour (organization invitations
+//! 250 single and 50 bulk requests, instance invitations 100 single and 25 bulk, Clerk's
+//! documented system limits; checked by the handlers, which know the instance). Over the
+//! limit: 429 `too_many_requests` with `Retry-After`.
 //!
 //! Counters live in each node's memory (GCRA from `governor`, reading the service's clock), so
 //! with several nodes the effective limit is per node.
@@ -53,6 +56,15 @@ pub struct RateLimitSettings {
     pub sign_up_per_10s: u32,
     /// Factor and code attempts per 10 seconds per client IP; 0 means unlimited.
     pub attempts_per_10s: u32,
+    /// Organization invitation requests (one invitation each) per hour per instance, both
+    /// APIs together; 0 means unlimited.
+    pub organization_invitations_per_hour: u32,
+    /// Bulk organization invitation requests per hour per instance; 0 means unlimited.
+    pub organization_invitation_bulks_per_hour: u32,
+    /// Instance invitation requests per hour per instance; 0 means unlimited.
+    pub invitations_per_hour: u32,
+    /// Bulk instance invitation requests per hour per instance; 0 means unlimited.
+    pub invitation_bulks_per_hour: u32,
 }
 
 impl Default for RateLimitSettings {
@@ -63,6 +75,10 @@ impl Default for RateLimitSettings {
             sign_in_per_10s: 5,
             sign_up_per_10s: 5,
             attempts_per_10s: 3,
+            organization_invitations_per_hour: 250,
+            organization_invitation_bulks_per_hour: 50,
+            invitations_per_hour: 100,
+            invitation_bulks_per_hour: 25,
         }
     }
 }
@@ -75,7 +91,25 @@ pub struct RateLimits {
     attempt_sign_in: Option<Keyed>,
     attempt_sign_up: Option<Keyed>,
     backend: Option<Keyed>,
+    organization_invitations: Option<Keyed>,
+    organization_invitation_bulks: Option<Keyed>,
+    invitations: Option<Keyed>,
+    invitation_bulks: Option<Keyed>,
+    clock: ServiceClock,
     checks: AtomicU64,
+}
+
+/// Which invitation-creation limit a request falls under.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum InvitationLimit {
+    /// `POST …/organizations/{id}/invitations` (Backend or Frontend API).
+    Organization,
+    /// `POST …/organizations/{id}/invitations/bulk`.
+    OrganizationBulk,
+    /// `POST /v1/invitations`.
+    Instance,
+    /// `POST /v1/invitations/bulk`.
+    InstanceBulk,
 }
 
 /// `n` requests per 10 seconds: a burst of `n`, one more every `10 s / n`.
@@ -91,6 +125,16 @@ fn limiter(n: u32, clock: &ServiceClock) -> Option<Keyed> {
     NonZeroU32::new(n).map(|n| per_ten_seconds(n, clock))
 }
 
+/// A limiter for `n` per hour (a burst of `n`, one more every `1 h / n`); `None` for 0.
+fn hourly(n: u32, clock: &ServiceClock) -> Option<Keyed> {
+    NonZeroU32::new(n).map(|n| {
+        let quota = Quota::with_period(Duration::from_secs(3600) / n.get())
+            .unwrap_or_else(|| Quota::per_hour(n))
+            .allow_burst(n);
+        RateLimiter::hashmap_with_clock(quota, clock.clone())
+    })
+}
+
 impl RateLimits {
     /// Limiters reading `service`'s clock.
     pub fn new(service: &Service, settings: RateLimitSettings) -> Self {
@@ -102,8 +146,40 @@ impl RateLimits {
             attempt_sign_in: limiter(settings.attempts_per_10s, &clock),
             attempt_sign_up: limiter(settings.attempts_per_10s, &clock),
             backend: limiter(settings.backend_per_10s, &clock),
+            organization_invitations: hourly(settings.organization_invitations_per_hour, &clock),
+            organization_invitation_bulks: hourly(
+                settings.organization_invitation_bulks_per_hour,
+                &clock,
+            ),
+            invitations: hourly(settings.invitations_per_hour, &clock),
+            invitation_bulks: hourly(settings.invitation_bulks_per_hour, &clock),
+            clock,
             checks: AtomicU64::new(0),
         }
+    }
+
+    /// Counts one invitation-creation request of `instance` against its hourly limit.
+    pub fn check_invitations(
+        &self,
+        kind: InvitationLimit,
+        instance: &concierge_core::InstanceId,
+    ) -> Result<(), ApiError> {
+        if !self.settings.enabled {
+            return Ok(());
+        }
+        let limiter = match kind {
+            InvitationLimit::Organization => &self.organization_invitations,
+            InvitationLimit::OrganizationBulk => &self.organization_invitation_bulks,
+            InvitationLimit::Instance => &self.invitations,
+            InvitationLimit::InstanceBulk => &self.invitation_bulks,
+        };
+        let Some(limiter) = limiter else {
+            return Ok(());
+        };
+        self.check(limiter, instance.to_string(), self.clock.now())
+            .inspect_err(|_| {
+                tracing::warn!(instance.id = %instance, limit = ?kind, "invitation rate limit reached");
+            })
     }
 
     fn check(&self, limiter: &Keyed, key: String, now: Duration) -> Result<(), ApiError> {

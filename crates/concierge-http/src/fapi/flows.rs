@@ -43,8 +43,16 @@ pub async fn sign_out_all(State(app): State<AppState>, fapi: Fapi) -> Answer {
 
 // ---- sign-ups -------------------------------------------------------------------------------
 
+/// The ticket of `strategy=ticket` (wire §6.3); other strategies carry none.
+fn ticket(form: &Form) -> Option<String> {
+    form.get("strategy")
+        .filter(|s| s == "ticket")
+        .and_then(|_| form.get("ticket"))
+}
+
 fn sign_up_params(form: &Form) -> Result<SignUpParams, ApiError> {
     Ok(SignUpParams {
+        ticket: ticket(form),
         email_address: form.get("email_address"),
         password: form.get("password"),
         first_name: form.get("first_name"),
@@ -69,14 +77,15 @@ fn sign_up_answer(
 pub async fn create_sign_up(State(app): State<AppState>, fapi: Fapi, form: Form) -> Answer {
     if form
         .get("strategy")
-        .is_some_and(|s| s != "email_code" && s != "password")
+        .is_some_and(|s| s != "email_code" && s != "password" && s != "ticket")
     {
         return Err(concierge_core::CoreError::StrategyNotAllowed.into());
     }
-    let outcome = app
-        .service
-        .create_sign_up(&fapi.browser, sign_up_params(&form)?)
-        .await?;
+    let params = sign_up_params(&form)?;
+    if form.get("strategy").as_deref() == Some("ticket") && params.ticket.is_none() {
+        return Err(ApiError::param_missing("ticket"));
+    }
+    let outcome = app.service.create_sign_up(&fapi.browser, params).await?;
     Ok(sign_up_answer(&app, &fapi, outcome))
 }
 
@@ -164,6 +173,7 @@ pub async fn create_sign_in(State(app): State<AppState>, fapi: Fapi, form: Form)
         identifier: form.get("identifier"),
         strategy: form.get("strategy"),
         password: form.get("password"),
+        ticket: form.get("ticket"),
     };
     let outcome = app.service.create_sign_in(&fapi.browser, params).await?;
     Ok(sign_in_answer(&app, &fapi, outcome))

@@ -11,6 +11,7 @@ mod me;
 pub mod objects;
 mod organization_domains;
 mod organizations;
+mod tickets;
 pub mod transport;
 
 use crate::common::{trace, ApiError, ClerkJson};
@@ -186,10 +187,15 @@ pub fn router(state: AppState) -> Router {
         ))
         .with_state(state.clone());
     // Method override and slash trimming must run before routing, so they wrap the router.
-    // Bundles and images need no instance: they are public.
+    // Bundles and images need no instance: they are public. An invitation link finds its
+    // instance from its ticket when the request names none.
     Router::new()
         .route("/healthz", get(healthz))
         .route("/npm/{*path}", get(bundles::serve))
+        .route(
+            "/v1/tickets/accept",
+            get(tickets::accept).with_state(state.clone()),
+        )
         .route("/v1/images/{id}", get(me::get_image).with_state(state))
         .fallback_service(api)
         .layer(axum::middleware::from_fn(transport::normalize))

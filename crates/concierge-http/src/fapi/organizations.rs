@@ -4,6 +4,7 @@
 //! state from some of these GETs too (`forceUpdateClient`).
 
 use super::context::{Fapi, Form};
+use crate::common::ratelimit::InvitationLimit;
 use crate::common::{convert, ApiError};
 use crate::AppState;
 use axum::extract::{Path, State};
@@ -342,6 +343,8 @@ pub async fn invite(
     Path(id): Path<String>,
     form: Form,
 ) -> Answer {
+    app.limits
+        .check_invitations(InvitationLimit::Organization, &fapi.browser.instance.id)?;
     let outcome = app
         .service
         .invite_to_org(
@@ -367,6 +370,8 @@ pub async fn invite_bulk(
     Path(id): Path<String>,
     form: Form,
 ) -> Answer {
+    app.limits
+        .check_invitations(InvitationLimit::OrganizationBulk, &fapi.browser.instance.id)?;
     let outcome = app
         .service
         .invite_to_org(

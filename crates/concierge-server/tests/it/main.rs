@@ -14,6 +14,7 @@ mod nodes;
 mod organizations;
 mod sessions;
 mod smtp;
+mod tickets;
 mod tokens;
 mod users;
 

@@ -31,6 +31,8 @@ macro_rules! conformance_suite {
             images_round_trip,
             organizations_and_memberships,
             custom_roles_and_permissions,
+            instance_invitations_crud_filters_and_order,
+            sign_up_keeps_its_ticket,
         );
     };
     (@tests $fresh:expr; $($name:ident),* $(,)?) => {
@@ -46,10 +48,12 @@ macro_rules! conformance_suite {
 pub(crate) use conformance_suite;
 
 mod domains;
+mod invitations;
 mod postgres;
 mod sqlite;
 
 use domains::*;
+use invitations::{instance_invitations_crud_filters_and_order, sign_up_keeps_its_ticket};
 
 const T0: Millis = 1_767_225_600_000;
 
@@ -970,6 +974,7 @@ pub async fn sign_ups_and_sign_ins_round_trip(store: &dyn Store) {
         abandon_at: T0 + ATTEMPT_LIFETIME_MS,
         created_at: T0,
         updated_at: T0,
+        ticket: None,
     };
     tx.insert_sign_up(&sign_up).await.unwrap();
     assert_eq!(tx.get_sign_up(&a.id, &sign_up.id).await.unwrap(), sign_up);
