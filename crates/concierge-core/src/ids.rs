@@ -145,6 +145,8 @@ prefixed_id!(/// A custom organization permission.
     PermissionId, "perm");
 prefixed_id!(/// An invitation to join an organization.
     OrganizationInvitationId, "orginv");
+prefixed_id!(/// A role set: the roles an organization's members may hold.
+    RoleSetId, "rs");
 
 #[cfg(test)]
 mod tests {

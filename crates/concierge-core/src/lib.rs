@@ -13,6 +13,7 @@ pub mod ids;
 pub mod jwt_templates;
 pub mod metadata;
 pub mod organizations;
+pub mod role_sets;
 pub mod validation;
 
 pub use clock::{Clock, FixedClock, Millis};
@@ -24,3 +25,4 @@ pub use organizations::{
     CustomRole, InvitationStatus, Organization, OrganizationInvitation, OrganizationMembership,
     Permission, Role,
 };
+pub use role_sets::RoleSet;

@@ -31,6 +31,8 @@ macro_rules! conformance_suite {
             images_round_trip,
             organizations_and_memberships,
             custom_roles_and_permissions,
+            role_sets_crud_order_and_conflicts,
+            role_set_usage_reassignment_and_moves,
         );
     };
     (@tests $fresh:expr; $($name:ident),* $(,)?) => {
@@ -46,7 +48,10 @@ macro_rules! conformance_suite {
 pub(crate) use conformance_suite;
 
 mod postgres;
+mod role_sets;
 mod sqlite;
+
+pub use role_sets::{role_set_usage_reassignment_and_moves, role_sets_crud_order_and_conflicts};
 
 const T0: Millis = 1_767_225_600_000;
 
@@ -1095,6 +1100,8 @@ fn organization(instance: &Instance, slug: &str, created_at: Millis) -> Organiza
         max_allowed_memberships: 0,
         admin_delete_enabled: true,
         created_by: None,
+        role_set_id: None,
+        role_set_key: None,
         created_at,
         updated_at: created_at,
     }

@@ -108,3 +108,4 @@ impl Store for PostgresStore {
 }
 
 impl_tx!(PostgresTx, Postgres);
+crate::role_sets::impl_role_set_tx!(PostgresTx, Postgres);

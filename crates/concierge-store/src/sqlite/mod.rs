@@ -126,3 +126,4 @@ impl Store for SqliteStore {
 }
 
 impl_tx!(SqliteTx, Sqlite);
+crate::role_sets::impl_role_set_tx!(SqliteTx, Sqlite);
