@@ -131,5 +131,7 @@ pub enum CoreError {
     RoleReassignmentMissing {
         /// The role that needs a mapping.
         role: String,
+        /// The parameter that chose the target role set.
+        param: &'static str,
     },
 }

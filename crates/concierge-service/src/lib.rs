@@ -18,6 +18,7 @@ pub mod mail;
 pub mod mailbox;
 pub mod me;
 pub mod organizations;
+pub mod role_sets;
 pub mod roles;
 pub mod sessions;
 pub mod users;
@@ -27,8 +28,8 @@ use concierge_store::Store;
 use std::sync::Arc;
 
 pub use concierge_store::{
-    InvitationQuery, MembershipQuery, OrganizationQuery, SessionQuery, StoreError, UserOrderField,
-    UserQuery,
+    InvitationQuery, MembershipQuery, OrganizationQuery, RoleSetOrderField, RoleSetQuery,
+    SessionQuery, StoreError, UserOrderField, UserQuery,
 };
 pub use concierge_tokens::cookie_suffix;
 pub use error::ServiceError;

@@ -5,6 +5,7 @@ mod email_addresses;
 mod jwks;
 mod jwt_templates;
 mod organizations;
+mod role_sets;
 mod roles;
 mod sessions;
 mod users;
@@ -75,6 +76,7 @@ pub fn router(state: AppState) -> Router {
         .merge(jwks::routes())
         .merge(organizations::routes())
         .merge(roles::routes())
+        .merge(role_sets::routes())
         .fallback(|| async { ApiError::no_route() })
         .method_not_allowed_fallback(|| async { ApiError::method_not_allowed() })
         .layer(limits)

@@ -24,6 +24,7 @@ struct CreateBody {
     max_allowed_memberships: Option<i64>,
     public_metadata: Option<Value>,
     private_metadata: Option<Value>,
+    role_set_key: Option<String>,
 }
 
 #[derive(Deserialize, Debug, Default)]
@@ -32,6 +33,7 @@ struct UpdateBody {
     slug: Option<String>,
     max_allowed_memberships: Option<i64>,
     admin_delete_enabled: Option<bool>,
+    role_set_key: Option<String>,
 }
 
 #[derive(Deserialize, Debug, Default)]
@@ -82,6 +84,7 @@ async fn create(
         max_allowed_memberships: body.max_allowed_memberships,
         public_metadata: body.public_metadata,
         private_metadata: body.private_metadata,
+        role_set_key: body.role_set_key,
     };
     let org = app
         .service
@@ -152,6 +155,7 @@ async fn update(
         slug: body.slug,
         max_allowed_memberships: body.max_allowed_memberships,
         admin_delete_enabled: body.admin_delete_enabled,
+        role_set_key: body.role_set_key,
     };
     let org = app
         .service
