@@ -10,6 +10,7 @@ mod flows;
 mod isolation;
 mod nodes;
 mod organizations;
+mod role_sets;
 mod sessions;
 mod smtp;
 mod tokens;

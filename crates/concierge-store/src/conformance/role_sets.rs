@@ -408,7 +408,11 @@ async fn check_backfill(store: &dyn Store) {
     );
     let mut tx = store.read().await.unwrap();
     let primary = tx.find_initial_role_set(&a).await.unwrap().unwrap();
-    assert!(RoleSetId::parse(primary.id.as_str()).is_ok(), "{:?}", primary.id);
+    assert!(
+        RoleSetId::parse(primary.id.as_str()).is_ok(),
+        "{:?}",
+        primary.id
+    );
     assert_eq!(primary.key, "role_set:default");
     assert_eq!(primary.name, "Primary Role Set");
     assert_eq!(
