@@ -151,4 +151,27 @@ pub enum CoreError {
     /// Only a pending instance invitation can be revoked.
     #[error("invitation not revocable")]
     InvitationNotRevocable,
+    /// The role is not one of the organization's role set (or of the role set being changed).
+    #[error("{param} is not in the role set")]
+    RoleNotInRoleSet {
+        /// The parameter that named the role.
+        param: &'static str,
+    },
+    /// The role is a role set's default or creator role, which must stay in the set.
+    #[error("role required by a role set")]
+    RoleRequiredByRoleSet {
+        /// The parameter that named the role.
+        param: &'static str,
+    },
+    /// The initial role set can be neither replaced nor made custom.
+    #[error("initial role set")]
+    InitialRoleSet,
+    /// Members hold a role that the target role set lacks and no reassignment was given.
+    #[error("reassignment needed for {role}")]
+    RoleReassignmentMissing {
+        /// The role that needs a mapping.
+        role: String,
+        /// The parameter that chose the target role set.
+        param: &'static str,
+    },
 }

@@ -153,6 +153,8 @@ prefixed_id!(/// An invitation to join an organization.
     OrganizationInvitationId, "orginv");
 prefixed_id!(/// An invitation to sign up to the instance (wire §8.2, instance-level invitations).
     InvitationId, "inv");
+prefixed_id!(/// A role set: the roles an organization's members may hold.
+    RoleSetId, "rs");
 
 #[cfg(test)]
 mod tests {

@@ -14,6 +14,7 @@ pub mod ids;
 pub mod jwt_templates;
 pub mod metadata;
 pub mod organizations;
+pub mod role_sets;
 pub mod tickets;
 pub mod validation;
 
@@ -30,4 +31,5 @@ pub use organizations::{
     CustomRole, InvitationStatus, Organization, OrganizationInvitation, OrganizationMembership,
     Permission, Role,
 };
+pub use role_sets::RoleSet;
 pub use tickets::{Invitation, InvitationRef, TicketStatus};

@@ -29,6 +29,11 @@ pub struct Organization {
     pub admin_delete_enabled: bool,
     /// The user who created it.
     pub created_by: Option<UserId>,
+    /// The role set its members' roles come from. Every organization the service creates has
+    /// one; `None` (a row written without one) reads as the instance's initial set.
+    pub role_set_id: Option<RoleSetId>,
+    /// The key of that role set, read back by the store (ignored on writes).
+    pub role_set_key: Option<String>,
     /// Creation time.
     pub created_at: Millis,
     /// Last change.
@@ -326,6 +331,11 @@ pub fn builtin_roles() -> Vec<Role> {
                 .collect(),
         },
     ]
+}
+
+/// The wire id of a built-in role (they have no stored record): `role_admin`, `role_member`.
+pub fn builtin_role_id(key: &str) -> String {
+    format!("role_{}", key.trim_start_matches("org:"))
 }
 
 /// The role with this key, if it exists.

@@ -96,10 +96,12 @@ enum InstanceCommand {
         /// Application name shown by the components and in emails.
         #[arg(long)]
         application_name: Option<String>,
-        /// Role an organization's creator gets (default org:admin).
+        /// Role an organization's creator gets: the creator role of the initial role set (default
+        /// org:admin); must be a role of that set.
         #[arg(long)]
         organization_creator_role: Option<String>,
-        /// Role new organization members get when none is given (default org:member).
+        /// Role new organization members get when none is given: the default role of the initial
+        /// role set (default org:member); must be a role of that set.
         #[arg(long)]
         organization_default_role: Option<String>,
         /// Wrong passwords in a row before an account is locked (default 100).

@@ -11,7 +11,7 @@
 
 use crate::{Result, Service, ServiceError};
 use concierge_core::domains::{check_domain_name, email_domain};
-use concierge_core::organizations::{INVITATION_LIFETIME_DAYS, MEMBER_ROLE};
+use concierge_core::organizations::INVITATION_LIFETIME_DAYS;
 use concierge_core::*;
 use concierge_store::{DomainQuery, InvitationQuery, StoreError, Tx};
 use serde_json::json;
@@ -294,20 +294,14 @@ impl Service {
 
     // ---- enrollment ------------------------------------------------------------------------
 
-    /// The role domain enrollment grants: the instance's default role, or `org:member` when
-    /// that role no longer exists.
+    /// The role domain enrollment grants: the default role of the organization's role set.
     pub(crate) async fn domain_default_role(
         tx: &mut dyn Tx,
         instance: &Instance,
+        org: &OrganizationId,
     ) -> Result<String> {
-        Ok(Self::resolve_role(
-            tx,
-            &instance.id,
-            &instance.settings.organization_default_role,
-        )
-        .await?
-        .map(|r| r.key)
-        .unwrap_or_else(|| MEMBER_ROLE.to_owned()))
+        let org = tx.get_organization(&instance.id, org).await?;
+        Ok(Self::role_set_of(tx, &org).await?.default_role)
     }
 
     /// Enrolls the owner of a just-verified (or just-created verified) address through the
@@ -395,7 +389,7 @@ impl Service {
                     instance_id: instance.id.clone(),
                     organization_id: org.clone(),
                     email_address: email.email_address.clone(),
-                    role: Self::domain_default_role(tx, instance).await?,
+                    role: Self::domain_default_role(tx, instance, org).await?,
                     status: InvitationStatus::Pending,
                     inviter_user_id: None,
                     public_metadata: json!({}),

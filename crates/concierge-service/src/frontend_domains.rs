@@ -355,7 +355,7 @@ impl Service {
             instance_id: instance.id.clone(),
             organization_id: org.id.clone(),
             user_id: request.user_id.clone(),
-            role: Self::domain_default_role(tx.as_mut(), instance).await?,
+            role: Self::domain_default_role(tx.as_mut(), instance, &org.id).await?,
             public_metadata: json!({}),
             private_metadata: json!({}),
             created_at: now,

@@ -170,6 +170,7 @@ impl Service {
         let params = UpdateOrganization {
             max_allowed_memberships: None,
             admin_delete_enabled: None,
+            role_set_key: None,
             ..params
         };
         let org = self
@@ -335,20 +336,23 @@ impl Service {
         self.me_outcome(browser, &me, view).await
     }
 
-    /// `GET /v1/organizations/{id}/roles`: the roles a member may assign (any member may list them).
+    /// `GET /v1/organizations/{id}/roles`: the roles a member may assign, which are those of the
+    /// organization's role set, in the set's order (any member may list them).
     pub async fn org_roles(
         &self,
         browser: &Browser,
         session_id: Option<&str>,
         org: &str,
     ) -> Result<Vec<Role>> {
-        {
-            let mut conn = self.inner.store.read().await?;
-            self.acting_member(conn.as_mut(), browser, session_id, org)
-                .await?;
+        let mut conn = self.inner.store.read().await?;
+        let (_, org, _, _) = self
+            .acting_member(conn.as_mut(), browser, session_id, org)
+            .await?;
+        let role_set = Self::role_set_of(conn.as_mut(), &org).await?;
+        let mut roles = Vec::with_capacity(role_set.roles.len());
+        for key in &role_set.roles {
+            roles.push(Self::role_of(conn.as_mut(), &browser.instance.id, key).await?);
         }
-        let (mut roles, custom) = self.list_roles(&browser.instance.id).await?;
-        roles.extend(custom.iter().map(Role::from));
         Ok(roles)
     }
 

@@ -68,9 +68,11 @@ pub struct SettingsUpdate {
     pub session_inactivity_timeout_secs: Option<Option<i64>>,
     /// Name shown by the UI components.
     pub application_name: Option<String>,
-    /// Role of an organization's creator (an existing role key).
+    /// Role of an organization's creator: becomes the initial role set's creator role (a role
+    /// of that set).
     pub organization_creator_role: Option<String>,
-    /// Default role of new organization members (an existing role key).
+    /// Default role of new organization members: becomes the initial role set's default role
+    /// (a role of that set).
     pub organization_default_role: Option<String>,
     /// Wrong passwords before a lockout (at least 1).
     pub max_password_attempts: Option<i64>,
@@ -203,6 +205,7 @@ impl Service {
             other => other.into(),
         })?;
         tx.insert_signing_key(&signing_key).await?;
+        Self::insert_primary_role_set(tx.as_mut(), &instance).await?;
         tx.commit().await?;
         // "The only instance" no longer holds for hosts resolved that way.
         self.inner.instances.clear();
@@ -316,26 +319,34 @@ impl Service {
                 *slot = url.to_owned();
             }
         }
-        for (wanted, slot) in [
-            (
-                update.organization_creator_role,
-                &mut settings.organization_creator_role,
-            ),
-            (
-                update.organization_default_role,
-                &mut settings.organization_default_role,
-            ),
-        ] {
-            if let Some(key) = wanted {
-                Self::require_role(tx.as_mut(), &instance.id, &key).await?;
-                *slot = key;
+        // The organization roles are the initial role set's creator and default roles (the
+        // settings mirror them for the environment); each must already be in that set.
+        if update.organization_creator_role.is_some() || update.organization_default_role.is_some()
+        {
+            let mut set = Self::initial_role_set(tx.as_mut(), &instance.id).await?;
+            if let Some(key) = update.organization_creator_role {
+                Self::role_in_set(tx.as_mut(), &set, &key, "organization_creator_role").await?;
+                set.creator_role = key.clone();
+                settings.organization_creator_role = key;
             }
+            if let Some(key) = update.organization_default_role {
+                Self::role_in_set(tx.as_mut(), &set, &key, "organization_default_role").await?;
+                set.default_role = key.clone();
+                settings.organization_default_role = key;
+            }
+            set.updated_at = self.now();
+            tx.update_role_set(&set).await?;
         }
         tx.update_instance(&current).await?;
         tx.commit().await?;
-        self.inner.instances.clear();
+        self.forget_cached_instances();
         tracing::info!(instance.id = %current.id, "instance settings changed");
         Ok(current)
+    }
+
+    /// Empties this node's instance cache, so changed settings show at once here.
+    pub(crate) fn forget_cached_instances(&self) {
+        self.inner.instances.clear();
     }
 
     /// Every instance, oldest first.

@@ -20,7 +20,7 @@ use tracing::instrument;
 pub struct CreateInvitation {
     /// The invitee's address.
     pub email_address: String,
-    /// Role on acceptance; the instance's default role when absent.
+    /// Role on acceptance, one of the organization's role set; the set's default role when absent.
     pub role: Option<String>,
     /// Who invites.
     pub inviter_user_id: Option<UserId>,
@@ -79,14 +79,15 @@ impl Service {
         let mut outbox = Outbox::default();
         let mut tx = self.inner.store.begin().await?;
         let organization = Self::load_organization(tx.as_mut(), &instance.id, org).await?;
+        let role_set = Self::role_set_of(tx.as_mut(), &organization).await?;
         let mut views = Vec::with_capacity(params.len());
         for p in params {
             let email = normalize_email(&p.email_address)?;
             let role_key = p
                 .role
                 .filter(|r| !r.is_empty())
-                .unwrap_or_else(|| instance.settings.organization_default_role.clone());
-            let role = Self::require_role(tx.as_mut(), &instance.id, &role_key).await?;
+                .unwrap_or_else(|| role_set.default_role.clone());
+            let role = Self::role_in_set(tx.as_mut(), &role_set, &role_key, "role").await?;
             let days = p.expires_in_days.unwrap_or(INVITATION_LIFETIME_DAYS);
             if !(1..=365).contains(&days) {
                 return Err(CoreError::OutOfRange {
@@ -308,6 +309,9 @@ impl Service {
         let organization = tx
             .get_organization(instance, &invitation.organization_id)
             .await?;
+        // The role must still be one the organization's role set allows (wire §8.2 role sets).
+        let role_set = Self::role_set_of(tx.as_mut(), &organization).await?;
+        Self::role_in_set(tx.as_mut(), &role_set, &invitation.role, "role").await?;
         if tx
             .find_membership(instance, &organization.id, &me.session.user_id)
             .await?

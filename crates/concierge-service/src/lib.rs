@@ -21,6 +21,7 @@ pub mod mail;
 pub mod mailbox;
 pub mod me;
 pub mod organizations;
+pub mod role_sets;
 pub mod roles;
 pub mod sessions;
 pub mod tickets;
@@ -32,7 +33,8 @@ use std::sync::Arc;
 
 pub use concierge_store::{
     DomainQuery, InstanceInvitationQuery, InvitationOrderField, InvitationQuery, MembershipQuery,
-    OrganizationQuery, SessionQuery, StoreError, UserOrderField, UserQuery,
+    OrganizationQuery, RoleSetOrderField, RoleSetQuery, SessionQuery, StoreError, UserOrderField,
+    UserQuery,
 };
 pub use concierge_tokens::cookie_suffix;
 pub use error::ServiceError;

@@ -1,12 +1,13 @@
 //! Organizations and memberships as the Backend API manages them (wire §8.2): create (the
-//! creator becomes admin), read by id or slug, list, update, metadata, delete; memberships with
-//! one built-in role each, limits, and the member lists.
+//! creator gets the role set's creator role), read by id or slug, list, update, metadata,
+//! delete; memberships with one role each, taken from the organization's role set, limits, and
+//! the member lists.
 
 use crate::me::{image_url, uploaded_image_id};
 use crate::users::{checked_metadata, UserView};
 use crate::{Result, Service, ServiceError};
 use concierge_core::metadata::deep_merge;
-use concierge_core::organizations::{check_org_name, check_slug, slugify, ADMIN_ROLE};
+use concierge_core::organizations::{check_org_name, check_slug, slugify};
 use concierge_core::*;
 use concierge_store::{MembershipQuery, OrganizationQuery, Tx};
 use serde_json::{json, Value};
@@ -27,6 +28,8 @@ pub struct CreateOrganization {
     pub public_metadata: Option<Value>,
     /// Private metadata.
     pub private_metadata: Option<Value>,
+    /// The role set it uses (key or id); the instance's initial set when absent.
+    pub role_set_key: Option<String>,
 }
 
 /// Parameters of `PATCH /v1/organizations/{id}`.
@@ -40,6 +43,8 @@ pub struct UpdateOrganization {
     pub max_allowed_memberships: Option<i64>,
     /// Whether admins may delete it.
     pub admin_delete_enabled: Option<bool>,
+    /// Another role set (key or id); every role its members hold must be in it.
+    pub role_set_key: Option<String>,
 }
 
 /// A membership with what its JSON shows: the organization and the member's public data.
@@ -90,7 +95,8 @@ impl Service {
         Err(CoreError::IdentifierExists { param: "slug" }.into())
     }
 
-    /// `POST /v1/organizations`: the creator (if given) gets the admin role.
+    /// `POST /v1/organizations`: the organization uses the named role set or the initial one;
+    /// the creator (if given) gets that set's creator role.
     #[instrument(skip_all, fields(instance.id = %instance))]
     pub async fn create_organization(
         &self,
@@ -128,6 +134,10 @@ impl Service {
                 other => other.into(),
             })?;
         }
+        let role_set = match params.role_set_key.as_deref().filter(|k| !k.is_empty()) {
+            Some(key) => Self::named_role_set(tx.as_mut(), instance, key, "role_set_key").await?,
+            None => Self::initial_role_set(tx.as_mut(), instance).await?,
+        };
         let org = Organization {
             id: OrganizationId::generate(&mut Self::rng()),
             instance_id: instance.clone(),
@@ -139,18 +149,14 @@ impl Service {
             max_allowed_memberships: params.max_allowed_memberships.unwrap_or(0),
             admin_delete_enabled: true,
             created_by: params.created_by.clone(),
+            role_set_id: Some(role_set.id.clone()),
+            role_set_key: Some(role_set.key.clone()),
             created_at: now,
             updated_at: now,
         };
         tx.insert_organization(&org).await?;
         if let Some(creator) = &params.created_by {
-            let settings = tx.get_instance(instance).await?.settings;
-            let role =
-                Self::resolve_role(tx.as_mut(), instance, &settings.organization_creator_role)
-                    .await?
-                    .map(|r| r.key)
-                    .unwrap_or_else(|| ADMIN_ROLE.to_owned());
-            tx.insert_membership(&new_membership(&org, creator, &role, now))
+            tx.insert_membership(&new_membership(&org, creator, &role_set.creator_role, now))
                 .await?;
         }
         tx.commit().await?;
@@ -217,6 +223,12 @@ impl Service {
         }
         if let Some(v) = params.admin_delete_enabled {
             org.admin_delete_enabled = v;
+        }
+        if let Some(key) = params.role_set_key.as_deref().filter(|k| !k.is_empty()) {
+            let role_set = Self::named_role_set(tx.as_mut(), instance, key, "role_set_key").await?;
+            Self::check_role_set_fits(tx.as_mut(), &org, &role_set).await?;
+            org.role_set_id = Some(role_set.id);
+            org.role_set_key = Some(role_set.key);
         }
         org.updated_at = self.now();
         tx.update_organization(&org).await?;
@@ -354,8 +366,9 @@ impl Service {
     ) -> Result<MembershipView> {
         let now = self.now();
         let mut tx = self.inner.store.begin().await?;
-        let role = Self::require_role(tx.as_mut(), instance, role).await?;
         let org = Self::load_organization(tx.as_mut(), instance, org).await?;
+        let role_set = Self::role_set_of(tx.as_mut(), &org).await?;
+        let role = Self::role_in_set(tx.as_mut(), &role_set, role, "role").await?;
         tx.get_user(instance, user_id).await.map_err(|e| match e {
             concierge_store::StoreError::NotFound => {
                 ServiceError::Core(CoreError::FormatInvalid { param: "user_id" })
@@ -432,9 +445,10 @@ impl Service {
         role: &str,
     ) -> Result<MembershipView> {
         let mut tx = self.inner.store.begin().await?;
-        let role = Self::require_role(tx.as_mut(), instance, role).await?;
         let (org, mut membership) =
             Self::existing_membership(tx.as_mut(), instance, org, user_id).await?;
+        let role_set = Self::role_set_of(tx.as_mut(), &org).await?;
+        let role = Self::role_in_set(tx.as_mut(), &role_set, role, "role").await?;
         membership.role = role.key;
         membership.updated_at = self.now();
         tx.update_membership(&membership).await?;

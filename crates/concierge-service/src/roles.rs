@@ -21,6 +21,9 @@ pub struct RoleParams {
     pub description: Option<String>,
     /// For roles: the permissions, by id or key.
     pub permissions: Option<Vec<String>>,
+    /// For new roles: `true` adds the role to the initial role set, `false` to no set; absent
+    /// adds it to the Primary Role Set (`role_set:default`), if it still exists.
+    pub include_in_initial_role_set: Option<bool>,
 }
 
 impl Service {
@@ -38,17 +41,6 @@ impl Service {
             .await?
             .as_ref()
             .map(Role::from))
-    }
-
-    /// The role with this key, or a 422 on `role` when it does not exist.
-    pub(crate) async fn require_role(
-        tx: &mut dyn Tx,
-        instance: &InstanceId,
-        key: &str,
-    ) -> Result<Role> {
-        Self::resolve_role(tx, instance, key)
-            .await?
-            .ok_or_else(|| CoreError::FormatInvalid { param: "role" }.into())
     }
 
     /// The role of a membership as it stands now (a role deleted meanwhile has no permissions).
@@ -226,6 +218,7 @@ impl Service {
             updated_at: now,
         };
         tx.insert_role(&role).await?;
+        Self::place_new_role(tx.as_mut(), &role, params.include_in_initial_role_set).await?;
         tx.commit().await?;
         Ok(role)
     }
@@ -288,7 +281,8 @@ impl Service {
         Ok(role)
     }
 
-    /// `DELETE /v1/organization_roles/{id}`: refused while members hold the role.
+    /// `DELETE /v1/organization_roles/{id}`: refused while members hold the role or while it
+    /// is a role set's default or creator role; it leaves every role set.
     #[instrument(skip_all, fields(instance.id = %instance))]
     pub async fn delete_role(&self, instance: &InstanceId, id: &str) -> Result<RoleId> {
         let mut tx = self.inner.store.begin().await?;
@@ -300,6 +294,7 @@ impl Service {
         if tx.count_memberships(instance, &holders).await? > 0 {
             return Err(CoreError::PermissionDenied.into());
         }
+        Self::release_role(tx.as_mut(), &role, self.now()).await?;
         tx.delete_role(instance, &role.id).await?;
         tx.commit().await?;
         Ok(role.id)

@@ -387,6 +387,9 @@ impl Service {
                     .await?
                     .is_none()
                 {
+                    // The role must still be one the organization's role set allows.
+                    let role_set = Self::role_set_of(tx, &organization).await?;
+                    Self::role_in_set(tx, &role_set, &invitation.role, "role").await?;
                     Self::check_membership_room(tx, &organization).await?;
                     tx.insert_membership(&OrganizationMembership {
                         id: OrganizationMembershipId::generate(&mut Self::rng()),

@@ -10,6 +10,7 @@ pub mod error;
 pub mod open;
 pub mod postgres;
 pub mod query;
+pub mod role_sets;
 mod sql;
 mod sql_domains;
 pub mod sqlite;
@@ -25,6 +26,7 @@ pub use domains::{DomainQuery, DomainTx, MembershipRequestQuery, SuggestionQuery
 pub use error::StoreError;
 pub use open::open;
 pub use query::*;
+pub use role_sets::{RoleSetOrderField, RoleSetQuery, RoleSetTx, RoleUsage, RoleUsageScope};
 
 /// Which database a store talks to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -55,9 +57,10 @@ pub trait Store: Send + Sync + 'static {
 /// One connection, inside a transaction (from [`Store::begin`]) or not (from [`Store::read`]).
 ///
 /// Uniqueness is enforced by the database and surfaces as [`StoreError::Conflict`] with a
-/// logical constraint name (documented on each insert/update).
+/// logical constraint name (documented on each insert/update). Role set queries are the
+/// [`RoleSetTx`] supertrait (callable on any `dyn Tx`).
 #[async_trait]
-pub trait Tx: DomainTx + Send {
+pub trait Tx: DomainTx + RoleSetTx + Send {
     /// Commits the transaction (a no-op for a [`Store::read`] handle).
     async fn commit(self: Box<Self>) -> Result<(), StoreError>;
 

@@ -40,7 +40,7 @@ pub(crate) const EMAIL_COLUMNS: &str = "id, instance_id, user_id, email_address,
 pub(crate) const CLIENT_COLUMNS: &str = "id, instance_id, token_hash, last_active_session_id, sign_in_id, sign_up_id, uat, created_at, updated_at";
 pub(crate) const SESSION_COLUMNS: &str = "id, instance_id, client_id, user_id, status, last_active_organization_id, last_active_at, expire_at, abandon_at, azp, created_at, updated_at";
 pub(crate) const SESSION_COLUMNS_S: &str = "s.id, s.instance_id, s.client_id, s.user_id, s.status, s.last_active_organization_id, s.last_active_at, s.expire_at, s.abandon_at, s.azp, s.created_at, s.updated_at";
-pub(crate) const ORG_COLUMNS: &str = "id, instance_id, name, slug, image_url, public_metadata, private_metadata, max_allowed_memberships, admin_delete_enabled, created_by, created_at, updated_at";
+pub(crate) const ORG_COLUMNS: &str = "id, instance_id, name, slug, image_url, public_metadata, private_metadata, max_allowed_memberships, admin_delete_enabled, created_by, role_set_id, (SELECT rs.key FROM role_sets rs WHERE rs.id = organizations.role_set_id) AS role_set_key, created_at, updated_at";
 pub(crate) const MEMBERSHIP_COLUMNS: &str = "id, instance_id, organization_id, user_id, role, public_metadata, private_metadata, created_at, updated_at";
 pub(crate) const TEMPLATE_COLUMNS: &str = "id, instance_id, name, claims, lifetime, allowed_clock_skew, custom_signing_key, signing_algorithm, signing_key, created_at, updated_at";
 
@@ -158,6 +158,8 @@ macro_rules! impl_tx {
                 max_allowed_memberships: col(row, "max_allowed_memberships")?,
                 admin_delete_enabled: col(row, "admin_delete_enabled")?,
                 created_by: col::<Option<String>>(row, "created_by")?.map(UserId::from_trusted),
+                role_set_id: col::<Option<String>>(row, "role_set_id")?.map(RoleSetId::from_trusted),
+                role_set_key: col(row, "role_set_key")?,
                 created_at: col(row, "created_at")?,
                 updated_at: col(row, "updated_at")?,
             })
@@ -969,10 +971,11 @@ macro_rules! impl_tx {
             }
 
             async fn insert_organization(&mut self, o: &Organization) -> Result<(), StoreError> {
-                sqlx::query("INSERT INTO organizations (id, instance_id, name, slug, image_url, public_metadata, private_metadata, max_allowed_memberships, admin_delete_enabled, created_by, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)")
+                sqlx::query("INSERT INTO organizations (id, instance_id, name, slug, image_url, public_metadata, private_metadata, max_allowed_memberships, admin_delete_enabled, created_by, role_set_id, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)")
                     .bind(o.id.as_str()).bind(o.instance_id.as_str()).bind(&o.name).bind(&o.slug).bind(&o.image_url)
                     .bind(to_json(&o.public_metadata)?).bind(to_json(&o.private_metadata)?).bind(o.max_allowed_memberships)
-                    .bind(o.admin_delete_enabled).bind(o.created_by.as_ref().map(|u| u.to_string())).bind(o.created_at).bind(o.updated_at)
+                    .bind(o.admin_delete_enabled).bind(o.created_by.as_ref().map(|u| u.to_string()))
+                    .bind(o.role_set_id.as_ref().map(|r| r.to_string())).bind(o.created_at).bind(o.updated_at)
                     .execute(self.conn()).await.map_err(map_err)?;
                 Ok(())
             }
@@ -990,9 +993,10 @@ macro_rules! impl_tx {
             }
 
             async fn update_organization(&mut self, o: &Organization) -> Result<(), StoreError> {
-                let result = sqlx::query("UPDATE organizations SET name = $1, slug = $2, image_url = $3, public_metadata = $4, private_metadata = $5, max_allowed_memberships = $6, admin_delete_enabled = $7, updated_at = $8 WHERE instance_id = $9 AND id = $10")
+                let result = sqlx::query("UPDATE organizations SET name = $1, slug = $2, image_url = $3, public_metadata = $4, private_metadata = $5, max_allowed_memberships = $6, admin_delete_enabled = $7, role_set_id = $8, updated_at = $9 WHERE instance_id = $10 AND id = $11")
                     .bind(&o.name).bind(&o.slug).bind(&o.image_url).bind(to_json(&o.public_metadata)?).bind(to_json(&o.private_metadata)?)
-                    .bind(o.max_allowed_memberships).bind(o.admin_delete_enabled).bind(o.updated_at).bind(o.instance_id.as_str()).bind(o.id.as_str())
+                    .bind(o.max_allowed_memberships).bind(o.admin_delete_enabled).bind(o.role_set_id.as_ref().map(|r| r.to_string()))
+                    .bind(o.updated_at).bind(o.instance_id.as_str()).bind(o.id.as_str())
                     .execute(self.conn()).await.map_err(map_err)?;
                 affected(result.rows_affected())
             }
@@ -1304,6 +1308,9 @@ pub(crate) fn logical_constraint(index_or_message: &str) -> Option<&'static str>
             "organization_roles.key",
             "key",
         ),
+        ("role_sets_key_key", "role_sets.key", "key"),
+        // SQLite names only the column of a partial index: keep this after `role_sets.key`.
+        ("role_sets_initial_key", "role_sets.instance_id", "type"),
         (
             "organization_memberships_member_key",
             "organization_memberships.organization_id",

@@ -7,6 +7,7 @@ mod jwks;
 mod jwt_templates;
 mod organization_domains;
 mod organizations;
+mod role_sets;
 mod roles;
 mod sessions;
 mod users;
@@ -79,6 +80,7 @@ pub fn router(state: AppState) -> Router {
         .merge(organization_domains::routes())
         .merge(roles::routes())
         .merge(invitations::routes())
+        .merge(role_sets::routes())
         .fallback(|| async { ApiError::no_route() })
         .method_not_allowed_fallback(|| async { ApiError::method_not_allowed() })
         .layer(limits)

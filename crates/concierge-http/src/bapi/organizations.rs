@@ -26,6 +26,7 @@ struct CreateBody {
     max_allowed_memberships: Option<i64>,
     public_metadata: Option<Value>,
     private_metadata: Option<Value>,
+    role_set_key: Option<String>,
 }
 
 #[derive(Deserialize, Debug, Default)]
@@ -34,6 +35,7 @@ struct UpdateBody {
     slug: Option<String>,
     max_allowed_memberships: Option<i64>,
     admin_delete_enabled: Option<bool>,
+    role_set_key: Option<String>,
 }
 
 #[derive(Deserialize, Debug, Default)]
@@ -84,6 +86,7 @@ async fn create(
         max_allowed_memberships: body.max_allowed_memberships,
         public_metadata: body.public_metadata,
         private_metadata: body.private_metadata,
+        role_set_key: body.role_set_key,
     };
     let org = app
         .service
@@ -154,6 +157,7 @@ async fn update(
         slug: body.slug,
         max_allowed_memberships: body.max_allowed_memberships,
         admin_delete_enabled: body.admin_delete_enabled,
+        role_set_key: body.role_set_key,
     };
     let org = app
         .service

@@ -20,6 +20,7 @@ struct Body {
     name: Option<String>,
     description: Option<String>,
     permissions: Option<Vec<String>>,
+    include_in_initial_role_set: Option<bool>,
 }
 
 impl From<Body> for RoleParams {
@@ -29,6 +30,7 @@ impl From<Body> for RoleParams {
             name: body.name,
             description: body.description,
             permissions: body.permissions,
+            include_in_initial_role_set: body.include_in_initial_role_set,
         }
     }
 }

@@ -193,6 +193,7 @@ pub fn organization(
         "max_allowed_memberships": org.max_allowed_memberships,
         "admin_delete_enabled": org.admin_delete_enabled,
         "pending_invitations_count": 0, "self_serve_sso_enabled": false,
+        "role_set_key": org.role_set_key,
         "created_at": org.created_at, "updated_at": org.updated_at,
     });
     if let Some(count) = members_count {

@@ -387,6 +387,38 @@ impl From<CoreError> for ApiError {
                 "membership request is not pending",
                 "This membership request was already accepted or rejected.",
             ),
+            CoreError::RoleNotInRoleSet { param } => ApiError::new(
+                S::UNPROCESSABLE_ENTITY,
+                "organization_role_not_in_role_set",
+                "role not in role set",
+                format!(
+                    "{} must be one of the roles of the role set.",
+                    humanize(param)
+                ),
+            )
+            .param(param),
+            CoreError::RoleRequiredByRoleSet { param } => ApiError::new(
+                S::UNPROCESSABLE_ENTITY,
+                "role_set_role_required",
+                "role required by a role set",
+                "This role is the default or creator role of a role set. Choose another default and creator role first.",
+            )
+            .param(param),
+            CoreError::InitialRoleSet => ApiError::new(
+                S::BAD_REQUEST,
+                "initial_role_set_required",
+                "the initial role set must stay",
+                "The initial role set can neither be replaced nor made custom. Make another role set initial first.",
+            ),
+            CoreError::RoleReassignmentMissing { role, param } => ApiError::new(
+                S::UNPROCESSABLE_ENTITY,
+                "role_set_reassignment_required",
+                "members need another role",
+                format!(
+                    "Members hold the role {role}, which the target role set does not have. Reassign them to one of its roles first."
+                ),
+            )
+            .param(param),
             CoreError::OutOfRange { param } => ApiError::new(
                 S::UNPROCESSABLE_ENTITY,
                 "form_param_value_invalid",

@@ -251,19 +251,17 @@ pub async fn remove_member(
     Ok(fapi.respond(&outcome, value, &app.service))
 }
 
-/// `GET /v1/organizations/{id}/roles`.
+/// `GET /v1/organizations/{id}/roles`: the roles of the organization's role set.
 pub async fn roles(State(app): State<AppState>, fapi: Fapi, Path(id): Path<String>) -> Answer {
     let roles = app
         .service
         .org_roles(&fapi.browser, fapi.session_id.as_deref(), &id)
         .await?;
     let total = i64::try_from(roles.len()).unwrap_or_default();
-    with_client(
-        &app,
-        &fapi,
-        page(roles.iter().map(role_json).collect(), total),
-    )
-    .await
+    let mut value = page(roles.iter().map(role_json).collect(), total);
+    // Role set changes apply at once, so no migration is ever pending (wire §6.8).
+    value["has_role_set_migration"] = json!(false);
+    with_client(&app, &fapi, value).await
 }
 
 /// `GET /v1/me/organization_memberships`.

@@ -287,3 +287,63 @@ fn instance_configure_changes_session_settings() {
     assert_eq!(stderr.trim().lines().count(), 1, "{stderr}");
     assert!(stderr.contains("session_max_lifetime"), "{stderr}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn instance_configure_sets_the_initial_role_set_roles() {
+    let dir = tempfile::tempdir().unwrap();
+    let db_url = format!("sqlite://{}/c.db", dir.path().display());
+    let out = concierge(&db_url, &["instance", "create", "--name", "shop", "--json"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let instance: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let out = concierge(
+        &db_url,
+        &[
+            "instance",
+            "configure",
+            "shop",
+            "--organization-default-role",
+            "org:admin",
+            "--organization-creator-role",
+            "org:member",
+        ],
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let settings: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(settings["organization_default_role"], "org:admin");
+    assert_eq!(settings["organization_creator_role"], "org:member");
+    let out = concierge(
+        &db_url,
+        &[
+            "instance",
+            "configure",
+            "shop",
+            "--organization-default-role",
+            "org:nope",
+        ],
+    );
+    assert!(!out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(stderr.trim().lines().count(), 1, "{stderr}");
+    assert!(stderr.contains("organization_default_role"), "{stderr}");
+
+    // The flags changed the instance's initial role set (the Primary Role Set).
+    let store = concierge_store::open(&db_url).await.unwrap();
+    let mut conn = store.read().await.unwrap();
+    let id = concierge_core::InstanceId::parse(instance["id"].as_str().unwrap()).unwrap();
+    let set = conn.find_initial_role_set(&id).await.unwrap().unwrap();
+    assert_eq!(set.key, "role_set:default");
+    assert_eq!(
+        (set.default_role.as_str(), set.creator_role.as_str()),
+        ("org:admin", "org:member")
+    );
+    drop(conn);
+    store.close().await;
+}

@@ -12,6 +12,7 @@ mod isolation;
 mod logos;
 mod nodes;
 mod organizations;
+mod role_sets;
 mod sessions;
 mod smtp;
 mod tickets;

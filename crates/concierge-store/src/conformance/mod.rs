@@ -33,6 +33,8 @@ macro_rules! conformance_suite {
             custom_roles_and_permissions,
             instance_invitations_crud_filters_and_order,
             sign_up_keeps_its_ticket,
+            role_sets_crud_order_and_conflicts,
+            role_set_usage_reassignment_and_moves,
         );
     };
     (@tests $fresh:expr; $($name:ident),* $(,)?) => {
@@ -50,10 +52,12 @@ pub(crate) use conformance_suite;
 mod domains;
 mod invitations;
 mod postgres;
+mod role_sets;
 mod sqlite;
 
 use domains::*;
 use invitations::{instance_invitations_crud_filters_and_order, sign_up_keeps_its_ticket};
+pub use role_sets::{role_set_usage_reassignment_and_moves, role_sets_crud_order_and_conflicts};
 
 const T0: Millis = 1_767_225_600_000;
 
@@ -1103,6 +1107,8 @@ fn organization(instance: &Instance, slug: &str, created_at: Millis) -> Organiza
         max_allowed_memberships: 0,
         admin_delete_enabled: true,
         created_by: None,
+        role_set_id: None,
+        role_set_key: None,
         created_at,
         updated_at: created_at,
     }

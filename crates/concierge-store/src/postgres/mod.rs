@@ -109,3 +109,4 @@ impl Store for PostgresStore {
 
 impl_tx!(PostgresTx, Postgres);
 crate::sql_domains::impl_domain_tx!(PostgresTx, Postgres);
+crate::role_sets::impl_role_set_tx!(PostgresTx, Postgres);

@@ -127,3 +127,4 @@ impl Store for SqliteStore {
 
 impl_tx!(SqliteTx, Sqlite);
 crate::sql_domains::impl_domain_tx!(SqliteTx, Sqlite);
+crate::role_sets::impl_role_set_tx!(SqliteTx, Sqlite);
