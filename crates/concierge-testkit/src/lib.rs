@@ -207,6 +207,16 @@ impl TestServer {
     }
 }
 
+/// The claims of a JWT, decoded without verification (tests check what a token says).
+pub fn claims(jwt: &str) -> Value {
+    use base64::Engine;
+    let payload = jwt.split('.').nth(1).unwrap_or_default();
+    let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode(payload)
+        .unwrap_or_default();
+    serde_json::from_slice(&bytes).unwrap_or(Value::Null)
+}
+
 /// A browser talking to the Frontend API the way clerk-js does: form bodies, credentials
 /// (a cookie jar fed by `Set-Cookie`), the page's `Origin`, and the instance's host.
 pub struct Browser {

@@ -51,22 +51,6 @@ async fn add_member(srv: &TestServer, org: &str, user: &Value) {
     assert_eq!(status, StatusCode::OK, "{body}");
 }
 
-async fn signed_in(srv: &TestServer, email: &str) -> Browser {
-    let mut browser = srv.browser();
-    let answer = browser
-        .post(
-            "/v1/client/sign_ins",
-            &[
-                ("identifier", email),
-                ("password", PASSWORD),
-                ("strategy", "password"),
-            ],
-        )
-        .await;
-    assert_eq!(answer.status, StatusCode::OK, "{}", answer.body);
-    browser
-}
-
 /// A browser sign-up with an emailed code; returns the browser and the new user's id.
 async fn signed_up(srv: &TestServer, email: &str) -> (Browser, String) {
     let mut browser = srv.browser();
@@ -347,9 +331,9 @@ async fn browser_domains_and_affiliation_verification(db: Db) {
     let acme = organization(&srv, "Acme", &ada).await;
     let globex = organization(&srv, "Globex", &ada).await;
     add_member(&srv, &acme, &bob).await;
-    let mut admin = signed_in(&srv, "ada@example.com").await;
-    let mut member = signed_in(&srv, "bob@example.com").await;
-    let mut outsider = signed_in(&srv, "cy@example.com").await;
+    let mut admin = srv.signed_in("ada@example.com").await.0;
+    let mut member = srv.signed_in("bob@example.com").await.0;
+    let mut outsider = srv.signed_in("cy@example.com").await.0;
     let base = format!("/v1/organizations/{acme}/domains");
 
     let env = admin.get("/v1/environment").await;
@@ -589,7 +573,7 @@ async fn automatic_invitations(db: Db) {
         "eve, not the member"
     );
     let domain_id = domain["id"].as_str().unwrap().to_owned();
-    let mut eve_browser = signed_in(&srv, "eve@acme.test").await;
+    let mut eve_browser = srv.signed_in("eve@acme.test").await.0;
     let invitations = my_invitations(&mut eve_browser).await;
     assert_eq!(invitations["total_count"], 1);
     let invitation = &invitations["data"][0];
@@ -599,7 +583,7 @@ async fn automatic_invitations(db: Db) {
     );
     assert_eq!(invitation["email_address"], "eve@acme.test");
     assert_eq!(invitation["public_organization_data"]["id"], acme.as_str());
-    let mut old_browser = signed_in(&srv, "old@acme.test").await;
+    let mut old_browser = srv.signed_in("old@acme.test").await.0;
     assert_eq!(my_invitations(&mut old_browser).await["total_count"], 0);
 
     // Eve accepts with the ordinary accept endpoint and becomes a member.
@@ -628,7 +612,7 @@ async fn automatic_invitations(db: Db) {
     );
 
     // So is a user who verifies a second address at the domain in /v1/me.
-    let mut bob = signed_in(&srv, "bob@example.com").await;
+    let mut bob = srv.signed_in("bob@example.com").await.0;
     let added = bob
         .post(
             "/v1/me/email_addresses",
@@ -659,7 +643,7 @@ async fn automatic_invitations(db: Db) {
     assert_eq!(domain_totals(&srv, &acme).await, (2, 0));
 
     // Switching to manual with delete_pending withdraws them (the admin, in the browser).
-    let mut admin = signed_in(&srv, "ada@example.com").await;
+    let mut admin = srv.signed_in("ada@example.com").await.0;
     let one = format!("/v1/organizations/{acme}/domains/{domain_id}");
     let manual = admin
         .post(
@@ -738,7 +722,7 @@ async fn automatic_suggestions_and_membership_requests(db: Db) {
     assert_eq!(domain["total_pending_suggestions"], 1);
 
     // Zed sees the suggestion (clerk-js's OrganizationSuggestion shape).
-    let mut zed = signed_in(&srv, "zed@acme.test").await;
+    let mut zed = srv.signed_in("zed@acme.test").await.0;
     let page = suggestions(&mut zed, "?limit=10&offset=0").await;
     assert_eq!(page["total_count"], 1);
     let suggestion = page["data"][0].clone();
@@ -759,7 +743,7 @@ async fn automatic_suggestions_and_membership_requests(db: Db) {
         .get("/v1/me/organization_suggestions?status=maybe")
         .await;
     assert_eq!(param_of(&bad_status.body), "status");
-    let mut bob_browser = signed_in(&srv, "bob@example.com").await;
+    let mut bob_browser = srv.signed_in("bob@example.com").await.0;
     assert_eq!(suggestions(&mut bob_browser, "").await["total_count"], 0);
     let stolen = bob_browser
         .post(
@@ -797,7 +781,7 @@ async fn automatic_suggestions_and_membership_requests(db: Db) {
 
     // The admin sees and accepts the request; members may not.
     let requests = format!("/v1/organizations/{acme}/membership_requests");
-    let mut admin = signed_in(&srv, "ada@example.com").await;
+    let mut admin = srv.signed_in("ada@example.com").await.0;
     let listed = admin.get(&format!("{requests}?status=pending")).await;
     assert_eq!(listed.status, StatusCode::OK, "{}", listed.body);
     assert_eq!(listed.body["response"]["total_count"], 1);

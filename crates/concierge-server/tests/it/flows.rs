@@ -3,7 +3,7 @@
 //! tokens, sign-out, the handshake and `/v1/me`, as clerk-js drives them.
 
 use concierge_service::instances::NewInstance;
-use concierge_testkit::{Browser, Db, TestServer, START_MS};
+use concierge_testkit::{claims, Db, TestServer, START_MS};
 use reqwest::{Method, StatusCode};
 use serde_json::{json, Value};
 
@@ -24,39 +24,8 @@ crate::both_databases!(
 
 const PASSWORD: &str = "correct-horse-battery";
 
-fn claims(jwt: &str) -> Value {
-    use base64::Engine;
-    let payload = jwt.split('.').nth(1).unwrap();
-    let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
-        .decode(payload)
-        .unwrap();
-    serde_json::from_slice(&bytes).unwrap()
-}
-
 fn error_code(body: &Value) -> &str {
     body["errors"][0]["code"].as_str().unwrap_or_default()
-}
-
-/// Signs a new browser in with a password; returns the browser and the session id.
-async fn signed_in(srv: &TestServer, email: &str) -> (Browser, String) {
-    let mut browser = srv.browser();
-    let answer = browser
-        .post(
-            "/v1/client/sign_ins",
-            &[
-                ("identifier", email),
-                ("password", PASSWORD),
-                ("strategy", "password"),
-            ],
-        )
-        .await;
-    assert_eq!(answer.status, StatusCode::OK, "{}", answer.body);
-    assert_eq!(answer.body["response"]["status"], "complete");
-    let sid = answer.body["response"]["created_session_id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
-    (browser, sid)
 }
 
 async fn sign_up_with_email_code(db: Db) {
@@ -405,7 +374,7 @@ async fn sign_in_with_password_and_email_code(db: Db) {
 async fn password_reset_by_email_code(db: Db) {
     let srv = TestServer::spawn(db).await;
     srv.create_user(&srv.default, "dan@example.com").await;
-    let (mut old_browser, old_sid) = signed_in(&srv, "dan@example.com").await;
+    let (mut old_browser, old_sid) = srv.signed_in("dan@example.com").await;
     let mut browser = srv.browser();
     let started = browser
         .post("/v1/client/sign_ins", &[("identifier", "dan@example.com")])
@@ -480,7 +449,7 @@ async fn password_reset_by_email_code(db: Db) {
 async fn tokens_touch_end_and_sign_out(db: Db) {
     let srv = TestServer::spawn(db).await;
     srv.create_user(&srv.default, "erin@example.com").await;
-    let (mut browser, sid) = signed_in(&srv, "erin@example.com").await;
+    let (mut browser, sid) = srv.signed_in("erin@example.com").await;
 
     srv.clock.advance(30_000);
     let token = browser
@@ -547,13 +516,13 @@ async fn tokens_touch_end_and_sign_out(db: Db) {
     assert_eq!(session["status"], "removed");
 
     // End one session; revoke from the Backend API; the lifetime limit.
-    let (mut browser, sid) = signed_in(&srv, "erin@example.com").await;
+    let (mut browser, sid) = srv.signed_in("erin@example.com").await;
     let ended = browser
         .post(&format!("/v1/client/sessions/{sid}/end"), &[])
         .await;
     assert_eq!(ended.body["response"]["status"], "ended");
     assert_eq!(browser.cookies["__client_uat"], "0");
-    let (mut browser, sid) = signed_in(&srv, "erin@example.com").await;
+    let (mut browser, sid) = srv.signed_in("erin@example.com").await;
     srv.bapi(
         &srv.default,
         Method::POST,
@@ -571,7 +540,7 @@ async fn tokens_touch_end_and_sign_out(db: Db) {
         json!([]),
         "revoked sessions leave the client"
     );
-    let (mut browser, sid) = signed_in(&srv, "erin@example.com").await;
+    let (mut browser, sid) = srv.signed_in("erin@example.com").await;
     srv.clock.advance(7 * 24 * 3600 * 1000);
     let answer = browser
         .post(&format!("/v1/client/sessions/{sid}/tokens"), &[])
@@ -586,7 +555,7 @@ async fn tokens_touch_end_and_sign_out(db: Db) {
 async fn handshake_nonce_and_token(db: Db) {
     let srv = TestServer::spawn(db).await;
     srv.create_user(&srv.default, "fay@example.com").await;
-    let (mut browser, sid) = signed_in(&srv, "fay@example.com").await;
+    let (mut browser, sid) = srv.signed_in("fay@example.com").await;
     let redirect = "http%3A%2F%2Flocalhost%3A3000%2Fdashboard%3Fa%3D1";
     let answer = browser
         .get(&format!(
@@ -694,8 +663,8 @@ async fn handshake_nonce_and_token(db: Db) {
 async fn me_profile_password_and_email_addresses(db: Db) {
     let srv = TestServer::spawn(db).await;
     srv.create_user(&srv.default, "gus@example.com").await;
-    let (mut other_device, other_sid) = signed_in(&srv, "gus@example.com").await;
-    let (mut browser, sid) = signed_in(&srv, "gus@example.com").await;
+    let (mut other_device, other_sid) = srv.signed_in("gus@example.com").await;
+    let (mut browser, sid) = srv.signed_in("gus@example.com").await;
     let me = format!("?_clerk_session_id={sid}");
 
     let answer = browser.get(&format!("/v1/me{me}")).await;
@@ -916,7 +885,7 @@ async fn multi_session_and_inactivity_timeout(db: Db) {
         .unwrap();
     srv.create_user(&srv.default, "hal@example.com").await;
     srv.create_user(&srv.default, "ida@example.com").await;
-    let (mut browser, first) = signed_in(&srv, "hal@example.com").await;
+    let (mut browser, first) = srv.signed_in("hal@example.com").await;
     let env = browser.get("/v1/environment").await;
     assert_eq!(env.body["auth_config"]["single_session_mode"], false);
 
@@ -1043,7 +1012,7 @@ async fn rate_limits_as_clerk_documents(db: Db) {
 async fn profile_image_upload_and_delete(db: Db) {
     let srv = TestServer::spawn(db).await;
     srv.create_user(&srv.default, "lea@example.com").await;
-    let (mut browser, sid) = signed_in(&srv, "lea@example.com").await;
+    let (mut browser, sid) = srv.signed_in("lea@example.com").await;
     let path = format!("/v1/me/profile_image?_clerk_session_id={sid}");
     let png = [
         &[0x89, b'P', b'N', b'G', 0x0D, 0x0A, 0x1A, 0x0A][..],

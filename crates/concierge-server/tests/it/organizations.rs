@@ -1,9 +1,9 @@
 //! Organizations and memberships through the Backend API (wire §8.2), the active organization
 //! of a browser session, and the v2 `o` claim of its tokens (wire §2.2, §2.4).
 
-use concierge_testkit::{Db, TestServer};
+use concierge_testkit::{claims, Db, TestServer};
 use reqwest::{Method, StatusCode};
-use serde_json::{json, Value};
+use serde_json::json;
 
 crate::both_databases!(
     organizations_crud,
@@ -13,17 +13,6 @@ crate::both_databases!(
     custom_roles_and_permissions_in_tokens,
     invitations_by_email,
 );
-
-fn claims(jwt: &str) -> Value {
-    use base64::Engine;
-    let payload = jwt.split('.').nth(1).unwrap();
-    serde_json::from_slice(
-        &base64::engine::general_purpose::URL_SAFE_NO_PAD
-            .decode(payload)
-            .unwrap(),
-    )
-    .unwrap()
-}
 
 async fn organizations_crud(db: Db) {
     let srv = TestServer::spawn(db).await;
@@ -503,32 +492,13 @@ async fn active_organization_in_tokens(db: Db) {
     );
 }
 
-async fn signed_in(srv: &TestServer, email: &str) -> (concierge_testkit::Browser, String) {
-    let mut browser = srv.browser();
-    let answer = browser
-        .post(
-            "/v1/client/sign_ins",
-            &[
-                ("identifier", email),
-                ("password", "correct-horse-battery"),
-                ("strategy", "password"),
-            ],
-        )
-        .await;
-    let sid = answer.body["response"]["created_session_id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
-    (browser, sid)
-}
-
 async fn browser_organizations_and_system_permissions(db: Db) {
     let srv = TestServer::spawn(db).await;
     srv.create_user(&srv.default, "ada@example.com").await;
     let bob = srv.create_user(&srv.default, "bob@example.com").await;
     let cy = srv.create_user(&srv.default, "cy@example.com").await;
     let (bob_id, cy_id) = (bob["id"].as_str().unwrap(), cy["id"].as_str().unwrap());
-    let (mut ada, ada_sid) = signed_in(&srv, "ada@example.com").await;
+    let (mut ada, ada_sid) = srv.signed_in("ada@example.com").await;
     let q = format!("?_clerk_session_id={ada_sid}");
     let env = ada.get("/v1/environment").await;
     assert_eq!(env.body["organization_settings"]["enabled"], true);
@@ -585,7 +555,7 @@ async fn browser_organizations_and_system_permissions(db: Db) {
     );
 
     // A member cannot manage members or the profile; they can leave.
-    let (mut bob_browser, bob_sid) = signed_in(&srv, "bob@example.com").await;
+    let (mut bob_browser, bob_sid) = srv.signed_in("bob@example.com").await;
     let bq = format!("?_clerk_session_id={bob_sid}");
     let mine = bob_browser
         .get(&format!(
@@ -800,7 +770,7 @@ async fn custom_roles_and_permissions_in_tokens(db: Db) {
         json!(["org:reports:export", "org:reports:read"])
     );
 
-    let (mut browser, sid) = signed_in(&srv, "bob@example.com").await;
+    let (mut browser, sid) = srv.signed_in("bob@example.com").await;
     let touched = browser
         .post(
             &format!("/v1/client/sessions/{sid}/touch"),
@@ -1007,7 +977,7 @@ async fn invitations_by_email(db: Db) {
     assert_eq!(pending["total_count"], 2);
 
     // The browser: an admin invites; the invitee sees and accepts it.
-    let (mut admin, admin_sid) = signed_in(&srv, "ada@example.com").await;
+    let (mut admin, admin_sid) = srv.signed_in("ada@example.com").await;
     let q = format!("?_clerk_session_id={admin_sid}");
     let answer = admin
         .post(
@@ -1024,7 +994,7 @@ async fn invitations_by_email(db: Db) {
     assert_eq!(list.body["response"]["total_count"], 3);
 
     srv.create_user(d, "bob@example.com").await;
-    let (mut bob, bob_sid) = signed_in(&srv, "bob@example.com").await;
+    let (mut bob, bob_sid) = srv.signed_in("bob@example.com").await;
     let bq = format!("?_clerk_session_id={bob_sid}");
     let mine = bob
         .get(&format!(

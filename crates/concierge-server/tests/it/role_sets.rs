@@ -3,7 +3,7 @@
 //! through the Backend and Frontend APIs, replacing a role or a whole set (members move with
 //! it), the instance settings that drive the initial set, and tenant isolation.
 
-use concierge_testkit::{Browser, Db, TestServer};
+use concierge_testkit::{Db, TestServer};
 use reqwest::{Method, StatusCode};
 use serde_json::{json, Value};
 
@@ -13,25 +13,6 @@ crate::both_databases!(
     replacing_roles_and_sets_moves_members,
     instance_settings_drive_the_initial_set,
 );
-
-async fn signed_in(srv: &TestServer, email: &str) -> (Browser, String) {
-    let mut browser = srv.browser();
-    let answer = browser
-        .post(
-            "/v1/client/sign_ins",
-            &[
-                ("identifier", email),
-                ("password", "correct-horse-battery"),
-                ("strategy", "password"),
-            ],
-        )
-        .await;
-    let sid = answer.body["response"]["created_session_id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
-    (browser, sid)
-}
 
 fn keys(list: &Value) -> Vec<String> {
     list.as_array()
@@ -731,7 +712,7 @@ async fn enforcement_through_both_apis(db: Db) {
     );
 
     // The browser: the role picker lists the set; adding, changing and inviting are enforced.
-    let (mut admin, sid) = signed_in(&srv, "ada@example.com").await;
+    let (mut admin, sid) = srv.signed_in("ada@example.com").await;
     let q = format!("?_clerk_session_id={sid}");
     let base = format!("/v1/organizations/{org_id}");
     let roles = admin.get(&format!("{base}/roles{q}")).await;
@@ -863,7 +844,7 @@ async fn enforcement_through_both_apis(db: Db) {
         .await;
     assert_eq!(status, StatusCode::OK, "only an admin is a member: {moved}");
     assert_eq!(moved["role_set_key"], "role_set:basic");
-    let (mut bob_browser, bob_sid) = signed_in(&srv, "bob@example.com").await;
+    let (mut bob_browser, bob_sid) = srv.signed_in("bob@example.com").await;
     let accept = bob_browser
         .post(
             &format!(
