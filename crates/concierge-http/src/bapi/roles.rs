@@ -2,6 +2,9 @@
 //! roles (read-only) and custom roles made of custom permissions.
 
 use super::BapiInstance;
+use crate::common::convert::{
+    permission as permission_json, role as role_json, system_permission as system_permission_json,
+};
 use crate::common::{ApiError, ClerkJson, QueryParams};
 use crate::AppState;
 use axum::extract::{Path, State};
@@ -33,45 +36,6 @@ impl From<Body> for RoleParams {
             include_in_initial_role_set: body.include_in_initial_role_set,
         }
     }
-}
-
-fn permission_json(p: &Permission) -> Value {
-    json!({
-        "object": "permission", "id": p.id.as_str(), "key": p.key, "name": p.name,
-        "description": p.description, "type": "user",
-        "created_at": p.created_at, "updated_at": p.updated_at,
-    })
-}
-
-/// A system permission (no stored record): a stable id derived from its key.
-fn system_permission_json(key: &str) -> Value {
-    json!({
-        "object": "permission", "id": format!("perm_{}", key.trim_start_matches("org:").replace(':', "_")),
-        "key": key, "name": key, "description": "", "type": "system",
-        "created_at": 0, "updated_at": 0,
-    })
-}
-
-fn role_json(
-    id: &str,
-    role: &Role,
-    permissions: &[Permission],
-    created_at: i64,
-    updated_at: i64,
-) -> Value {
-    let listed: Vec<Value> = role
-        .permissions
-        .iter()
-        .map(|key| match permissions.iter().find(|p| &p.key == key) {
-            Some(p) => permission_json(p),
-            None => system_permission_json(key),
-        })
-        .collect();
-    json!({
-        "object": "role", "id": id, "key": role.key, "name": role.name,
-        "description": role.description, "is_creator_eligible": true,
-        "permissions": listed, "created_at": created_at, "updated_at": updated_at,
-    })
 }
 
 fn custom_role_json(role: &concierge_core::CustomRole, permissions: &[Permission]) -> Value {

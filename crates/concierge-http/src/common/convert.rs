@@ -293,3 +293,51 @@ pub fn instance_invitation(
         "expires_at": inv.expires_at, "created_at": inv.created_at, "updated_at": inv.updated_at,
     })
 }
+
+/// A stored custom permission (`type: "user"`).
+pub fn permission(p: &concierge_core::Permission) -> Value {
+    serde_json::json!({
+        "object": "permission", "id": p.id.as_str(), "key": p.key, "name": p.name,
+        "description": p.description, "type": "user",
+        "created_at": p.created_at, "updated_at": p.updated_at,
+    })
+}
+
+/// A permission known only by its key: a stable id derived from the key, `type: "system"` for
+/// `org:sys_*` and `"user"` for a custom one.
+pub fn system_permission(key: &str) -> Value {
+    let kind = if key.starts_with("org:sys_") {
+        "system"
+    } else {
+        "user"
+    };
+    serde_json::json!({
+        "object": "permission", "id": format!("perm_{}", key.trim_start_matches("org:").replace(':', "_")),
+        "key": key, "name": key, "description": "", "type": kind,
+        "created_at": 0, "updated_at": 0,
+    })
+}
+
+/// A `role` object, shared by the Backend API's role endpoints and the Frontend API's role
+/// list; permissions found in `permissions` are listed with their records.
+pub fn role(
+    id: &str,
+    role: &concierge_core::Role,
+    permissions: &[concierge_core::Permission],
+    created_at: i64,
+    updated_at: i64,
+) -> Value {
+    let listed: Vec<Value> = role
+        .permissions
+        .iter()
+        .map(|key| match permissions.iter().find(|p| &p.key == key) {
+            Some(p) => permission(p),
+            None => system_permission(key),
+        })
+        .collect();
+    serde_json::json!({
+        "object": "role", "id": id, "key": role.key, "name": role.name,
+        "description": role.description, "is_creator_eligible": true,
+        "permissions": listed, "created_at": created_at, "updated_at": updated_at,
+    })
+}

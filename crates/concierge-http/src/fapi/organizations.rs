@@ -37,16 +37,8 @@ pub(super) fn page(data: Vec<Value>, total: i64) -> Value {
 }
 
 fn role_json(role: &Role) -> Value {
-    json!({
-        "object": "role", "id": format!("role_{}", role.key.trim_start_matches("org:")),
-        "key": role.key, "name": role.name, "description": role.description,
-        "permissions": role.permissions.iter().map(|key| json!({
-            "object": "permission", "id": format!("perm_{}", key.trim_start_matches("org:").replace(':', "_")),
-            "key": key, "name": key, "description": "", "type": "system",
-            "created_at": 0, "updated_at": 0,
-        })).collect::<Vec<_>>(),
-        "created_at": 0, "updated_at": 0,
-    })
+    let id = format!("role_{}", role.key.trim_start_matches("org:"));
+    convert::role(&id, role, &[], 0, 0)
 }
 
 /// A read answer with the current client attached.
