@@ -62,6 +62,11 @@ pub struct InstanceSettings {
     pub max_password_attempts: i64,
     /// How long a lockout lasts, in seconds (Clerk's default: one hour).
     pub lockout_secs: i64,
+    /// Members a new organization may have when its creator sets no limit (Clerk's default:
+    /// 5; 0 = unlimited). Pending invitations count toward it.
+    pub organization_max_allowed_memberships: i64,
+    /// Organizations one user may create from the browser (0 = unlimited).
+    pub organization_create_limit: i64,
 }
 
 impl Instance {
@@ -108,6 +113,8 @@ impl Default for InstanceSettings {
             organization_default_role: "org:member".into(),
             max_password_attempts: 100,
             lockout_secs: 3600,
+            organization_max_allowed_memberships: 5,
+            organization_create_limit: 0,
         }
     }
 }

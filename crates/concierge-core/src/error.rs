@@ -102,6 +102,9 @@ pub enum CoreError {
     /// The organization has reached its membership limit.
     #[error("membership limit reached")]
     MembershipLimitReached,
+    /// The user has created as many organizations as the instance allows.
+    #[error("organization create limit reached")]
+    OrganizationCreateLimitReached,
     /// The member's role lacks the system permission this action needs.
     #[error("not allowed")]
     PermissionDenied,

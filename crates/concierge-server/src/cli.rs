@@ -119,6 +119,13 @@ enum InstanceCommand {
         /// The application's sign-up page, where invitation links of new users land.
         #[arg(long)]
         sign_up_url: Option<String>,
+        /// Members a new organization may have, pending invitations included (default 5;
+        /// 0 = unlimited).
+        #[arg(long)]
+        organization_max_members: Option<i64>,
+        /// Organizations one user may create from the browser (default 0 = unlimited).
+        #[arg(long)]
+        organization_create_limit: Option<i64>,
     },
     /// Replace the signing key; the old public key stays in the JWKS.
     RotateKeys {
@@ -228,6 +235,8 @@ pub async fn run(cli: Cli) -> Result<()> {
                     home_url,
                     sign_in_url,
                     sign_up_url,
+                    organization_max_members,
+                    organization_create_limit,
                 } => {
                     let instance = find_instance(&service, &name).await?;
                     let update = concierge_service::instances::SettingsUpdate {
@@ -243,6 +252,8 @@ pub async fn run(cli: Cli) -> Result<()> {
                         home_url,
                         sign_in_url,
                         sign_up_url,
+                        organization_max_allowed_memberships: organization_max_members,
+                        organization_create_limit,
                     };
                     let updated = service
                         .update_instance_settings(&instance, update)

@@ -9,7 +9,7 @@ use crate::organizations::{CreateOrganization, MembershipView, UpdateOrganizatio
 use crate::{Result, Service, ServiceError};
 use concierge_core::organizations::ADMIN_ROLE;
 use concierge_core::*;
-use concierge_store::{MembershipQuery, Tx};
+use concierge_store::{MembershipQuery, OrganizationQuery, Tx};
 use tracing::instrument;
 
 /// A member's view of one of their organizations.
@@ -124,15 +124,29 @@ impl Service {
                 return Err(CoreError::PermissionDenied.into());
             }
         }
+        // The instance's limit on organizations one user creates (0 = unlimited).
+        let instance_limit = browser.instance.settings.organization_create_limit;
+        if instance_limit > 0 {
+            let mut conn = self.inner.store.read().await?;
+            let mine = OrganizationQuery {
+                created_by: Some(user.user.id.clone()),
+                ..OrganizationQuery::default()
+            };
+            if conn
+                .count_organizations(&browser.instance.id, &mine)
+                .await?
+                >= instance_limit
+            {
+                return Err(CoreError::OrganizationCreateLimitReached.into());
+            }
+        }
         let params = CreateOrganization {
             name,
             slug,
             created_by: Some(user.user.id.clone()),
             ..CreateOrganization::default()
         };
-        let org = self
-            .create_organization(&browser.instance.id, params)
-            .await?;
+        let org = self.create_organization(&browser.instance, params).await?;
         let view = self.my_org_view(&browser.instance.id, org).await?;
         self.me_outcome(browser, &me, view).await
     }

@@ -84,6 +84,10 @@ pub struct SettingsUpdate {
     pub sign_in_url: Option<String>,
     /// Where the application mounts `<SignUp/>` (absolute http(s) URL; empty clears it).
     pub sign_up_url: Option<String>,
+    /// Members a new organization may have (0 = unlimited).
+    pub organization_max_allowed_memberships: Option<i64>,
+    /// Organizations one user may create from the browser (0 = unlimited).
+    pub organization_create_limit: Option<i64>,
 }
 
 /// What `instance create` (and `serve` on an empty database) needs.
@@ -301,6 +305,25 @@ impl Service {
                 .into());
             }
             settings.lockout_secs = secs;
+        }
+        for (wanted, slot, param) in [
+            (
+                update.organization_max_allowed_memberships,
+                &mut settings.organization_max_allowed_memberships,
+                "organization_max_allowed_memberships",
+            ),
+            (
+                update.organization_create_limit,
+                &mut settings.organization_create_limit,
+                "organization_create_limit",
+            ),
+        ] {
+            if let Some(n) = wanted {
+                if n < 0 {
+                    return Err(CoreError::OutOfRange { param }.into());
+                }
+                *slot = n;
+            }
         }
         if let Some(name) = update.application_name {
             settings.application_name = name;

@@ -11,7 +11,7 @@ use crate::{Result, Service, ServiceError};
 use concierge_core::organizations::INVITATION_LIFETIME_DAYS;
 use concierge_core::validation::normalize_email;
 use concierge_core::*;
-use concierge_store::{InvitationQuery, Tx};
+use concierge_store::{InvitationQuery, MembershipQuery, Tx};
 use serde_json::{json, Value};
 use tracing::instrument;
 
@@ -149,6 +149,26 @@ impl Service {
                 organization: organization.clone(),
                 role,
             });
+        }
+        // Pending invitations count toward the membership limit, as in Clerk.
+        if organization.max_allowed_memberships > 0 {
+            let members = MembershipQuery {
+                organization_id: Some(organization.id.clone()),
+                ..MembershipQuery::default()
+            };
+            let pending = InvitationQuery {
+                organization_id: Some(organization.id.clone()),
+                email_addresses: Vec::new(),
+                statuses: vec!["pending".into()],
+                now,
+                limit: 1,
+                offset: 0,
+            };
+            let taken = tx.count_memberships(&instance.id, &members).await?
+                + tx.count_invitations(&instance.id, &pending).await?;
+            if taken > organization.max_allowed_memberships {
+                return Err(CoreError::MembershipLimitReached.into());
+            }
         }
         // Each email links to the Frontend API's accept endpoint with the invitation's ticket.
         let tickets = views

@@ -97,12 +97,14 @@ impl Service {
 
     /// `POST /v1/organizations`: the organization uses the named role set or the initial one;
     /// the creator (if given) gets that set's creator role.
-    #[instrument(skip_all, fields(instance.id = %instance))]
+    #[instrument(skip_all, fields(instance.id = %instance.id))]
     pub async fn create_organization(
         &self,
-        instance: &InstanceId,
+        instance: &Instance,
         params: CreateOrganization,
     ) -> Result<Organization> {
+        let default_max = instance.settings.organization_max_allowed_memberships;
+        let instance = &instance.id;
         let name = check_org_name(&params.name)?;
         let explicit_slug = params
             .slug
@@ -146,7 +148,7 @@ impl Service {
             image_url: None,
             public_metadata: public_metadata.unwrap_or_else(|| json!({})),
             private_metadata: private_metadata.unwrap_or_else(|| json!({})),
-            max_allowed_memberships: params.max_allowed_memberships.unwrap_or(0),
+            max_allowed_memberships: params.max_allowed_memberships.unwrap_or(default_max),
             admin_delete_enabled: true,
             created_by: params.created_by.clone(),
             role_set_id: Some(role_set.id.clone()),

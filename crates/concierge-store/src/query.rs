@@ -134,6 +134,8 @@ pub struct OrganizationQuery {
     pub query: Option<String>,
     /// Only these organizations (empty: all).
     pub organization_ids: Vec<OrganizationId>,
+    /// Only organizations this user created.
+    pub created_by: Option<UserId>,
     /// Oldest first when true; newest first (the default) otherwise.
     pub ascending: bool,
     /// Page size.

@@ -300,6 +300,10 @@ macro_rules! impl_tx {
                 qb.push_bind(pattern);
                 qb.push(" ESCAPE '\\')");
             }
+            if let Some(user) = &query.created_by {
+                qb.push(" AND created_by = ");
+                qb.push_bind(user.as_str());
+            }
             if !query.organization_ids.is_empty() {
                 qb.push(" AND id IN (");
                 let mut list = qb.separated(", ");

@@ -88,10 +88,7 @@ async fn create(
         private_metadata: body.private_metadata,
         role_set_key: body.role_set_key,
     };
-    let org = app
-        .service
-        .create_organization(&instance.id, params)
-        .await?;
+    let org = app.service.create_organization(&instance, params).await?;
     let count = app.service.members_count(&instance.id, &org.id).await?;
     Ok(ClerkJson(convert::organization(&org, Some(count), true)))
 }
@@ -113,6 +110,7 @@ async fn list(
     let query = OrganizationQuery {
         query: params.get("query").map(str::to_owned),
         organization_ids: ids,
+        created_by: None,
         ascending: params.get("order_by").is_some_and(|o| o.starts_with('+')),
         limit,
         offset,

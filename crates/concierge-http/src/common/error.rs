@@ -337,6 +337,12 @@ impl From<CoreError> for ApiError {
                 "This user is already a member of the organization.",
             )
             .param("user_id"),
+            CoreError::OrganizationCreateLimitReached => ApiError::new(
+                S::FORBIDDEN,
+                "organization_creation_limit_exceeded",
+                "organization limit reached",
+                "You have reached the maximum number of organizations you can create.",
+            ),
             CoreError::MembershipLimitReached => ApiError::new(
                 S::FORBIDDEN,
                 "organization_membership_quota_exceeded",

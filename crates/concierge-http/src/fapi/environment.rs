@@ -84,7 +84,7 @@ pub fn environment_json(instance: &Instance) -> Value {
             "attack_protection": { "enumeration_protection": { "enabled": false } },
         },
         "organization_settings": {
-            "enabled": true, "max_allowed_memberships": 0, "force_organization_selection": false, "creator_role": settings.organization_creator_role,
+            "enabled": true, "max_allowed_memberships": settings.organization_max_allowed_memberships, "force_organization_selection": false, "creator_role": settings.organization_creator_role,
             "actions": { "admin_delete": true },
             // Verified domains with every enrollment mode (wire §6.8); enrollment grants the default role.
             "domains": { "enabled": true,

@@ -3,7 +3,7 @@
 
 use concierge_testkit::{claims, Db, TestServer};
 use reqwest::{Method, StatusCode};
-use serde_json::json;
+use serde_json::{json, Value};
 
 crate::both_databases!(
     organizations_crud,
@@ -12,6 +12,7 @@ crate::both_databases!(
     browser_organizations_and_system_permissions,
     custom_roles_and_permissions_in_tokens,
     invitations_by_email,
+    membership_and_creation_limits,
 );
 
 async fn organizations_crud(db: Db) {
@@ -32,7 +33,7 @@ async fn organizations_crud(db: Db) {
     assert_eq!(org["slug"], "acme-inc", "slug from the name");
     assert_eq!(org["members_count"], 1, "the creator is a member");
     assert_eq!(org["created_by"], ada_id);
-    assert_eq!(org["max_allowed_memberships"], 0);
+    assert_eq!(org["max_allowed_memberships"], 5, "the instance default");
     let id = org["id"].as_str().unwrap().to_owned();
 
     // Same name again: a free slug; an explicit taken slug is refused.
@@ -1052,4 +1053,135 @@ async fn invitations_by_email(db: Db) {
         .bapi(d, Method::GET, &format!("{base}?status=expired"), None)
         .await;
     assert_eq!(expired["total_count"], 2);
+}
+
+/// Limits (issue: members per organization, default 5, pending invitations counted; the
+/// organizations one user may create from the browser).
+async fn membership_and_creation_limits(db: Db) {
+    use concierge_service::instances::SettingsUpdate;
+    let srv = TestServer::spawn(db).await;
+    let ada = srv.create_user(&srv.default, "ada@example.com").await;
+    let ada_id = ada["id"].as_str().unwrap();
+
+    // The instance default applies when no limit is given, and the environment shows it.
+    let (_, org) = srv
+        .bapi(
+            &srv.default,
+            Method::POST,
+            "/v1/organizations",
+            Some(json!({"name": "Default Limit", "created_by": ada_id})),
+        )
+        .await;
+    assert_eq!(org["max_allowed_memberships"], 5);
+    let (mut browser, sid) = srv.signed_in("ada@example.com").await;
+    let env = browser.get("/v1/environment").await;
+    assert_eq!(
+        env.body["organization_settings"]["max_allowed_memberships"],
+        5
+    );
+
+    // Members plus pending invitations may not pass the limit; a refused batch creates nothing.
+    let (_, small) = srv
+        .bapi(
+            &srv.default,
+            Method::POST,
+            "/v1/organizations",
+            Some(json!({"name": "Small", "created_by": ada_id, "max_allowed_memberships": 3})),
+        )
+        .await;
+    let small_id = small["id"].as_str().unwrap();
+    let srv_ref = &srv;
+    let invite = |emails: Vec<&str>| {
+        let body: Vec<Value> = emails
+            .iter()
+            .map(|e| json!({"email_address": e, "role": "org:member"}))
+            .collect();
+        let path = format!("/v1/organizations/{small_id}/invitations/bulk");
+        async move {
+            srv_ref
+                .bapi(
+                    &srv_ref.default,
+                    Method::POST,
+                    &path,
+                    Some(Value::Array(body)),
+                )
+                .await
+        }
+    };
+    let (status, body) = invite(vec!["b@example.com", "c@example.com", "d@example.com"]).await;
+    assert_eq!(status, StatusCode::FORBIDDEN, "{body}");
+    assert_eq!(
+        body["errors"][0]["code"],
+        "organization_membership_quota_exceeded"
+    );
+    let (_, listed) = srv
+        .bapi(
+            &srv.default,
+            Method::GET,
+            &format!("/v1/organizations/{small_id}/invitations"),
+            None,
+        )
+        .await;
+    assert_eq!(listed["total_count"], 0, "a refused batch creates nothing");
+    let (status, created) = invite(vec!["b@example.com", "c@example.com"]).await;
+    assert_eq!(status, StatusCode::OK, "{created}");
+    let (status, _) = invite(vec!["d@example.com"]).await;
+    assert_eq!(
+        status,
+        StatusCode::FORBIDDEN,
+        "two pending invitations fill the third seat"
+    );
+    let first = created["data"][0]["id"].as_str().unwrap();
+    let (status, _) = srv
+        .bapi(
+            &srv.default,
+            Method::POST,
+            &format!("/v1/organizations/{small_id}/invitations/{first}/revoke"),
+            Some(json!({})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    let (status, _) = invite(vec!["d@example.com"]).await;
+    assert_eq!(
+        status,
+        StatusCode::OK,
+        "a revoked invitation frees its seat"
+    );
+
+    // At most three organizations created per user (two exist already, made for ada).
+    srv.service
+        .update_instance_settings(
+            &srv.default,
+            SettingsUpdate {
+                organization_create_limit: Some(3),
+                organization_max_allowed_memberships: Some(0),
+                ..SettingsUpdate::default()
+            },
+        )
+        .await
+        .unwrap();
+    let path = format!("/v1/organizations?_clerk_session_id={sid}");
+    let answer = browser.post(&path, &[("name", "Third")]).await;
+    assert_eq!(answer.status, StatusCode::OK, "{}", answer.body);
+    assert_eq!(
+        answer.body["response"]["max_allowed_memberships"], 0,
+        "0 = unlimited"
+    );
+    let answer = browser.post(&path, &[("name", "Fourth")]).await;
+    assert_eq!(answer.status, StatusCode::FORBIDDEN, "{}", answer.body);
+    assert_eq!(
+        answer.body["errors"][0]["code"],
+        "organization_creation_limit_exceeded"
+    );
+    let refused = srv
+        .service
+        .update_instance_settings(
+            &srv.default,
+            SettingsUpdate {
+                organization_create_limit: Some(-1),
+                ..SettingsUpdate::default()
+            },
+        )
+        .await;
+    assert!(refused.is_err());
 }

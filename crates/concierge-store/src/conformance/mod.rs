@@ -1121,7 +1121,10 @@ pub async fn organizations_and_memberships(store: &dyn Store) {
     let bob = user(&a, T0 + 1);
     insert_user(store, &ada, &[]).await;
     insert_user(store, &bob, &[]).await;
-    let acme = organization(&a, "acme", T0);
+    let acme = Organization {
+        created_by: Some(ada.id.clone()),
+        ..organization(&a, "acme", T0)
+    };
     let globex = organization(&a, "globex", T0 + 1);
     let mut tx = store.begin().await.unwrap();
     tx.insert_organization(&acme).await.unwrap();
@@ -1161,6 +1164,17 @@ pub async fn organizations_and_memberships(store: &dyn Store) {
         ..OrganizationQuery::default()
     };
     assert_eq!(tx.count_organizations(&a.id, &all).await.unwrap(), 2);
+    let by_ada = OrganizationQuery {
+        created_by: Some(ada.id.clone()),
+        limit: 10,
+        ..OrganizationQuery::default()
+    };
+    assert_eq!(
+        tx.list_organizations(&a.id, &by_ada).await.unwrap(),
+        vec![acme.clone()],
+        "only what ada created"
+    );
+    assert_eq!(tx.count_organizations(&b.id, &by_ada).await.unwrap(), 0);
     assert_eq!(
         tx.list_organizations(&a.id, &all).await.unwrap()[0].id,
         globex.id,
