@@ -54,9 +54,8 @@ async fn call(app: &Router, request: Request<()>) -> (StatusCode, http::HeaderMa
     (status, headers, String::from_utf8(bytes.to_vec()).unwrap())
 }
 
-#[tokio::test]
-async fn layer_extractors_and_guards() {
-    let srv = TestServer::spawn(Db::Sqlite).await;
+async fn layer_extractors_and_guards(db: Db) {
+    let srv = TestServer::spawn(db).await;
     let session = sign_in(&srv, "jo@example.com").await;
     let app = app(clerk(&srv));
 
@@ -125,9 +124,8 @@ async fn layer_extractors_and_guards() {
     assert_eq!(status, StatusCode::FORBIDDEN);
 }
 
-#[tokio::test]
-async fn handshakes_redirect_and_set_cookies() {
-    let srv = TestServer::spawn(Db::Sqlite).await;
+async fn handshakes_redirect_and_set_cookies(db: Db) {
+    let srv = TestServer::spawn(db).await;
     let mut session = sign_in(&srv, "kay@example.com").await;
     let clerk =
         Clerk::new(crate::support::config(&srv).proxy_url(srv.frontend_url.clone())).unwrap();
@@ -189,3 +187,8 @@ async fn handshakes_redirect_and_set_cookies() {
         .any(|c| c.starts_with("__clerk_handshake_nonce=;")));
     assert_eq!(headers["x-clerk-auth-status"], "signed-in");
 }
+
+crate::both_databases!(
+    layer_extractors_and_guards,
+    handshakes_redirect_and_set_cookies,
+);
