@@ -3,6 +3,9 @@
 //! directives to the response and stores the outcome in the request extensions; the [`Auth`]
 //! and [`MaybeAuth`] extractors read it; [`RequireAuth`] guards routes.
 //!
+//! [`ClerkRequest`] (the request context) and the [`CurrentUser`] extractor fetch the signed-in
+//! user through the Backend API at most once per request, however often they are used.
+//!
 //! Rejections are Clerk-style JSON envelopes with `Content-Type: application/json`: 401
 //! `authentication_invalid` when signed out, 403 `authorization_invalid` when signed in
 //! without the required role or permission.
@@ -25,6 +28,10 @@
 //!     .layer(ClerkLayer::new(clerk));
 //! # Ok(app) }
 //! ```
+
+mod context;
+
+pub use context::{ClerkRequest, CurrentUser, CurrentUserError};
 
 use crate::{Auth, AuthStatus, Check, Clerk, RequestState};
 use axum::extract::FromRequestParts;
@@ -141,7 +148,11 @@ where
             if matches!(state.status, AuthStatus::Handshake { .. }) || state.location().is_some() {
                 return Ok(redirect(state));
             }
-            parts.extensions.insert(AuthState::from_state(&state));
+            let auth_state = AuthState::from_state(&state);
+            parts
+                .extensions
+                .insert(ClerkRequest::new(clerk.clone(), auth_state.auth.clone()));
+            parts.extensions.insert(auth_state);
             let mut response = inner.call(Request::from_parts(parts, body)).await?;
             let headers = response.headers_mut();
             for (name, value) in &state.headers {
