@@ -11,6 +11,8 @@
 //! - [`Auth::has`] answers `has({ role })`, `has({ permission })`, features, plans and
 //!   reverification with Clerk's rules, for v1 and v2 claims.
 //! - [`RouteMatcher`] matches paths like `createRouteMatcher`.
+//! - [`OrganizationSyncOptions`] activates the organization a URL names (`/orgs/:slug/…`)
+//!   through the handshake, like `organizationSyncOptions`.
 //! - [`middleware`] (feature `axum`, on by default) has the tower layer, extractors and guards.
 //! - [`client::BackendApi`] is a typed Backend API client (users, sessions, tokens, JWKS).
 //!
@@ -49,6 +51,7 @@ pub mod jwt;
 pub mod matcher;
 #[cfg(feature = "axum")]
 pub mod middleware;
+mod organization_sync;
 mod publishable_key;
 mod request;
 pub mod verify;
@@ -61,6 +64,7 @@ pub use claims::{Actor, OrganizationClaim, SessionClaims};
 pub use clerk::{Clerk, Config, ConfigError, SecretKey};
 pub use clock::{Clock, SystemClock};
 pub use matcher::RouteMatcher;
+pub use organization_sync::{OrganizationSyncOptions, OrganizationSyncTarget};
 pub use publishable_key::{cookie_suffix, InstanceType, PublishableKey, PublishableKeyError};
 pub use request::{reason, AuthStatus, RequestState};
 pub use verify::VerifyError;

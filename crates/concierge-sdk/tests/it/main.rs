@@ -8,6 +8,7 @@
 mod axum_app;
 mod client;
 mod handshake;
+mod organization_sync;
 mod organizations;
 mod support;
 mod verification;
