@@ -14,7 +14,10 @@
 //! - [`OrganizationSyncOptions`] activates the organization a URL names (`/orgs/:slug/…`)
 //!   through the handshake, like `organizationSyncOptions`.
 //! - [`middleware`] (feature `axum`, on by default) has the tower layer, extractors and guards.
-//! - [`client::BackendApi`] is a typed Backend API client (users, sessions, tokens, JWKS).
+//! - [`client::BackendApi`] is a typed Backend API client (users, sessions, tokens, JWKS,
+//!   organizations, memberships, invitations, domains, roles and permissions).
+//! - `tenant` (feature `sqlx-postgres`) runs sqlx queries in a transaction scoped to the
+//!   active organization, for PostgreSQL row-level security.
 //!
 //! ```no_run
 //! use concierge_sdk::{AuthStatus, Check, Clerk, Config, RouteMatcher};
@@ -54,6 +57,8 @@ pub mod middleware;
 mod organization_sync;
 mod publishable_key;
 mod request;
+#[cfg(feature = "sqlx-postgres")]
+pub mod tenant;
 pub mod verify;
 
 #[cfg(test)]

@@ -11,6 +11,7 @@ mod handshake;
 mod organization_sync;
 mod organizations;
 mod support;
+mod tenant;
 mod verification;
 
 /// Instantiates an `async fn(Db)` test for both databases.
