@@ -264,6 +264,15 @@ pub(crate) struct Inner {
 }
 
 /// A configured SDK: verifies tokens and authenticates requests. Clones share keys and caches.
+///
+/// ```
+/// use concierge_sdk::{Clerk, Config};
+///
+/// let clerk = Clerk::new(Config::new("pk_live_Y2xlcmsuZXhhbXBsZS50ZXN0JA")?.secret_key("sk_live_…"))?;
+/// let shared = clerk.clone(); // same JWKS cache
+/// assert!(shared.api().is_some());
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 #[derive(Clone)]
 pub struct Clerk {
     pub(crate) inner: Arc<Inner>,

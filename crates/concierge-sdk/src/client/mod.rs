@@ -80,7 +80,20 @@ struct Envelope {
     clerk_trace_id: Option<String>,
 }
 
-/// A failed Backend API call.
+/// A failed Backend API call. [`ApiError::code`] is Clerk's error code.
+///
+/// ```no_run
+/// # async fn run(api: concierge_sdk::client::BackendApi) {
+/// use concierge_sdk::client::ApiError;
+///
+/// match api.get_organization("acme", false).await {
+///     Ok(org) => println!("{}", org.id),
+///     Err(error) if error.code() == Some("resource_not_found") => println!("no such organization"),
+///     Err(ApiError::Network(error)) => println!("retry later: {error}"),
+///     Err(other) => println!("{other}"),
+/// }
+/// # }
+/// ```
 #[derive(Debug, thiserror::Error)]
 pub enum ApiError {
     /// The server answered with an error status; `errors` is its envelope.

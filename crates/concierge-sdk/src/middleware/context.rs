@@ -133,7 +133,7 @@ impl<S: Send + Sync> FromRequestParts<S> for ClerkRequest {
 /// async fn greet(CurrentUser(user): CurrentUser) -> String {
 ///     format!("hello {}", user.primary_email_address().unwrap_or("stranger"))
 /// }
-/// # let _ = axum::routing::get(greet);
+/// # let _: axum::routing::MethodRouter = axum::routing::get(greet);
 /// ```
 #[derive(Debug, Clone)]
 pub struct CurrentUser(pub User);

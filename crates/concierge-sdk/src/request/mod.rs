@@ -97,6 +97,20 @@ pub enum AuthStatus {
 /// [`AuthStatus`] plus the response headers the application must send: `Set-Cookie`
 /// directives from a resolved handshake, the handshake redirect, and `x-clerk-auth-status`,
 /// `x-clerk-auth-reason`, `x-clerk-auth-message`.
+///
+/// ```no_run
+/// # async fn run(clerk: concierge_sdk::Clerk, request: http::Request<()>) {
+/// let state = clerk.authenticate_request(&request).await;
+/// if let Some(location) = state.location() {
+///     println!("307 to {location}");
+/// } else if let Some(auth) = state.auth() {
+///     println!("{} in {:?}", auth.user_id, auth.org_slug);
+/// } else {
+///     println!("signed out: {:?}", state.reason());
+/// }
+/// let cookies: Vec<&str> = state.set_cookies().collect();
+/// # let _ = cookies; }
+/// ```
 #[derive(Debug, Clone, PartialEq)]
 pub struct RequestState {
     /// The outcome.
