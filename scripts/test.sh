@@ -21,10 +21,12 @@ echo "== cargo fmt --check"
 cargo fmt --all -- --check
 echo "== cargo clippy"
 cargo clippy --workspace --all-targets -- -D warnings
+echo "== cargo doc (the SDK's public API, warnings are errors)"
+RUSTDOCFLAGS="-D warnings" cargo doc -p concierge-sdk --no-deps --all-features
 echo "== cargo test (SQLite and PostgreSQL)"
 cargo test --workspace
-echo "== build the release binary"
-cargo build --release -p concierge-server
+echo "== build the release binaries (server and the SDK's example app)"
+cargo build --release -p concierge-server -p axum-dashboard
 
 echo "== official SDKs against the binary"
 cd tests/sdk-compat

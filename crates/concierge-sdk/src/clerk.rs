@@ -6,7 +6,7 @@ use crate::client::{BackendApi, DEFAULT_API_URL};
 use crate::jwks::{JwksCache, KeyError, VerificationKey};
 use crate::publishable_key::{PublishableKey, PublishableKeyError};
 use crate::verify::{self, VerifyOptions, DEFAULT_CLOCK_SKEW_MS};
-use crate::{Clock, SessionClaims, SystemClock, VerifyError};
+use crate::{Clock, OrganizationSyncOptions, SessionClaims, SystemClock, VerifyError};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -92,6 +92,7 @@ pub struct Config {
     pub(crate) http_client: Option<reqwest::Client>,
     pub(crate) retries: u32,
     pub(crate) retry_backoff: Duration,
+    pub(crate) organization_sync: OrganizationSyncOptions,
 }
 
 impl std::fmt::Debug for Config {
@@ -126,6 +127,7 @@ impl Config {
             http_client: None,
             retries: 2,
             retry_backoff: Duration::from_millis(250),
+            organization_sync: OrganizationSyncOptions::default(),
         })
     }
 
@@ -217,6 +219,28 @@ impl Config {
         self
     }
 
+    /// Organization sync (`organizationSyncOptions`): URL patterns naming an organization or
+    /// the personal account; a signed-in document request whose URL disagrees with the
+    /// session's active organization goes through the handshake with `organization_id`.
+    ///
+    /// ```
+    /// use concierge_sdk::{Config, OrganizationSyncOptions};
+    ///
+    /// let config = Config::new("pk_live_Y2xlcmsuZXhhbXBsZS50ZXN0JA")?
+    ///     .secret_key("sk_live_…")
+    ///     .organization_sync(
+    ///         OrganizationSyncOptions::new()
+    ///             .organization_patterns(["/orgs/:slug", "/orgs/:slug/(.*)"])?
+    ///             .personal_account_patterns(["/me", "/me/(.*)"])?,
+    ///     );
+    /// # let _ = config;
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn organization_sync(mut self, options: OrganizationSyncOptions) -> Self {
+        self.organization_sync = options;
+        self
+    }
+
     /// How Backend API GETs (JWKS, handshake payloads) are retried on network errors and 5xx:
     /// `retries` extra attempts (default 2), waiting `backoff` (default 250 ms), then double.
     pub fn backend_api_retries(mut self, retries: u32, backoff: Duration) -> Self {
@@ -240,6 +264,15 @@ pub(crate) struct Inner {
 }
 
 /// A configured SDK: verifies tokens and authenticates requests. Clones share keys and caches.
+///
+/// ```
+/// use concierge_sdk::{Clerk, Config};
+///
+/// let clerk = Clerk::new(Config::new("pk_live_Y2xlcmsuZXhhbXBsZS50ZXN0JA")?.secret_key("sk_live_…"))?;
+/// let shared = clerk.clone(); // same JWKS cache
+/// assert!(shared.api().is_some());
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 #[derive(Clone)]
 pub struct Clerk {
     pub(crate) inner: Arc<Inner>,

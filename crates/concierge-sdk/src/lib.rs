@@ -11,8 +11,13 @@
 //! - [`Auth::has`] answers `has({ role })`, `has({ permission })`, features, plans and
 //!   reverification with Clerk's rules, for v1 and v2 claims.
 //! - [`RouteMatcher`] matches paths like `createRouteMatcher`.
+//! - [`OrganizationSyncOptions`] activates the organization a URL names (`/orgs/:slug/…`)
+//!   through the handshake, like `organizationSyncOptions`.
 //! - [`middleware`] (feature `axum`, on by default) has the tower layer, extractors and guards.
-//! - [`client::BackendApi`] is a typed Backend API client (users, sessions, tokens, JWKS).
+//! - [`client::BackendApi`] is a typed Backend API client (users, sessions, tokens, JWKS,
+//!   organizations, memberships, invitations, domains, roles and permissions).
+//! - `tenant` (feature `sqlx-postgres`) runs sqlx queries in a transaction scoped to the
+//!   active organization, for PostgreSQL row-level security.
 //!
 //! ```no_run
 //! use concierge_sdk::{AuthStatus, Check, Clerk, Config, RouteMatcher};
@@ -49,8 +54,11 @@ pub mod jwt;
 pub mod matcher;
 #[cfg(feature = "axum")]
 pub mod middleware;
+mod organization_sync;
 mod publishable_key;
 mod request;
+#[cfg(feature = "sqlx-postgres")]
+pub mod tenant;
 pub mod verify;
 
 #[cfg(test)]
@@ -61,6 +69,7 @@ pub use claims::{Actor, OrganizationClaim, SessionClaims};
 pub use clerk::{Clerk, Config, ConfigError, SecretKey};
 pub use clock::{Clock, SystemClock};
 pub use matcher::RouteMatcher;
+pub use organization_sync::{OrganizationSyncOptions, OrganizationSyncTarget};
 pub use publishable_key::{cookie_suffix, InstanceType, PublishableKey, PublishableKeyError};
 pub use request::{reason, AuthStatus, RequestState};
 pub use verify::VerifyError;

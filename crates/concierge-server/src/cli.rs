@@ -19,6 +19,9 @@ pub struct Cli {
     command: Command,
 }
 
+// Parsed once per run; boxing the big `instance configure` variant would only obscure clap's
+// derive.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug, Subcommand)]
 enum Command {
     /// Run the Frontend API and Backend API listeners.

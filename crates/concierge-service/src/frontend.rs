@@ -1435,8 +1435,20 @@ impl Service {
 
     // ---- handshake -------------------------------------------------------------------------
 
-    /// What a handshake should set on the app host for this browser (wire §5.2).
-    pub async fn handshake_state(&self, browser: &Browser) -> Result<HandshakeState> {
+    /// What a handshake should set on the app host for this browser (wire §5.2). With
+    /// `organization` (`organization_id` of an SDK's organization sync, wire §5.1) the active
+    /// session first switches to that organization (id or slug; `Some(None)` or an empty value
+    /// is the personal workspace). An unknown organization, or one the user is not a member of,
+    /// leaves the session as it is: the handshake is a navigation and must not fail, and the
+    /// SDK stops asking after its redirect limit.
+    pub async fn handshake_state(
+        &self,
+        browser: &Browser,
+        organization: Option<Option<String>>,
+    ) -> Result<HandshakeState> {
+        if let Some(wanted) = organization {
+            self.handshake_select_organization(browser, wanted).await?;
+        }
         let Some(snapshot) = self.get_browser_client(browser).await? else {
             return Ok(HandshakeState {
                 session_token: None,
@@ -1456,6 +1468,47 @@ impl Service {
                 0
             },
         })
+    }
+
+    /// Switches the client's active session to `wanted` for a handshake, if it is a change
+    /// and allowed; see [`Service::handshake_state`].
+    async fn handshake_select_organization(
+        &self,
+        browser: &Browser,
+        wanted: Option<String>,
+    ) -> Result<()> {
+        let wanted = wanted.filter(|s| !s.is_empty());
+        let now = self.now();
+        let mut tx = self.inner.store.begin().await?;
+        let Some(client) = self.find_browser_client(tx.as_mut(), browser).await? else {
+            return Ok(());
+        };
+        let Some(session_id) = client.last_active_session_id.clone() else {
+            return Ok(());
+        };
+        let mut session = tx.get_session(&browser.instance.id, &session_id).await?;
+        if session.effective_status(now) != SessionStatus::Active {
+            return Ok(());
+        }
+        let before = session.last_active_organization_id.clone();
+        match Self::select_organization(tx.as_mut(), &mut session, Some(wanted)).await {
+            Ok(()) => {}
+            Err(ServiceError::NotFound) => {
+                tracing::info!(
+                    instance.id = %browser.instance.id,
+                    session.id = %session.id,
+                    "handshake asked for an organization the user cannot activate"
+                );
+                return Ok(());
+            }
+            Err(other) => return Err(other),
+        }
+        if session.last_active_organization_id != before {
+            session.updated_at = now;
+            tx.update_session(&session).await?;
+            tx.commit().await?;
+        }
+        Ok(())
     }
 
     /// Keeps handshake directives under a new single-use nonce; returns the nonce.

@@ -4,7 +4,9 @@
 //! The handshake computes the cookie directives for the app (`__session` with a fresh token
 //! and `__client_uat`, or their signed-out values), keeps them under a single-use nonce (or
 //! signs them into a token with `format=token`) and redirects 307 to `redirect_url` with the
-//! carrier cookie. The app's backend redeems the nonce through the Backend API.
+//! carrier cookie. The app's backend redeems the nonce through the Backend API. An
+//! `organization_id` parameter (an SDK's organization sync) switches the active session's
+//! organization first, so the fresh token carries it.
 
 use super::context::{set_cookies, Fapi};
 use crate::common::ApiError;
@@ -51,7 +53,15 @@ fn redirect(location: &str, cookies: Vec<String>) -> Response {
 /// `GET /v1/client/handshake`.
 pub async fn handshake(State(app): State<AppState>, fapi: Fapi) -> Result<Response, ApiError> {
     let target = redirect_target(&fapi)?;
-    let state = app.service.handshake_state(&fapi.browser).await?;
+    // Organization sync (wire §5.1): present-but-empty selects the personal workspace.
+    let organization = fapi
+        .query
+        .contains("organization_id")
+        .then(|| fapi.query.get("organization_id").map(str::to_owned));
+    let state = app
+        .service
+        .handshake_state(&fapi.browser, organization)
+        .await?;
     let attributes = if fapi.secure {
         "; Path=/; SameSite=Lax; Secure"
     } else {

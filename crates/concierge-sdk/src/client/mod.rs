@@ -1,6 +1,7 @@
 //! A typed async client for the Backend API (wire §8): one authenticated transport with Clerk's
 //! error envelope as a typed error, and the endpoints the middleware needs (`/v1/jwks`,
-//! `/v1/clients/handshake_payload`) next to users and sessions in submodules.
+//! `/v1/clients/handshake_payload`) next to users, sessions, organizations, memberships,
+//! organization invitations, domains, roles and permissions in submodules.
 //!
 //! Only idempotent GETs are retried, because a write that timed out may have happened.
 
@@ -13,9 +14,26 @@ use serde_json::{Map, Value};
 use std::sync::Arc;
 use std::time::Duration;
 
+mod domains;
+mod invitations;
+mod memberships;
+mod organizations;
+mod roles;
 mod sessions;
 mod users;
 
+pub use domains::{
+    CreateOrganizationDomainParams, OrganizationDomain, UpdateOrganizationDomainParams,
+};
+pub use invitations::{
+    CreateOrganizationInvitationParams, OrganizationInvitation, OrganizationInvitationListParams,
+};
+pub use memberships::{OrganizationMembership, OrganizationMembershipListParams, PublicUserData};
+pub use organizations::{
+    CreateOrganizationParams, MetadataParams, Organization, OrganizationListParams,
+    UpdateOrganizationParams,
+};
+pub use roles::{Permission, PermissionParams, Role, RoleParams};
 pub use sessions::{Page, Session, SessionListParams, SessionToken};
 pub use users::{
     CreateUserParams, DeletedObject, EmailAddress, UpdateUserParams, User, UserListParams,
@@ -62,7 +80,20 @@ struct Envelope {
     clerk_trace_id: Option<String>,
 }
 
-/// A failed Backend API call.
+/// A failed Backend API call. [`ApiError::code`] is Clerk's error code.
+///
+/// ```no_run
+/// # async fn run(api: concierge_sdk::client::BackendApi) {
+/// use concierge_sdk::client::ApiError;
+///
+/// match api.get_organization("acme", false).await {
+///     Ok(org) => println!("{}", org.id),
+///     Err(error) if error.code() == Some("resource_not_found") => println!("no such organization"),
+///     Err(ApiError::Network(error)) => println!("retry later: {error}"),
+///     Err(other) => println!("{other}"),
+/// }
+/// # }
+/// ```
 #[derive(Debug, thiserror::Error)]
 pub enum ApiError {
     /// The server answered with an error status; `errors` is its envelope.
@@ -320,6 +351,50 @@ impl BackendApi {
             clerk_trace_id: trace.or_else(|| header("cf-ray")),
             retry_after: header("retry-after").and_then(|v| v.trim().parse().ok()),
         })
+    }
+}
+
+/// Limit and offset of a paginated list; `None` (or 0) leaves the server's default.
+///
+/// ```
+/// use concierge_sdk::client::PageParams;
+///
+/// let second_page = PageParams { limit: Some(20), offset: Some(20) };
+/// assert_eq!(PageParams::default().limit, None);
+/// # let _ = second_page;
+/// ```
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct PageParams {
+    /// Page size.
+    pub limit: Option<u32>,
+    /// Rows to skip.
+    pub offset: Option<u32>,
+}
+
+impl PageParams {
+    /// Appends `limit`/`offset`, dropping zeros like the official SDK (wire §8.1).
+    pub(crate) fn push(&self, query: &mut Vec<(&'static str, String)>) {
+        for (name, value) in [("limit", self.limit), ("offset", self.offset)] {
+            if let Some(value) = value.filter(|v| *v > 0) {
+                query.push((name, value.to_string()));
+            }
+        }
+    }
+}
+
+/// Serialises request parameters into a JSON body.
+pub(crate) fn json_body<T: Serialize>(params: &T) -> Result<Value, ApiError> {
+    serde_json::to_value(params).map_err(|e| ApiError::Decode(e.to_string()))
+}
+
+/// Appends an optional string parameter when it is non-empty.
+pub(crate) fn push_opt(
+    query: &mut Vec<(&'static str, String)>,
+    name: &'static str,
+    value: Option<&str>,
+) {
+    if let Some(value) = value.filter(|v| !v.is_empty()) {
+        query.push((name, value.to_owned()));
     }
 }
 

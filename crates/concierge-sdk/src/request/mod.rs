@@ -8,12 +8,18 @@
 //! browser's cookies it answers [`AuthStatus::Handshake`] with the FAPI URL to redirect to,
 //! but only for document requests; any other request is signed out with the same reason.
 //!
+//! Organization sync (row 12): with [`OrganizationSyncOptions`](crate::OrganizationSyncOptions)
+//! every handshake URL carries `organization_id` when the request URL names an organization
+//! (or the personal account), and a verified cookie session whose active organization differs
+//! is sent through the handshake (`active-organization-mismatch`) unless the request is not a
+//! document or the redirect counter reached 3, in which case it stays signed in as it is.
+//!
 //! Not implemented: satellite domains, the `__refresh` cookie (§4.6, not issued by Concierge),
-//! organization sync, and machine tokens (they are refused as `token-type-mismatch`).
+//! and machine tokens (they are refused as `token-type-mismatch`).
 
 use crate::client::SUPPORTED_BAPI_VERSION;
 use crate::verify::check_token_type;
-use crate::{Auth, Clerk, InstanceType, VerifyError};
+use crate::{Auth, Clerk, InstanceType, OrganizationSyncTarget, VerifyError};
 use http::header::{self, HeaderMap, HeaderName, HeaderValue};
 use http::{Method, Request, Uri};
 use std::collections::BTreeMap;
@@ -53,6 +59,8 @@ pub mod reason {
     /// A verified session whose status is `pending` (treated as signed out by default; this
     /// reason is Concierge's, `@clerk/backend` reports such a request signed in).
     pub const SESSION_PENDING: &str = "session-pending";
+    /// The URL names another organization than the session's active one (organization sync).
+    pub const ACTIVE_ORGANIZATION_MISMATCH: &str = "active-organization-mismatch";
     /// Something unexpected, such as a failed handshake in development.
     pub const UNEXPECTED_ERROR: &str = "unexpected-error";
 }
@@ -89,6 +97,20 @@ pub enum AuthStatus {
 /// [`AuthStatus`] plus the response headers the application must send: `Set-Cookie`
 /// directives from a resolved handshake, the handshake redirect, and `x-clerk-auth-status`,
 /// `x-clerk-auth-reason`, `x-clerk-auth-message`.
+///
+/// ```no_run
+/// # async fn run(clerk: concierge_sdk::Clerk, request: http::Request<()>) {
+/// let state = clerk.authenticate_request(&request).await;
+/// if let Some(location) = state.location() {
+///     println!("307 to {location}");
+/// } else if let Some(auth) = state.auth() {
+///     println!("{} in {:?}", auth.user_id, auth.org_slug);
+/// } else {
+///     println!("signed out: {:?}", state.reason());
+/// }
+/// let cookies: Vec<&str> = state.set_cookies().collect();
+/// # let _ = cookies; }
+/// ```
 #[derive(Debug, Clone, PartialEq)]
 pub struct RequestState {
     /// The outcome.
@@ -154,6 +176,7 @@ struct Context<'a> {
     handshake_token: Option<String>,
     handshake_nonce: Option<String>,
     redirect_count: i64,
+    organization_target: Option<OrganizationSyncTarget>,
 }
 
 /// Cookies of all `Cookie` headers; the first occurrence of a name wins, values are
@@ -276,6 +299,7 @@ impl<'a> Context<'a> {
             handshake_token: None,
             handshake_nonce: None,
             redirect_count: 0,
+            organization_target: None,
         };
         context.token_in_header = headers
             .get(header::AUTHORIZATION)
@@ -304,6 +328,13 @@ impl<'a> Context<'a> {
             .cookie(REDIRECT_COUNT)
             .and_then(|v| v.trim().parse().ok())
             .unwrap_or(0);
+        let sync = &clerk.inner.config.organization_sync;
+        if !sync.is_empty() {
+            context.organization_target = context
+                .url
+                .as_ref()
+                .and_then(|url| sync.find_target(url.path()));
+        }
         context
     }
 
@@ -457,6 +488,10 @@ impl<'a> Context<'a> {
                 if let Some(token) = &self.dev_browser_token {
                     query.append_pair(DEV_BROWSER, token);
                 }
+            }
+            // Wire §5.1: present-but-empty asks for the personal account.
+            if let Some(target) = &self.organization_target {
+                query.append_pair("organization_id", target.handshake_value());
             }
         }
         Some(location.to_string())
@@ -728,10 +763,37 @@ impl Clerk {
                         "Cross-origin request from satellite domain requires handshake",
                     );
                 }
-                self.signed_in(claims, token, HeaderMap::new())
+                let state = self.signed_in(claims, token, HeaderMap::new());
+                let mismatch = match (&context.organization_target, state.auth()) {
+                    (Some(target), Some(auth)) => {
+                        target.mismatches(auth.org_id.as_deref(), auth.org_slug.as_deref())
+                    }
+                    _ => false,
+                };
+                if mismatch {
+                    return self.organization_sync_handshake(context).unwrap_or(state);
+                }
+                state
             }
             Err(error) => self.token_error(context, &error),
         }
+    }
+
+    /// `handleMaybeOrganizationSyncHandshake`: a handshake that activates the URL's
+    /// organization, or `None` (stay signed in as is) when the request cannot take one or the
+    /// redirect counter shows earlier attempts failed (the user is not a member, say).
+    fn organization_sync_handshake(&self, context: &Context<'_>) -> Option<RequestState> {
+        if context.redirect_count >= 3 {
+            tracing::warn!(
+                "organization activation handshake loop; is the organization id or slug in the URL valid for this user?"
+            );
+            return None;
+        }
+        if !context.is_eligible_for_handshake() {
+            return None;
+        }
+        let state = self.maybe_handshake(context, reason::ACTIVE_ORGANIZATION_MISMATCH, "");
+        matches!(state.status, AuthStatus::Handshake { .. }).then_some(state)
     }
 
     /// Wire §5.3: collects the directives of a nonce (Backend API) or a handshake token, sets

@@ -584,3 +584,150 @@ fn cookie_and_directive_parsing() {
     assert_eq!(parse_int(Some("abc")), 0);
     assert_eq!(parse_int(None), 0);
 }
+
+fn synced_clerk() -> Clerk {
+    clerk_with(|c| {
+        c.organization_sync(
+            crate::OrganizationSyncOptions::new()
+                .organization_patterns(["/orgs/:slug", "/orgs/:slug/(.*)", "/ids/:id/(.*)"])
+                .unwrap()
+                .personal_account_patterns(["/me", "/me/(.*)"])
+                .unwrap(),
+        )
+    })
+}
+
+fn org_cookies(org: Value) -> String {
+    format!(
+        "__client_uat={UAT}; __session={}",
+        token(json!({ "o": org }))
+    )
+}
+
+fn query_of(location: &str) -> Vec<(String, String)> {
+    Url::parse(location)
+        .unwrap()
+        .query_pairs()
+        .map(|(k, v)| (k.into_owned(), v.into_owned()))
+        .collect()
+}
+
+#[tokio::test]
+async fn organization_sync_mismatch_goes_through_the_handshake() {
+    let clerk = synced_clerk();
+    let acme = org_cookies(json!({"id": "org_1", "slg": "acme", "rol": "admin"}));
+
+    // The URL's organization is the active one, or the URL names none: signed in.
+    for path in ["/orgs/acme", "/orgs/acme/tasks", "/ids/org_1/x", "/pricing"] {
+        let state = clerk.authenticate_request(&document(path, &acme)).await;
+        assert!(state.is_signed_in(), "{path}: {:?}", state.status);
+    }
+    // Another slug, another id, or the personal account while an organization is active.
+    for (path, wanted) in [
+        ("/orgs/globex/tasks", "globex"),
+        ("/ids/org_2/settings", "org_2"),
+        ("/me", ""),
+    ] {
+        let state = clerk.authenticate_request(&document(path, &acme)).await;
+        let location = assert_handshake(&state, reason::ACTIVE_ORGANIZATION_MISMATCH);
+        let query = query_of(&location);
+        assert!(
+            query.contains(&("organization_id".into(), wanted.into())),
+            "{path}: {query:?}"
+        );
+        assert!(query.contains(&(
+            "redirect_url".into(),
+            format!("http://localhost:3000{path}")
+        )));
+        assert_eq!(
+            state.set_cookies().collect::<Vec<_>>(),
+            ["__clerk_redirect_count=1; SameSite=Lax; HttpOnly; Max-Age=2"]
+        );
+    }
+    // The personal account with no organization active is a match.
+    let personal = format!("__client_uat={UAT}; __session={}", token(json!({})));
+    let state = clerk
+        .authenticate_request(&document("/me/settings", &personal))
+        .await;
+    assert!(state.is_signed_in());
+    let state = clerk
+        .authenticate_request(&document("/orgs/acme", &personal))
+        .await;
+    assert_handshake(&state, reason::ACTIVE_ORGANIZATION_MISMATCH);
+    // v1 claims are compared the same way.
+    let v1 = format!(
+        "__client_uat={UAT}; __session={}",
+        token(json!({"v": null, "org_id": "org_1", "org_slug": "acme", "org_role": "org:admin"}))
+    );
+    assert!(clerk
+        .authenticate_request(&document("/orgs/acme", &v1))
+        .await
+        .is_signed_in());
+    let state = clerk
+        .authenticate_request(&document("/orgs/globex", &v1))
+        .await;
+    assert_handshake(&state, reason::ACTIVE_ORGANIZATION_MISMATCH);
+}
+
+#[tokio::test]
+async fn organization_sync_never_signs_out() {
+    let clerk = synced_clerk();
+    let acme = org_cookies(json!({"id": "org_1", "slg": "acme", "rol": "admin"}));
+
+    // After three attempts (the organization cannot be activated) the request stays signed in
+    // with the session's organization, for the application to refuse.
+    let looped = format!("{acme}; __clerk_redirect_count=3");
+    let state = clerk
+        .authenticate_request(&document("/orgs/globex", &looped))
+        .await;
+    assert_eq!(state.auth().unwrap().org_slug.as_deref(), Some("acme"));
+    // Not a document: no handshake, still signed in.
+    let state = clerk
+        .authenticate_request(
+            &Request::get("/orgs/globex/api")
+                .header("host", "localhost:3000")
+                .header("sec-fetch-dest", "empty")
+                .header("cookie", &acme)
+                .body(())
+                .unwrap(),
+        )
+        .await;
+    assert!(state.is_signed_in());
+    // The header path does not sync organizations (as @clerk/backend).
+    let bearer = Request::get("/orgs/globex")
+        .header("host", "localhost:3000")
+        .header(
+            "authorization",
+            format!(
+                "Bearer {}",
+                token(json!({"o": {"id": "org_1", "slg": "acme"}}))
+            ),
+        )
+        .body(())
+        .unwrap();
+    assert!(clerk.authenticate_request(&bearer).await.is_signed_in());
+    // Without options nothing is synced.
+    assert!(super::tests::clerk()
+        .authenticate_request(&document("/orgs/globex", &acme))
+        .await
+        .is_signed_in());
+}
+
+#[tokio::test]
+async fn every_handshake_carries_the_urls_organization() {
+    let clerk = synced_clerk();
+    // Another reason (no `__session`), on an organization URL: the handshake asks for it too.
+    let state = clerk
+        .authenticate_request(&document(
+            "/orgs/acme/tasks",
+            &format!("__client_uat={UAT}"),
+        ))
+        .await;
+    let location = assert_handshake(&state, reason::CLIENT_UAT_BUT_NO_SESSION_TOKEN);
+    assert!(query_of(&location).contains(&("organization_id".into(), "acme".into())));
+    let state = clerk
+        .authenticate_request(&document("/pricing", &format!("__client_uat={UAT}")))
+        .await;
+    let location = assert_handshake(&state, reason::CLIENT_UAT_BUT_NO_SESSION_TOKEN);
+    assert!(!location.contains("organization_id"), "{location}");
+}

@@ -5,8 +5,9 @@ use crate::support::{clerk, document, sign_in};
 use axum::body::Body;
 use axum::routing::get;
 use axum::Router;
+use concierge_sdk::client::UpdateUserParams;
 use concierge_sdk::middleware::{
-    require_permission, require_role, ClerkLayer, MaybeAuth, RequireAuth,
+    require_permission, require_role, ClerkLayer, ClerkRequest, CurrentUser, MaybeAuth, RequireAuth,
 };
 use concierge_sdk::{Auth, Clerk};
 use concierge_testkit::{Db, TestServer};
@@ -54,9 +55,8 @@ async fn call(app: &Router, request: Request<()>) -> (StatusCode, http::HeaderMa
     (status, headers, String::from_utf8(bytes.to_vec()).unwrap())
 }
 
-#[tokio::test]
-async fn layer_extractors_and_guards() {
-    let srv = TestServer::spawn(Db::Sqlite).await;
+async fn layer_extractors_and_guards(db: Db) {
+    let srv = TestServer::spawn(db).await;
     let session = sign_in(&srv, "jo@example.com").await;
     let app = app(clerk(&srv));
 
@@ -125,9 +125,8 @@ async fn layer_extractors_and_guards() {
     assert_eq!(status, StatusCode::FORBIDDEN);
 }
 
-#[tokio::test]
-async fn handshakes_redirect_and_set_cookies() {
-    let srv = TestServer::spawn(Db::Sqlite).await;
+async fn handshakes_redirect_and_set_cookies(db: Db) {
+    let srv = TestServer::spawn(db).await;
     let mut session = sign_in(&srv, "kay@example.com").await;
     let clerk =
         Clerk::new(crate::support::config(&srv).proxy_url(srv.frontend_url.clone())).unwrap();
@@ -189,3 +188,92 @@ async fn handshakes_redirect_and_set_cookies() {
         .any(|c| c.starts_with("__clerk_handshake_nonce=;")));
     assert_eq!(headers["x-clerk-auth-status"], "signed-in");
 }
+
+/// `current_user()` is fetched once per request: a change made through the Backend API in the
+/// middle of a request is not seen by later calls in that request, but by the next request.
+async fn current_user_is_fetched_once_per_request(db: Db) {
+    let srv = TestServer::spawn(db).await;
+    let session = sign_in(&srv, "kim@example.com").await;
+    let clerk = clerk(&srv);
+    let api = clerk.api().unwrap().clone();
+    let app = Router::new()
+        .route(
+            "/profile",
+            get(
+                |CurrentUser(first): CurrentUser, context: ClerkRequest| async move {
+                    let user_id = context.auth().unwrap().user_id.clone();
+                    let rename = UpdateUserParams {
+                        first_name: Some(format!("{}+", first.first_name.unwrap_or_default())),
+                        ..Default::default()
+                    };
+                    api.update_user(&user_id, &rename).await.unwrap();
+                    let again = context.current_user().await.unwrap().unwrap();
+                    let third = context.current_user().await.unwrap().unwrap();
+                    format!(
+                        "{}|{}",
+                        again.first_name.clone().unwrap_or_default(),
+                        third.first_name.clone().unwrap_or_default()
+                    )
+                },
+            ),
+        )
+        .route(
+            "/maybe",
+            get(|context: ClerkRequest| async move {
+                match context.current_user().await.unwrap() {
+                    Some(user) => user.id.clone(),
+                    None => "nobody".to_owned(),
+                }
+            }),
+        )
+        .layer(ClerkLayer::new(clerk));
+
+    let request = || {
+        http::Request::get("/profile")
+            .header("host", "localhost:3000")
+            .header("authorization", format!("Bearer {}", session.token))
+            .body(())
+            .unwrap()
+    };
+    let (status, _, body) = call(&app, request()).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(
+        body, "|",
+        "the extractor's fetch is reused by both later calls"
+    );
+    let (_, _, body) = call(&app, request()).await;
+    assert_eq!(body, "+|+", "the next request fetches again");
+
+    // Signed out: the extractor answers 401, the context says `None`.
+    let anonymous = || {
+        http::Request::get("/profile")
+            .header("host", "localhost:3000")
+            .body(())
+            .unwrap()
+    };
+    let (status, _, body) = call(&app, anonymous()).await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+    assert!(body.contains("authentication_invalid"), "{body}");
+    let mut maybe = anonymous();
+    *maybe.uri_mut() = "/maybe".parse().unwrap();
+    let (status, _, body) = call(&app, maybe).await;
+    assert_eq!((status, body.as_str()), (StatusCode::OK, "nobody"));
+
+    // A user deleted since the token was minted: 500 with an envelope.
+    srv.bapi(
+        &srv.default,
+        Method::DELETE,
+        &format!("/v1/users/{}", session.user_id),
+        None,
+    )
+    .await;
+    let (status, _, body) = call(&app, request()).await;
+    assert_eq!(status, StatusCode::INTERNAL_SERVER_ERROR, "{body}");
+    assert!(body.contains("internal_clerk_error"), "{body}");
+}
+
+crate::both_databases!(
+    current_user_is_fetched_once_per_request,
+    layer_extractors_and_guards,
+    handshakes_redirect_and_set_cookies,
+);

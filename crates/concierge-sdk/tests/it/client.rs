@@ -12,9 +12,8 @@ fn api(srv: &TestServer) -> BackendApi {
     BackendApi::new(&srv.backend_url, srv.default.secret_key.as_str()).unwrap()
 }
 
-#[tokio::test]
-async fn users_round_trip() {
-    let srv = TestServer::spawn(Db::Sqlite).await;
+async fn users_round_trip(db: Db) {
+    let srv = TestServer::spawn(db).await;
     let api = api(&srv);
     let created = api
         .create_user(&CreateUserParams {
@@ -90,9 +89,8 @@ async fn users_round_trip() {
     assert_eq!(error.code(), Some("resource_not_found"));
 }
 
-#[tokio::test]
-async fn errors_carry_the_envelope() {
-    let srv = TestServer::spawn(Db::Sqlite).await;
+async fn errors_carry_the_envelope(db: Db) {
+    let srv = TestServer::spawn(db).await;
     let error = api(&srv)
         .create_user(&CreateUserParams {
             email_address: vec!["not an email".into()],
@@ -126,9 +124,8 @@ async fn errors_carry_the_envelope() {
     ));
 }
 
-#[tokio::test]
-async fn sessions_tokens_and_jwks() {
-    let srv = TestServer::spawn(Db::Sqlite).await;
+async fn sessions_tokens_and_jwks(db: Db) {
+    let srv = TestServer::spawn(db).await;
     let session = sign_in(&srv, "mo@example.com").await;
     let api = api(&srv);
 
@@ -175,9 +172,8 @@ async fn sessions_tokens_and_jwks() {
     assert_eq!(active.total_count, 0);
 }
 
-#[tokio::test]
-async fn template_tokens() {
-    let srv = TestServer::spawn(Db::Sqlite).await;
+async fn template_tokens(db: Db) {
+    let srv = TestServer::spawn(db).await;
     let session = sign_in(&srv, "nia@example.com").await;
     let (status, _) = srv
         .bapi(
@@ -198,3 +194,10 @@ async fn template_tokens() {
     assert_eq!(lifetime, 120);
     assert_eq!(jwt.header_str("cat"), Some("cl_B7d4PD222AAA"));
 }
+
+crate::both_databases!(
+    users_round_trip,
+    errors_carry_the_envelope,
+    sessions_tokens_and_jwks,
+    template_tokens,
+);

@@ -13,9 +13,8 @@ fn path_of(location: &str) -> String {
     format!("{}?{}", url.path(), url.query().unwrap_or_default())
 }
 
-#[tokio::test]
-async fn nonce_round_trip() {
-    let srv = TestServer::spawn(Db::Sqlite).await;
+async fn nonce_round_trip(db: Db) {
+    let srv = TestServer::spawn(db).await;
     let mut session = sign_in(&srv, "hal@example.com").await;
     // The application proxies FAPI; here the proxy URL is the FAPI listener itself.
     let clerk = Clerk::new(config(&srv).proxy_url(srv.frontend_url.clone())).unwrap();
@@ -101,9 +100,8 @@ async fn nonce_round_trip() {
     assert_eq!(state.reason(), Some(reason::SESSION_TOKEN_MISSING));
 }
 
-#[tokio::test]
-async fn token_format_and_signed_out_handshakes() {
-    let srv = TestServer::spawn(Db::Sqlite).await;
+async fn token_format_and_signed_out_handshakes(db: Db) {
+    let srv = TestServer::spawn(db).await;
     let mut session = sign_in(&srv, "ivy@example.com").await;
     let clerk = clerk(&srv);
     let redirect = "http%3A%2F%2Flocalhost%3A3000%2F";
@@ -139,3 +137,5 @@ async fn token_format_and_signed_out_handshakes() {
     assert_eq!(state.reason(), Some(reason::SESSION_TOKEN_MISSING));
     assert!(state.set_cookies().any(|d| d.starts_with("__client_uat=0")));
 }
+
+crate::both_databases!(nonce_round_trip, token_format_and_signed_out_handshakes,);

@@ -8,9 +8,8 @@ use concierge_testkit::{Db, TestServer};
 use reqwest::{Method, StatusCode};
 use std::sync::Arc;
 
-#[tokio::test]
-async fn signed_in_via_header_and_via_cookie() {
-    let srv = TestServer::spawn(Db::Sqlite).await;
+async fn signed_in_via_header_and_via_cookie(db: Db) {
+    let srv = TestServer::spawn(db).await;
     let session = sign_in(&srv, "ada@example.com").await;
     let clerk = clerk(&srv);
 
@@ -37,17 +36,15 @@ async fn signed_in_via_header_and_via_cookie() {
     assert_eq!(state.set_cookies().count(), 0);
 }
 
-#[tokio::test]
-async fn signed_out_without_cookies() {
-    let srv = TestServer::spawn(Db::Sqlite).await;
+async fn signed_out_without_cookies(db: Db) {
+    let srv = TestServer::spawn(db).await;
     let state = clerk(&srv).authenticate_request(&document("/", "")).await;
     assert_eq!(state.reason(), Some(reason::SESSION_TOKEN_AND_UAT_MISSING));
     assert!(state.location().is_none());
 }
 
-#[tokio::test]
-async fn expired_tokens_are_refused_and_documents_go_to_the_handshake() {
-    let srv = TestServer::spawn(Db::Sqlite).await;
+async fn expired_tokens_are_refused_and_documents_go_to_the_handshake(db: Db) {
+    let srv = TestServer::spawn(db).await;
     let session = sign_in(&srv, "bob@example.com").await;
     let clerk = clerk(&srv);
     assert!(clerk.verify_token(&session.token).await.is_ok());
@@ -68,9 +65,8 @@ async fn expired_tokens_are_refused_and_documents_go_to_the_handshake() {
     assert!(location.starts_with("https://clerk.default.test/v1/client/handshake?"));
 }
 
-#[tokio::test]
-async fn tampered_and_foreign_tokens_are_refused() {
-    let srv = TestServer::spawn(Db::Sqlite).await;
+async fn tampered_and_foreign_tokens_are_refused(db: Db) {
+    let srv = TestServer::spawn(db).await;
     let session = sign_in(&srv, "cy@example.com").await;
     let clerk = clerk(&srv);
 
@@ -99,9 +95,8 @@ async fn tampered_and_foreign_tokens_are_refused() {
     assert_eq!(state.reason(), Some("jwk-kid-mismatch"));
 }
 
-#[tokio::test]
-async fn template_tokens_are_not_session_tokens() {
-    let srv = TestServer::spawn(Db::Sqlite).await;
+async fn template_tokens_are_not_session_tokens(db: Db) {
+    let srv = TestServer::spawn(db).await;
     let session = sign_in(&srv, "dee@example.com").await;
     let (status, template) = srv
         .bapi(
@@ -120,9 +115,8 @@ async fn template_tokens_are_not_session_tokens() {
     assert_eq!(error.reason(), "token-type-mismatch");
 }
 
-#[tokio::test]
-async fn networkless_with_the_pem_key() {
-    let srv = TestServer::spawn(Db::Sqlite).await;
+async fn networkless_with_the_pem_key(db: Db) {
+    let srv = TestServer::spawn(db).await;
     let session = sign_in(&srv, "eve@example.com").await;
     let pem = srv
         .service
@@ -145,3 +139,12 @@ async fn networkless_with_the_pem_key() {
 fn base64_url(text: &str) -> String {
     base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(text)
 }
+
+crate::both_databases!(
+    signed_in_via_header_and_via_cookie,
+    signed_out_without_cookies,
+    expired_tokens_are_refused_and_documents_go_to_the_handshake,
+    tampered_and_foreign_tokens_are_refused,
+    template_tokens_are_not_session_tokens,
+    networkless_with_the_pem_key,
+);

@@ -13,6 +13,7 @@ crate::both_databases!(
     custom_roles_and_permissions_in_tokens,
     invitations_by_email,
     membership_and_creation_limits,
+    handshake_switches_the_active_organization,
 );
 
 async fn organizations_crud(db: Db) {
@@ -1184,4 +1185,97 @@ async fn membership_and_creation_limits(db: Db) {
         )
         .await;
     assert!(refused.is_err());
+}
+
+/// The `__session` token a format=token handshake hands to the app, after asking for
+/// `organization_id` (`None`: parameter absent).
+async fn handshake_token(
+    browser: &mut concierge_testkit::Browser,
+    organization_id: Option<&str>,
+) -> Value {
+    let mut path =
+        "/v1/client/handshake?redirect_url=http%3A%2F%2Flocalhost%3A3000%2Forgs&format=token"
+            .to_owned();
+    if let Some(org) = organization_id {
+        path.push_str(&format!("&organization_id={org}"));
+    }
+    let answer = browser.get(&path).await;
+    assert_eq!(
+        answer.status,
+        StatusCode::TEMPORARY_REDIRECT,
+        "{}",
+        answer.body
+    );
+    let carrier = browser.cookies["__clerk_handshake"].clone();
+    let directives = claims(&carrier)["handshake"].clone();
+    let session = directives
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(Value::as_str)
+        .find_map(|d| d.strip_prefix("__session="))
+        .unwrap()
+        .split(';')
+        .next()
+        .unwrap()
+        .to_owned();
+    claims(&session)
+}
+
+/// Organization sync (wire §5.1/§5.2): `organization_id` on the handshake switches the active
+/// session's organization by slug or id, empty selects the personal workspace, and an
+/// organization the user cannot activate changes nothing (the navigation still succeeds).
+async fn handshake_switches_the_active_organization(db: Db) {
+    let srv = TestServer::spawn(db).await;
+    let d = &srv.default;
+    let ada = srv.create_user(d, "ada@example.com").await;
+    let bob = srv.create_user(d, "bob@example.com").await;
+    let mut org_ids = Vec::new();
+    for (name, creator) in [("Acme", &ada), ("Globex", &ada), ("Initech", &bob)] {
+        let (status, org) = srv
+            .bapi(
+                d,
+                Method::POST,
+                "/v1/organizations",
+                Some(json!({"name": name, "created_by": creator["id"]})),
+            )
+            .await;
+        assert_eq!(status, StatusCode::OK, "{org}");
+        org_ids.push(org["id"].as_str().unwrap().to_owned());
+    }
+    let (mut browser, sid) = srv.signed_in("ada@example.com").await;
+
+    let token = handshake_token(&mut browser, None).await;
+    assert!(token.get("o").is_none(), "no organization yet: {token}");
+    let token = handshake_token(&mut browser, Some("acme")).await;
+    assert_eq!(token["o"]["slg"], "acme");
+    assert_eq!(token["o"]["rol"], "admin");
+    let token = handshake_token(&mut browser, Some(&org_ids[1])).await;
+    assert_eq!(token["o"]["id"], org_ids[1].as_str());
+    let (_, session) = srv
+        .bapi(d, Method::GET, &format!("/v1/sessions/{sid}"), None)
+        .await;
+    assert_eq!(session["last_active_organization_id"], org_ids[1].as_str());
+
+    // Not a member, or no such organization: unchanged.
+    let token = handshake_token(&mut browser, Some("initech")).await;
+    assert_eq!(token["o"]["slg"], "globex");
+    let token = handshake_token(&mut browser, Some("no-such-org")).await;
+    assert_eq!(token["o"]["slg"], "globex");
+    // Absent keeps it; present-but-empty is the personal workspace.
+    let token = handshake_token(&mut browser, None).await;
+    assert_eq!(token["o"]["slg"], "globex");
+    let token = handshake_token(&mut browser, Some("")).await;
+    assert!(token.get("o").is_none(), "{token}");
+    let (_, session) = srv
+        .bapi(d, Method::GET, &format!("/v1/sessions/{sid}"), None)
+        .await;
+    assert_eq!(session["last_active_organization_id"], Value::Null);
+
+    // A signed-out browser with an organization_id still gets its signed-out directives.
+    let mut stranger = srv.browser();
+    let answer = stranger
+        .get("/v1/client/handshake?redirect_url=http%3A%2F%2Flocalhost%3A3000%2F&format=nonce&organization_id=acme")
+        .await;
+    assert_eq!(answer.status, StatusCode::TEMPORARY_REDIRECT);
 }

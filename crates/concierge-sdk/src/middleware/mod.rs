@@ -3,6 +3,9 @@
 //! directives to the response and stores the outcome in the request extensions; the [`Auth`]
 //! and [`MaybeAuth`] extractors read it; [`RequireAuth`] guards routes.
 //!
+//! [`ClerkRequest`] (the request context) and the [`CurrentUser`] extractor fetch the signed-in
+//! user through the Backend API at most once per request, however often they are used.
+//!
 //! Rejections are Clerk-style JSON envelopes with `Content-Type: application/json`: 401
 //! `authentication_invalid` when signed out, 403 `authorization_invalid` when signed in
 //! without the required role or permission.
@@ -25,6 +28,10 @@
 //!     .layer(ClerkLayer::new(clerk));
 //! # Ok(app) }
 //! ```
+
+mod context;
+
+pub use context::{ClerkRequest, CurrentUser, CurrentUserError};
 
 use crate::{Auth, AuthStatus, Check, Clerk, RequestState};
 use axum::extract::FromRequestParts;
@@ -66,6 +73,19 @@ impl AuthState {
 }
 
 /// Authenticates every request with a [`Clerk`].
+///
+/// ```
+/// use axum::{routing::get, Router};
+/// use concierge_sdk::middleware::ClerkLayer;
+/// use concierge_sdk::Config;
+///
+/// let layer = ClerkLayer::from_config(
+///     Config::new("pk_live_Y2xlcmsuZXhhbXBsZS50ZXN0JA")?.secret_key("sk_live_…"),
+/// )?;
+/// let app: Router = Router::new().route("/", get(|| async { "hi" })).layer(layer);
+/// # let _ = app;
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 #[derive(Clone, Debug)]
 pub struct ClerkLayer {
     clerk: Clerk,
@@ -141,7 +161,11 @@ where
             if matches!(state.status, AuthStatus::Handshake { .. }) || state.location().is_some() {
                 return Ok(redirect(state));
             }
-            parts.extensions.insert(AuthState::from_state(&state));
+            let auth_state = AuthState::from_state(&state);
+            parts
+                .extensions
+                .insert(ClerkRequest::new(clerk.clone(), auth_state.auth.clone()));
+            parts.extensions.insert(auth_state);
             let mut response = inner.call(Request::from_parts(parts, body)).await?;
             let headers = response.headers_mut();
             for (name, value) in &state.headers {
@@ -221,6 +245,18 @@ impl<S: Send + Sync> FromRequestParts<S> for Auth {
 }
 
 /// The session if there is one; never rejects a signed-out request.
+///
+/// ```
+/// use concierge_sdk::middleware::MaybeAuth;
+///
+/// async fn greet(MaybeAuth(auth): MaybeAuth) -> String {
+///     match auth {
+///         Some(auth) => format!("hello {}", auth.user_id),
+///         None => "hello stranger".into(),
+///     }
+/// }
+/// # let _: axum::routing::MethodRouter = axum::routing::get(greet);
+/// ```
 #[derive(Debug, Clone)]
 pub struct MaybeAuth(pub Option<Auth>);
 
@@ -291,13 +327,34 @@ impl RequireAuth {
     }
 }
 
-/// Requires the active organization role (`has({ role })`).
+/// Requires the active organization role (`has({ role })`): 401 signed out, 403 otherwise.
+///
+/// ```
+/// use axum::{routing::get, Router};
+/// use concierge_sdk::middleware::require_role;
+///
+/// let admin: Router = Router::new()
+///     .route("/admin", get(|| async { "admins only" }))
+///     .route_layer(require_role("org:admin"));
+/// # let _ = admin;
+/// ```
 pub fn require_role(role: impl Into<String>) -> RequireAuth {
     let role = role.into();
     RequireAuth::check(move |auth| auth.has(Check::Role(&role)))
 }
 
-/// Requires a custom permission in the active organization (`has({ permission })`).
+/// Requires a custom permission in the active organization (`has({ permission })`); system
+/// permissions (`org:sys_*`) are never in a token, so guard those with a role instead.
+///
+/// ```
+/// use axum::{routing::get, Router};
+/// use concierge_sdk::middleware::require_permission;
+///
+/// let reports: Router = Router::new()
+///     .route("/reports.csv", get(|| async { "a,b" }))
+///     .route_layer(require_permission("org:reports:export"));
+/// # let _ = reports;
+/// ```
 pub fn require_permission(permission: impl Into<String>) -> RequireAuth {
     let permission = permission.into();
     RequireAuth::check(move |auth| auth.has(Check::Permission(&permission)))

@@ -1,0 +1,159 @@
+//! The per-request context [`ClerkLayer`](super::ClerkLayer) puts in the request extensions:
+//! the verified [`Auth`], the [`Clerk`] handle, and a request-scoped cache of the signed-in
+//! [`User`] so that `current_user()` costs at most one Backend API call per request (like
+//! `currentUser()` in `@clerk/nextjs`, which is memoised per request).
+//!
+//! The cache lives in the request's extensions and dies with the request: a user changed
+//! through the Backend API is seen by the next request, never by a later call in this one.
+
+use super::{envelope, state_of, AuthRejection};
+use crate::client::{ApiError, User};
+use crate::{Auth, Clerk};
+use axum::extract::FromRequestParts;
+use axum::response::{IntoResponse, Response};
+use http::request::Parts;
+use http::StatusCode;
+use std::sync::Arc;
+use tokio::sync::OnceCell;
+
+/// Why the signed-in user could not be fetched.
+#[derive(Debug, thiserror::Error)]
+pub enum CurrentUserError {
+    /// The [`Clerk`] has no secret key, so there is no Backend API client.
+    #[error("current_user needs a secret key (Backend API) in the configuration")]
+    NoSecretKey,
+    /// The Backend API call failed (the user may have been deleted meanwhile: 404).
+    #[error(transparent)]
+    Api(#[from] ApiError),
+}
+
+impl IntoResponse for CurrentUserError {
+    fn into_response(self) -> Response {
+        tracing::error!(error = %self, "unable to load the signed-in user");
+        envelope(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "internal_clerk_error",
+            "Unable to load the user",
+            "The signed-in user could not be loaded from the Backend API.",
+        )
+    }
+}
+
+/// The request context: the session (if any) and the signed-in user, fetched lazily once.
+/// Cheap to clone; clones of one request share the cache.
+///
+/// ```no_run
+/// use axum::{routing::get, Router};
+/// use concierge_sdk::middleware::{ClerkLayer, ClerkRequest, CurrentUserError};
+///
+/// async fn profile(clerk: ClerkRequest) -> Result<String, CurrentUserError> {
+///     // Both calls share one `GET /v1/users/{id}`.
+///     let Some(user) = clerk.current_user().await? else {
+///         return Ok("signed out".into());
+///     };
+///     let again = clerk.current_user().await?.map(|u| u.id.clone());
+///     assert_eq!(again.as_deref(), Some(user.id.as_str()));
+///     Ok(format!("hello {}", user.first_name.clone().unwrap_or_default()))
+/// }
+///
+/// # fn app(clerk: concierge_sdk::Clerk) -> Router {
+/// Router::new().route("/profile", get(profile)).layer(ClerkLayer::new(clerk))
+/// # }
+/// ```
+#[derive(Clone)]
+pub struct ClerkRequest {
+    clerk: Clerk,
+    auth: Option<Arc<Auth>>,
+    user: Arc<OnceCell<User>>,
+}
+
+impl std::fmt::Debug for ClerkRequest {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ClerkRequest")
+            .field("auth", &self.auth)
+            .field("user_loaded", &self.user.initialized())
+            .finish_non_exhaustive()
+    }
+}
+
+impl ClerkRequest {
+    pub(super) fn new(clerk: Clerk, auth: Option<Arc<Auth>>) -> Self {
+        Self {
+            clerk,
+            auth,
+            user: Arc::new(OnceCell::new()),
+        }
+    }
+
+    /// The verified session, when signed in.
+    pub fn auth(&self) -> Option<&Auth> {
+        self.auth.as_deref()
+    }
+
+    /// The SDK handle (for the Backend API client, token verification, …).
+    pub fn clerk(&self) -> &Clerk {
+        &self.clerk
+    }
+
+    /// The signed-in user (`GET /v1/users/{sub}`), or `None` when signed out. The first
+    /// successful answer is kept for the rest of the request, so calling this from a handler,
+    /// an extractor and a template costs one Backend API call; a failed call is not cached
+    /// and the next call tries again.
+    pub async fn current_user(&self) -> Result<Option<&User>, CurrentUserError> {
+        let Some(auth) = self.auth.as_deref() else {
+            return Ok(None);
+        };
+        let api = self.clerk.api().ok_or(CurrentUserError::NoSecretKey)?;
+        let user = self
+            .user
+            .get_or_try_init(|| async { api.get_user(&auth.user_id).await })
+            .await?;
+        Ok(Some(user))
+    }
+}
+
+impl<S: Send + Sync> FromRequestParts<S> for ClerkRequest {
+    type Rejection = AuthRejection;
+
+    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
+        parts
+            .extensions
+            .get::<ClerkRequest>()
+            .cloned()
+            .ok_or(AuthRejection::MissingLayer)
+    }
+}
+
+/// The signed-in user as an extractor: 401 when signed out, 500 when the Backend API fails.
+/// Shares the request's cache with [`ClerkRequest::current_user`].
+///
+/// ```no_run
+/// use concierge_sdk::middleware::CurrentUser;
+///
+/// async fn greet(CurrentUser(user): CurrentUser) -> String {
+///     format!("hello {}", user.primary_email_address().unwrap_or("stranger"))
+/// }
+/// # let _: axum::routing::MethodRouter = axum::routing::get(greet);
+/// ```
+#[derive(Debug, Clone)]
+pub struct CurrentUser(pub User);
+
+impl<S: Send + Sync> FromRequestParts<S> for CurrentUser {
+    type Rejection = Response;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        let context = ClerkRequest::from_request_parts(parts, state)
+            .await
+            .map_err(IntoResponse::into_response)?;
+        match context.current_user().await {
+            Ok(Some(user)) => Ok(Self(user.clone())),
+            Ok(None) => {
+                let reason = state_of(parts)
+                    .ok()
+                    .and_then(|s| s.reason().map(str::to_owned));
+                Err(AuthRejection::Unauthenticated(reason).into_response())
+            }
+            Err(error) => Err(error.into_response()),
+        }
+    }
+}
