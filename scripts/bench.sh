@@ -16,6 +16,9 @@ BIN=target/release/concierge
 echo "## Crypto (one core)"
 CRYPTO=$(cargo bench -q -p concierge-tokens --bench tokens 2>/dev/null)
 echo "$CRYPTO"
+echo
+echo "## Rust SDK request path (one core)"
+cargo bench -q -p concierge-sdk --bench layer 2>/dev/null
 # The raw rates the HTTP rows are compared with, per core.
 # The server keeps every core busy, so it is compared with the raw rates per core measured with
 # every core busy too (on SMT machines two busy siblings each run slower than one alone).

@@ -1,0 +1,207 @@
+//! The SDK's request path on one thread, printed as a markdown table (issue 6): raw RS256
+//! verifications of a session token with the crypto the SDK uses, authenticated requests through
+//! `ClerkLayer` (PEM key, so the key is always cached and no request touches the network) to an
+//! axum handler that extracts `Auth`, their ratio, and heap allocations per request counted by
+//! a wrapper around the system allocator.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+// The counting allocator needs `unsafe impl GlobalAlloc`; the library itself forbids unsafe code.
+#![allow(unsafe_code)]
+
+use aws_lc_rs::encoding::AsDer;
+use aws_lc_rs::rand::SystemRandom;
+use aws_lc_rs::rsa::KeySize;
+use aws_lc_rs::signature::{
+    KeyPair, RsaKeyPair, RsaPublicKeyComponents, RSA_PKCS1_2048_8192_SHA256, RSA_PKCS1_SHA256,
+};
+use axum::body::Body;
+use axum::routing::get;
+use axum::Router;
+use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
+use base64::Engine;
+use concierge_sdk::middleware::ClerkLayer;
+use concierge_sdk::{Auth, Clerk, Clock, Config, SystemClock};
+use http::{Request, StatusCode};
+use std::alloc::{GlobalAlloc, Layout, System};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+use tower::ServiceExt;
+
+/// The system allocator, counting every allocation (and reallocation) it serves.
+struct Counting;
+
+static ALLOCATIONS: AtomicU64 = AtomicU64::new(0);
+
+// SAFETY: every call is forwarded unchanged to `System`, which upholds `GlobalAlloc`'s contract.
+unsafe impl GlobalAlloc for Counting {
+    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+        ALLOCATIONS.fetch_add(1, Ordering::Relaxed);
+        // SAFETY: same layout, forwarded.
+        unsafe { System.alloc(layout) }
+    }
+
+    unsafe fn alloc_zeroed(&self, layout: Layout) -> *mut u8 {
+        ALLOCATIONS.fetch_add(1, Ordering::Relaxed);
+        // SAFETY: same layout, forwarded.
+        unsafe { System.alloc_zeroed(layout) }
+    }
+
+    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
+        ALLOCATIONS.fetch_add(1, Ordering::Relaxed);
+        // SAFETY: `ptr` was allocated by `System` with `layout` (every allocation goes there).
+        unsafe { System.realloc(ptr, layout, new_size) }
+    }
+
+    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+        // SAFETY: `ptr` was allocated by `System` with `layout`.
+        unsafe { System.dealloc(ptr, layout) }
+    }
+}
+
+#[global_allocator]
+static GLOBAL: Counting = Counting;
+
+/// The publishable key of `clerk.example.test`.
+const PUBLISHABLE_KEY: &str = "pk_live_Y2xlcmsuZXhhbXBsZS50ZXN0JA";
+
+fn pem(pair: &RsaKeyPair) -> String {
+    let der = pair.public_key().as_der().unwrap();
+    let body = STANDARD.encode(der.as_ref());
+    let lines: Vec<&str> = body
+        .as_bytes()
+        .chunks(64)
+        .map(|c| std::str::from_utf8(c).unwrap())
+        .collect();
+    format!(
+        "-----BEGIN PUBLIC KEY-----\n{}\n-----END PUBLIC KEY-----\n",
+        lines.join("\n")
+    )
+}
+
+/// A session token as Concierge mints it (v2 claims), valid for an hour from now.
+fn session_token(pair: &RsaKeyPair, now: i64) -> String {
+    let header = serde_json::json!({"alg": "RS256", "kid": "ins_bench", "typ": "JWT"});
+    let claims = serde_json::json!({
+        "azp": "http://localhost:3000", "exp": now + 3600, "fva": [0, -1], "iat": now,
+        "iss": "https://clerk.example.test", "nbf": now - 10,
+        "sid": "sess_2abcdefghijklmnopqrstuvwxyz", "sts": "active",
+        "sub": "user_2abcdefghijklmnopqrstuvwxyz", "v": 2
+    });
+    let input = format!(
+        "{}.{}",
+        URL_SAFE_NO_PAD.encode(header.to_string()),
+        URL_SAFE_NO_PAD.encode(claims.to_string())
+    );
+    let mut signature = vec![0; pair.public_modulus_len()];
+    pair.sign(
+        &RSA_PKCS1_SHA256,
+        &SystemRandom::new(),
+        input.as_bytes(),
+        &mut signature,
+    )
+    .unwrap();
+    format!("{input}.{}", URL_SAFE_NO_PAD.encode(signature))
+}
+
+fn cookie_request(cookie: &str) -> Request<Body> {
+    Request::get("/me")
+        .header("host", "localhost:3000")
+        .header("cookie", cookie)
+        .body(Body::empty())
+        .unwrap()
+}
+
+async fn rate_async<F: std::future::Future<Output = ()>>(
+    budget: Duration,
+    mut work: impl FnMut() -> F,
+) -> f64 {
+    let start = Instant::now();
+    let mut n = 0u64;
+    while start.elapsed() < budget {
+        work().await;
+        n += 1;
+    }
+    n as f64 / start.elapsed().as_secs_f64()
+}
+
+/// Heap allocations per call of `work`, averaged over `n` calls whose inputs are built first.
+async fn allocations_per_request(app: &Router, cookie: &str, n: u64) -> f64 {
+    let requests: Vec<_> = (0..n).map(|_| cookie_request(cookie)).collect();
+    let before = ALLOCATIONS.load(Ordering::Relaxed);
+    for request in requests {
+        let response = app.clone().oneshot(request).await.unwrap();
+        assert_eq!(response.status(), StatusCode::OK);
+    }
+    (ALLOCATIONS.load(Ordering::Relaxed) - before) as f64 / n as f64
+}
+
+fn main() {
+    let budget = Duration::from_secs(2);
+    let pair = RsaKeyPair::generate(KeySize::Rsa2048).unwrap();
+    // The SDK checks tokens against its `SystemClock`, so the token is minted for that "now".
+    let now = SystemClock.now_ms() / 1000;
+    let token = session_token(&pair, now);
+    let cookie = format!("__session={token}; __client_uat={now}");
+
+    // (a) Raw RS256 verification: the signature over the token's signing input, checked with
+    // the aws-lc-rs call the SDK makes, the key's components prepared once.
+    let (signing_input, signature_b64) = token.rsplit_once('.').unwrap();
+    let signature = URL_SAFE_NO_PAD.decode(signature_b64).unwrap();
+    let public = pair.public_key();
+    let n = public.modulus().big_endian_without_leading_zero().to_vec();
+    let e = public.exponent().big_endian_without_leading_zero().to_vec();
+    let components = RsaPublicKeyComponents { n: &n, e: &e };
+
+    // (b) The SDK configured networkless with the PEM public key, in front of a handler that
+    // extracts `Auth`; a bare router with a handler that extracts nothing as the floor.
+    let clerk = Clerk::new(
+        Config::new(PUBLISHABLE_KEY)
+            .unwrap()
+            .jwt_key(pem(&pair))
+            .authorized_parties(["http://localhost:3000"]),
+    )
+    .unwrap();
+    let app = Router::new()
+        .route("/me", get(|auth: Auth| async move { auth.user_id }))
+        .layer(ClerkLayer::new(clerk));
+    let bare = Router::new().route("/me", get(|| async { "user_2abcdefghijklmnopqrstuvwxyz" }));
+
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    runtime.block_on(async {
+        // The request really is authenticated: 200 with the token's subject.
+        let response = app.clone().oneshot(cookie_request(&cookie)).await.unwrap();
+        assert_eq!(response.status(), StatusCode::OK);
+        let body = axum::body::to_bytes(response.into_body(), 1024).await.unwrap();
+        assert_eq!(&body[..], b"user_2abcdefghijklmnopqrstuvwxyz");
+
+        let raw = rate_async(budget, || async {
+            components
+                .verify(&RSA_PKCS1_2048_8192_SHA256, signing_input.as_bytes(), &signature)
+                .unwrap();
+        })
+        .await;
+        let layered = rate_async(budget, || async {
+            let response = app.clone().oneshot(cookie_request(&cookie)).await.unwrap();
+            assert_eq!(response.status(), StatusCode::OK);
+        })
+        .await;
+        let floor = rate_async(budget, || async {
+            let response = bare.clone().oneshot(cookie_request(&cookie)).await.unwrap();
+            assert_eq!(response.status(), StatusCode::OK);
+        })
+        .await;
+        let allocs = allocations_per_request(&app, &cookie, 10_000).await;
+        let bare_allocs = allocations_per_request(&bare, &cookie, 10_000).await;
+
+        println!("| one thread (current_thread runtime) | per second | vs raw RS256 verify | allocations per request |");
+        println!("|---|---|---|---|");
+        println!("| raw RS256 verify (aws-lc-rs, as the SDK calls it) | {raw:.0} | 100% | |");
+        println!(
+            "| authenticated request: `ClerkLayer` + `Auth` extractor, `__session` cookie, PEM key | {layered:.0} | {:.1}% | {allocs:.1} |",
+            layered / raw * 100.0
+        );
+        println!("| same request, bare router without the layer (floor) | {floor:.0} | | {bare_allocs:.1} |");
+    });
+}
