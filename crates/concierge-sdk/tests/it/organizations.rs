@@ -1,13 +1,11 @@
 //! The Backend API client's organization side against a real Concierge: organizations,
-//! memberships, organization invitations, roles and permissions (wire §8.2).
-//!
-//! Organization domains (`/v1/organizations/{id}/domains`) are not served by this branch's
-//! server yet, so their client methods have no integration test here.
+//! memberships, organization invitations, domains, roles and permissions (wire §8.2).
 
 use concierge_sdk::client::{
-    BackendApi, CreateOrganizationInvitationParams, CreateOrganizationParams, MetadataParams,
-    OrganizationInvitationListParams, OrganizationListParams, OrganizationMembershipListParams,
-    PageParams, PermissionParams, RoleParams, UpdateOrganizationParams,
+    BackendApi, CreateOrganizationDomainParams, CreateOrganizationInvitationParams,
+    CreateOrganizationParams, MetadataParams, OrganizationInvitationListParams,
+    OrganizationListParams, OrganizationMembershipListParams, PageParams, PermissionParams,
+    RoleParams, UpdateOrganizationDomainParams, UpdateOrganizationParams,
 };
 use concierge_testkit::{Db, TestServer};
 use http::StatusCode;
@@ -521,4 +519,148 @@ crate::both_databases!(
     memberships,
     invitations,
     roles_and_permissions,
+    domains,
 );
+
+async fn domains(db: Db) {
+    let srv = TestServer::spawn(db).await;
+    let api = api(&srv);
+    let acme = api
+        .create_organization(&CreateOrganizationParams::new("Acme Inc"))
+        .await
+        .unwrap();
+
+    // Created verified unless told otherwise (wire §8.2).
+    let corp = api
+        .create_organization_domain(
+            &acme.id,
+            &CreateOrganizationDomainParams::new("acme-corp.com"),
+        )
+        .await
+        .unwrap();
+    assert!(corp.id.starts_with("orgdmn_"), "{}", corp.id);
+    assert_eq!(corp.organization_id, acme.id);
+    assert_eq!(corp.name, "acme-corp.com");
+    assert_eq!(corp.other["object"], "organization_domain");
+    let verification = corp.verification.as_ref().unwrap();
+    assert_eq!(verification["status"], "verified");
+    assert_eq!(corp.total_pending_invitations, 0);
+    assert!(corp.created_at > 0 && corp.updated_at >= corp.created_at);
+    let labs = api
+        .create_organization_domain(
+            &acme.id,
+            &CreateOrganizationDomainParams {
+                enrollment_mode: Some("manual_invitation".into()),
+                verified: Some(false),
+                ..CreateOrganizationDomainParams::new("acme-labs.com")
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!(labs.enrollment_mode, "manual_invitation");
+    // Unverified and no code prepared: `verification` is null.
+    assert_eq!(labs.verification, None);
+
+    // A name taken in the instance, and a common email provider, are refused with 422.
+    let error = api
+        .create_organization_domain(
+            &acme.id,
+            &CreateOrganizationDomainParams::new("acme-corp.com"),
+        )
+        .await
+        .unwrap_err();
+    assert_eq!(error.status(), Some(StatusCode::UNPROCESSABLE_ENTITY));
+    assert_eq!(error.code(), Some("organization_domain_already_exists"));
+    let error = api
+        .create_organization_domain(&acme.id, &CreateOrganizationDomainParams::new("gmail.com"))
+        .await
+        .unwrap_err();
+    assert_eq!(error.status(), Some(StatusCode::UNPROCESSABLE_ENTITY));
+    assert_eq!(error.code(), Some("organization_domain_common"));
+
+    // List with counts and paging.
+    let all = api
+        .list_organization_domains(&acme.id, PageParams::default())
+        .await
+        .unwrap();
+    assert_eq!(all.total_count, 2);
+    let mut names: Vec<_> = all.data.iter().map(|d| d.name.as_str()).collect();
+    names.sort_unstable();
+    assert_eq!(names, ["acme-corp.com", "acme-labs.com"]);
+    let first = api
+        .list_organization_domains(
+            &acme.id,
+            PageParams {
+                limit: Some(1),
+                offset: Some(1),
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!((first.data.len(), first.total_count), (1, 2));
+
+    // Update: verify the second domain and let matching users be invited automatically.
+    let labs = api
+        .update_organization_domain(
+            &acme.id,
+            &labs.id,
+            &UpdateOrganizationDomainParams {
+                enrollment_mode: Some("automatic_invitation".into()),
+                verified: Some(true),
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!(labs.enrollment_mode, "automatic_invitation");
+    assert_eq!(labs.verification.as_ref().unwrap()["status"], "verified");
+    let error = api
+        .update_organization_domain(
+            &acme.id,
+            "orgdmn_missing",
+            &UpdateOrganizationDomainParams::default(),
+        )
+        .await
+        .unwrap_err();
+    assert_eq!(error.status(), Some(StatusCode::NOT_FOUND));
+
+    // Delete, then the list has one left and the id is gone.
+    let deleted = api
+        .delete_organization_domain(&acme.id, &corp.id)
+        .await
+        .unwrap();
+    assert_eq!(
+        (
+            deleted.id.as_str(),
+            deleted.object.as_str(),
+            deleted.deleted
+        ),
+        (corp.id.as_str(), "organization_domain", true)
+    );
+    let left = api
+        .list_organization_domains(&acme.id, PageParams::default())
+        .await
+        .unwrap();
+    assert_eq!(left.total_count, 1);
+    assert_eq!(left.data[0].id, labs.id);
+    let error = api
+        .delete_organization_domain(&acme.id, &corp.id)
+        .await
+        .unwrap_err();
+    assert_eq!(error.status(), Some(StatusCode::NOT_FOUND));
+
+    // Another organization does not see this one's domains.
+    let globex = api
+        .create_organization(&CreateOrganizationParams::new("Globex"))
+        .await
+        .unwrap();
+    let error = api
+        .delete_organization_domain(&globex.id, &labs.id)
+        .await
+        .unwrap_err();
+    assert_eq!(error.status(), Some(StatusCode::NOT_FOUND));
+    let none = api
+        .list_organization_domains(&globex.id, PageParams::default())
+        .await
+        .unwrap();
+    assert_eq!(none.total_count, 0);
+}
