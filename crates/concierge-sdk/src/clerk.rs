@@ -343,16 +343,40 @@ impl Clerk {
     }
 
     /// The instance's publishable key.
+    ///
+    /// ```
+    /// use concierge_sdk::{Clerk, Config};
+    ///
+    /// let clerk = Clerk::new(Config::new("pk_live_Y2xlcmsuZXhhbXBsZS50ZXN0JA")?.secret_key("sk_live_…"))?;
+    /// assert_eq!(clerk.publishable_key().frontend_api(), "clerk.example.test");
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn publishable_key(&self) -> &PublishableKey {
         &self.inner.config.publishable_key
     }
 
     /// The Backend API client, when a secret key is configured.
+    ///
+    /// ```
+    /// use concierge_sdk::{Clerk, Config};
+    ///
+    /// let clerk = Clerk::new(Config::new("pk_live_Y2xlcmsuZXhhbXBsZS50ZXN0JA")?.secret_key("sk_live_…"))?;
+    /// assert!(clerk.api().is_some(), "a secret key gives a Backend API client");
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn api(&self) -> Option<&BackendApi> {
         self.inner.api.as_ref()
     }
 
     /// The configured time source's "now" in milliseconds.
+    ///
+    /// ```
+    /// use concierge_sdk::{Clerk, Config};
+    ///
+    /// let clerk = Clerk::new(Config::new("pk_live_Y2xlcmsuZXhhbXBsZS50ZXN0JA")?.secret_key("sk_live_…"))?;
+    /// assert!(clerk.now_ms() > 1_700_000_000_000, "the system clock by default");
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn now_ms(&self) -> i64 {
         self.inner.config.clock.now_ms()
     }

@@ -17,9 +17,22 @@ use std::sync::{Arc, RwLock};
 
 /// The smallest gap between two refetches caused by unknown `kid`s, so that a flood of forged
 /// tokens cannot turn into a flood of Backend API calls.
+///
+/// ```
+/// assert_eq!(concierge_sdk::jwks::UNKNOWN_KID_REFETCH_INTERVAL_MS, 10_000);
+/// ```
 pub const UNKNOWN_KID_REFETCH_INTERVAL_MS: i64 = 10_000;
 
 /// One JSON Web Key as published by `GET /v1/jwks`.
+///
+/// ```
+/// use concierge_sdk::jwks::Jwk;
+///
+/// let jwk: Jwk = serde_json::from_str(
+///     r#"{"kty":"RSA","kid":"ins_1","alg":"RS256","use":"sig","n":"sXch","e":"AQAB"}"#,
+/// ).unwrap();
+/// assert_eq!(jwk.key_use.as_deref(), Some("sig"));
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Jwk {
     /// Key type; `RSA` for every Clerk key.
@@ -42,6 +55,13 @@ pub struct Jwk {
 }
 
 /// A JWKS document: `{"keys": [...]}`.
+///
+/// ```
+/// use concierge_sdk::jwks::JwkSet;
+///
+/// let jwks: JwkSet = serde_json::from_str(r#"{"keys":[{"kty":"RSA","kid":"ins_1","n":"sXch","e":"AQAB"}]}"#).unwrap();
+/// assert_eq!(jwks.keys[0].kid.as_deref(), Some("ins_1"));
+/// ```
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct JwkSet {
     /// The keys, current and retired.
@@ -49,11 +69,24 @@ pub struct JwkSet {
 }
 
 /// Why a key could not be loaded.
+///
+/// ```
+/// use concierge_sdk::jwks::VerificationKey;
+///
+/// let error = VerificationKey::from_pem("-----BEGIN PUBLIC KEY-----\nAAAA\n-----END PUBLIC KEY-----").unwrap_err();
+/// assert_eq!(error.to_string(), "invalid verification key: not an RSA public key");
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("invalid verification key: {0}")]
 pub struct KeyError(pub(crate) String);
 
 /// The signature algorithms session tokens may use (wire §2.1).
+///
+/// ```
+/// use concierge_sdk::jwks::Algorithm;
+///
+/// assert_eq!(Algorithm::from_name("RS512"), Some(Algorithm::Rs512));
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Algorithm {
     /// RSASSA-PKCS1-v1_5 with SHA-256 (what Clerk and Concierge sign with).
@@ -66,6 +99,14 @@ pub enum Algorithm {
 
 impl Algorithm {
     /// Parses a JOSE `alg` value; anything but `RS256`/`RS384`/`RS512` is refused.
+    ///
+    /// ```
+    /// use concierge_sdk::jwks::Algorithm;
+    ///
+    /// assert_eq!(Algorithm::from_name("RS256"), Some(Algorithm::Rs256));
+    /// assert_eq!(Algorithm::from_name("HS256"), None);
+    /// assert_eq!(Algorithm::from_name("none"), None);
+    /// ```
     pub fn from_name(name: &str) -> Option<Self> {
         match name {
             "RS256" => Some(Self::Rs256),
@@ -119,6 +160,18 @@ impl std::fmt::Debug for VerificationKey {
 
 impl VerificationKey {
     /// Loads an RSA key from a JWK (`kty: RSA` with `n` and `e`).
+    ///
+    /// ```
+    /// use concierge_sdk::jwks::{Jwk, VerificationKey};
+    ///
+    /// let mut jwk = Jwk {
+    ///     kty: "RSA".into(), kid: Some("ins_1".into()), alg: None, key_use: None,
+    ///     n: Some("sXch".into()), e: Some("AQAB".into()),
+    /// };
+    /// assert!(VerificationKey::from_jwk(&jwk).is_ok());
+    /// jwk.kty = "EC".into();
+    /// assert!(VerificationKey::from_jwk(&jwk).is_err());
+    /// ```
     pub fn from_jwk(jwk: &Jwk) -> Result<Self, KeyError> {
         if jwk.kty != "RSA" {
             return Err(KeyError(format!("unsupported key type {}", jwk.kty)));
@@ -141,6 +194,26 @@ impl VerificationKey {
     /// Loads an RSA public key from PEM: SPKI (`BEGIN PUBLIC KEY`, what Clerk's dashboard
     /// shows as the "JWT public key") or PKCS#1 (`BEGIN RSA PUBLIC KEY`). This is the
     /// networkless mode: no JWKS is ever fetched.
+    ///
+    /// ```
+    /// use concierge_sdk::jwks::VerificationKey;
+    ///
+    /// // The instance's "JWT public key" (SPKI PEM), as the dashboard shows it.
+    /// let pem = "\
+    /// -----BEGIN PUBLIC KEY-----\n\
+    /// MIIBIjANBgkqhkiG9w0BAQEFAAOCAQ8AMIIBCgKCAQEA0bFbgmfYjUr9BKk92Xd4\n\
+    /// FBJk517jnzD0ugBe2fth6eY3TdNDZnUfvRig6FYaPPhPcoH+ozek2lbbYBVweh95\n\
+    /// iNGWrfYCh6wntWKjbK7o5GEBS5xPpv9Y1lZhOt9rs7m49nDL/RA/YiVpqCONDq67\n\
+    /// rBrhugvRZDx/SKx2uWUEHpvHTpbCODAWNAZmBdScY/9Dlmfq4VdoC+W7ow97Dui3\n\
+    /// qHqb64ZqGhrBBk7X4xWDM8YIK92V+EzQQJPl4M2oWoiMJfI58JUGpuGgjiVRGKQh\n\
+    /// nsB4a+yIrEkjlt/5QyNg7mhsriQIPaY+zazoTEM4XphJgPSUzPkgdZb8ecmF2yiw\n\
+    /// VQIDAQAB\n\
+    /// -----END PUBLIC KEY-----\n\
+    /// ";
+    /// let key = VerificationKey::from_pem(pem).unwrap();
+    /// assert_eq!(key.kid(), None, "PEM keys have no id and match any kid");
+    /// assert!(VerificationKey::from_pem("ssh-rsa AAAA…").is_err());
+    /// ```
     pub fn from_pem(pem: &str) -> Result<Self, KeyError> {
         let body: String = pem
             .lines()
@@ -163,6 +236,16 @@ impl VerificationKey {
     }
 
     /// The key id, when the key came from a JWKS.
+    ///
+    /// ```
+    /// use concierge_sdk::jwks::{Jwk, VerificationKey};
+    ///
+    /// let jwk = Jwk {
+    ///     kty: "RSA".into(), kid: Some("ins_1".into()), alg: None, key_use: None,
+    ///     n: Some("sXch".into()), e: Some("AQAB".into()),
+    /// };
+    /// assert_eq!(VerificationKey::from_jwk(&jwk).unwrap().kid(), Some("ins_1"));
+    /// ```
     pub fn kid(&self) -> Option<&str> {
         self.kid.as_deref()
     }
@@ -179,6 +262,17 @@ impl VerificationKey {
 }
 
 /// Loads every usable RSA key of a JWKS; keys of other types are skipped.
+///
+/// ```
+/// use concierge_sdk::jwks::{keys_from_jwks, JwkSet};
+///
+/// let jwks: JwkSet = serde_json::from_str(
+///     r#"{"keys":[{"kty":"RSA","kid":"ins_1","n":"sXch","e":"AQAB"},{"kty":"EC","kid":"ec_1"}]}"#,
+/// ).unwrap();
+/// let keys = keys_from_jwks(&jwks);
+/// assert_eq!(keys.len(), 1, "the EC key is skipped");
+/// assert_eq!(keys[0].kid(), Some("ins_1"));
+/// ```
 pub fn keys_from_jwks(jwks: &JwkSet) -> Vec<VerificationKey> {
     jwks.keys
         .iter()

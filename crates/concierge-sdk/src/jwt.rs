@@ -33,11 +33,23 @@ pub struct DecodedJwt {
 
 impl DecodedJwt {
     /// A string header field (`alg`, `kid`, `typ`, `cat`).
+    ///
+    /// ```
+    /// let jwt = concierge_sdk::jwt::decode("eyJhbGciOiJSUzI1NiIsImtpZCI6Imluc18xIn0.e30.c2ln").unwrap();
+    /// assert_eq!(jwt.header_str("kid"), Some("ins_1"));
+    /// assert_eq!(jwt.header_str("typ"), None);
+    /// ```
     pub fn header_str(&self, name: &str) -> Option<&str> {
         self.header.get(name).and_then(Value::as_str)
     }
 
     /// A string claim.
+    ///
+    /// ```
+    /// let jwt = concierge_sdk::jwt::decode("eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJ1c2VyXzEiLCJleHAiOjF9.c2ln").unwrap();
+    /// assert_eq!(jwt.claim_str("sub"), Some("user_1"));
+    /// assert_eq!(jwt.claim_str("exp"), None, "not a string");
+    /// ```
     pub fn claim_str(&self, name: &str) -> Option<&str> {
         self.claims.get(name).and_then(Value::as_str)
     }
@@ -56,6 +68,13 @@ fn decode_object(part: &str, what: &str) -> Result<Map<String, Value>, VerifyErr
 }
 
 /// Splits and decodes a compact JWT without verifying anything.
+///
+/// ```
+/// use concierge_sdk::jwt::decode;
+///
+/// assert!(decode("eyJhbGciOiJSUzI1NiJ9.e30.c2ln").is_ok());
+/// assert_eq!(decode("only.two").unwrap_err().reason(), "token-invalid");
+/// ```
 pub fn decode(token: &str) -> Result<DecodedJwt, VerifyError> {
     let mut parts = token.split('.');
     let (Some(header), Some(payload), Some(signature), None) =

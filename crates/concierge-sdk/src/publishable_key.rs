@@ -5,6 +5,13 @@ use base64::engine::general_purpose::{STANDARD_NO_PAD, URL_SAFE_NO_PAD};
 use base64::Engine;
 
 /// Whether an instance is a production (`pk_live_`) or development (`pk_test_`) instance.
+///
+/// ```
+/// use concierge_sdk::{InstanceType, PublishableKey};
+///
+/// let key = PublishableKey::parse("pk_test_Y2xlcmsuZXhhbXBsZS50ZXN0JA").unwrap();
+/// assert_eq!(key.instance_type(), InstanceType::Development);
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum InstanceType {
     /// `pk_live_…`.
@@ -14,6 +21,11 @@ pub enum InstanceType {
 }
 
 /// Why a publishable key was refused.
+///
+/// ```
+/// let error = concierge_sdk::PublishableKey::parse("sk_live_abc").unwrap_err();
+/// assert_eq!(error.to_string(), "invalid publishable key: must start with pk_live_ or pk_test_");
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("invalid publishable key: {0}")]
 pub struct PublishableKeyError(&'static str);
@@ -39,6 +51,13 @@ pub struct PublishableKey {
 impl PublishableKey {
     /// Parses a key: the `pk_live_`/`pk_test_` prefix, exactly three `_`-separated parts,
     /// decodable base64 (padding optional), exactly one `$` at the end, and a dotted host.
+    ///
+    /// ```
+    /// use concierge_sdk::PublishableKey;
+    ///
+    /// assert!(PublishableKey::parse(" pk_live_Y2xlcmsuZXhhbXBsZS50ZXN0JA ").is_ok());
+    /// assert!(PublishableKey::parse("pk_live_Y2xlcmsuZXhhbXBsZS50ZXN0").is_err()); // no `$`
+    /// ```
     pub fn parse(key: &str) -> Result<Self, PublishableKeyError> {
         let key = key.trim();
         let instance_type = if key.starts_with("pk_live_") {
@@ -74,22 +93,50 @@ impl PublishableKey {
     }
 
     /// The key as given.
+    ///
+    /// ```
+    /// use concierge_sdk::PublishableKey;
+    ///
+    /// let key = PublishableKey::parse("pk_test_Y2xlcmsuZXhhbXBsZS50ZXN0JA").unwrap();
+    /// assert_eq!(key.as_str(), "pk_test_Y2xlcmsuZXhhbXBsZS50ZXN0JA");
+    /// ```
     pub fn as_str(&self) -> &str {
         &self.raw
     }
 
     /// The Frontend API host encoded in the key (`clerk.example.test`); session tokens carry
     /// `iss = https://<this host>`.
+    ///
+    /// ```
+    /// use concierge_sdk::PublishableKey;
+    ///
+    /// let key = PublishableKey::parse("pk_test_Y2xlcmsuZXhhbXBsZS50ZXN0JA").unwrap();
+    /// assert_eq!(key.frontend_api(), "clerk.example.test");
+    /// ```
     pub fn frontend_api(&self) -> &str {
         &self.frontend_api
     }
 
     /// Production or development.
+    ///
+    /// ```
+    /// use concierge_sdk::{InstanceType, PublishableKey};
+    ///
+    /// let key = PublishableKey::parse("pk_test_Y2xlcmsuZXhhbXBsZS50ZXN0JA").unwrap();
+    /// assert_eq!(key.instance_type(), InstanceType::Development);
+    /// ```
     pub fn instance_type(&self) -> InstanceType {
         self.instance_type
     }
 
     /// The eight-character cookie suffix of this key (wire §4.2).
+    ///
+    /// ```
+    /// use concierge_sdk::PublishableKey;
+    ///
+    /// let key = PublishableKey::parse("pk_test_Y2xlcmsuZXhhbXBsZS50ZXN0JA").unwrap();
+    /// assert_eq!(key.cookie_suffix(), "6tQWJVae");
+    /// ```
     pub fn cookie_suffix(&self) -> String {
         cookie_suffix(&self.raw)
     }

@@ -57,8 +57,17 @@ use std::future::Future;
 use std::pin::Pin;
 
 /// The setting policies read for the active organization.
+///
+/// ```
+/// // A policy reads it: `USING (org_id = current_setting('app.current_org', true))`.
+/// assert_eq!(concierge_sdk::tenant::CURRENT_ORG, "app.current_org");
+/// ```
 pub const CURRENT_ORG: &str = "app.current_org";
 /// The setting policies may read for the signed-in user.
+///
+/// ```
+/// assert_eq!(concierge_sdk::tenant::CURRENT_USER, "app.current_user");
+/// ```
 pub const CURRENT_USER: &str = "app.current_user";
 
 /// Why a scoped transaction failed.

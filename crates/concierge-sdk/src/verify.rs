@@ -11,19 +11,48 @@ use crate::jwt::DecodedJwt;
 use serde_json::Value;
 
 /// Header `cat` of session tokens.
+///
+/// ```
+/// assert_eq!(concierge_sdk::verify::SESSION_TOKEN_CATEGORY, "cl_B7d4PD111AAA");
+/// ```
 pub const SESSION_TOKEN_CATEGORY: &str = "cl_B7d4PD111AAA";
 /// Header `cat` meaning "no category" (accepted like a session token).
+///
+/// ```
+/// assert_eq!(concierge_sdk::verify::IGNORED_TOKEN_CATEGORY, "cl_I7d4PD111III");
+/// ```
 pub const IGNORED_TOKEN_CATEGORY: &str = "cl_I7d4PD111III";
 /// Header `cat` of JWT-template tokens, refused as session tokens (wire §2.6).
+///
+/// ```
+/// assert_eq!(concierge_sdk::verify::TEMPLATE_TOKEN_CATEGORY, "cl_B7d4PD222AAA");
+/// ```
 pub const TEMPLATE_TOKEN_CATEGORY: &str = "cl_B7d4PD222AAA";
 /// Header `cat` of machine-to-machine tokens, refused as session tokens.
+///
+/// ```
+/// assert_eq!(concierge_sdk::verify::M2M_TOKEN_CATEGORY, "cl_B7d4PD333AAA");
+/// ```
 pub const M2M_TOKEN_CATEGORY: &str = "cl_B7d4PD333AAA";
 
 /// The default clock skew: 5 seconds, as `@clerk/backend`.
+///
+/// ```
+/// use concierge_sdk::verify::{VerifyOptions, DEFAULT_CLOCK_SKEW_MS};
+///
+/// assert_eq!(VerifyOptions::default().clock_skew_ms, DEFAULT_CLOCK_SKEW_MS);
+/// ```
 pub const DEFAULT_CLOCK_SKEW_MS: i64 = 5_000;
 
 /// Why a token was refused. [`VerifyError::reason`] gives the `@clerk/backend` reason string,
 /// which is also what `x-clerk-auth-reason` carries.
+///
+/// ```
+/// use concierge_sdk::VerifyError;
+///
+/// let error = VerifyError::Expired { exp: 1_760_000_060, now_ms: 1_760_000_100_000 };
+/// assert_eq!(error.reason(), "token-expired");
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum VerifyError {
     /// Not a decodable JWT, or a header `typ` other than `JWT`.
@@ -80,6 +109,13 @@ pub enum VerifyError {
 
 impl VerifyError {
     /// The `@clerk/backend` `TokenVerificationErrorReason` for this error (wire §2.3).
+    ///
+    /// ```
+    /// use concierge_sdk::VerifyError;
+    ///
+    /// assert_eq!(VerifyError::InvalidSignature.reason(), "token-invalid-signature");
+    /// assert_eq!(VerifyError::KidMismatch("ins_2".into()).reason(), "jwk-kid-mismatch");
+    /// ```
     pub fn reason(&self) -> &'static str {
         match self {
             Self::Malformed(_) => "token-invalid",
@@ -102,6 +138,17 @@ impl VerifyError {
 }
 
 /// Claim rules applied after the signature check.
+///
+/// ```
+/// use concierge_sdk::verify::VerifyOptions;
+///
+/// let options = VerifyOptions {
+///     authorized_parties: vec!["https://app.example.test".into()],
+///     issuers: vec!["clerk.example.test".into()],
+///     ..VerifyOptions::default()
+/// };
+/// assert!(options.audience.is_empty());
+/// ```
 #[derive(Debug, Clone)]
 pub struct VerifyOptions {
     /// Accepted `azp` values (page origins such as `https://app.example.com`). Empty accepts
@@ -129,6 +176,20 @@ impl Default for VerifyOptions {
 
 /// Refuses tokens that are not session tokens by their shape alone (wire §2.1, §4.5 row 10):
 /// a JWT-template or M2M `cat`, a machine `typ`, or a `sub` starting `mch_`.
+///
+/// ```
+/// use concierge_sdk::{jwt, verify};
+/// # use base64::Engine;
+/// # fn jwt(header: &str, claims: &str) -> String {
+/// #     let b64 = |s: &str| base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(s);
+/// #     format!("{}.{}.c2ln", b64(header), b64(claims))
+/// # }
+///
+/// let session = jwt::decode(&jwt(r#"{"alg":"RS256","cat":"cl_B7d4PD111AAA"}"#, r#"{"sub":"user_1"}"#)).unwrap();
+/// assert!(verify::check_token_type(&session).is_ok());
+/// let template = jwt::decode(&jwt(r#"{"alg":"RS256","cat":"cl_B7d4PD222AAA"}"#, r#"{"sub":"user_1"}"#)).unwrap();
+/// assert_eq!(verify::check_token_type(&template).unwrap_err().reason(), "token-type-mismatch");
+/// ```
 pub fn check_token_type(jwt: &DecodedJwt) -> Result<(), VerifyError> {
     if let Some(category) = jwt.header.get("cat") {
         let category = category.as_str().unwrap_or_default();
@@ -151,6 +212,25 @@ pub fn check_token_type(jwt: &DecodedJwt) -> Result<(), VerifyError> {
 }
 
 /// Header checks (`typ` absent or `JWT`, `alg` RS256/384/512) and the signature.
+///
+/// ```
+/// use concierge_sdk::jwks::{Jwk, VerificationKey};
+/// use concierge_sdk::{jwt, verify};
+/// # use base64::Engine;
+/// # fn jwt(header: &str, claims: &str) -> String {
+/// #     let b64 = |s: &str| base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(s);
+/// #     format!("{}.{}.c2ln", b64(header), b64(claims))
+/// # }
+/// # let key = VerificationKey::from_jwk(&Jwk {
+/// #     kty: "RSA".into(), kid: None, alg: None, key_use: None,
+/// #     n: Some("sXch".into()), e: Some("AQAB".into()),
+/// # }).unwrap();
+///
+/// let hs256 = jwt::decode(&jwt(r#"{"alg":"HS256"}"#, r#"{"sub":"user_1"}"#)).unwrap();
+/// assert_eq!(verify::check_signature(&hs256, &key).unwrap_err().reason(), "token-invalid-algorithm");
+/// let forged = jwt::decode(&jwt(r#"{"alg":"RS256"}"#, r#"{"sub":"user_1"}"#)).unwrap();
+/// assert_eq!(verify::check_signature(&forged, &key).unwrap_err().reason(), "token-invalid-signature");
+/// ```
 pub fn check_signature(jwt: &DecodedJwt, key: &VerificationKey) -> Result<(), VerifyError> {
     if let Some(typ) = jwt.header.get("typ") {
         if typ.as_str() != Some("JWT") {
@@ -174,6 +254,26 @@ fn strip_scheme(iss: &str) -> &str {
 }
 
 /// Claim checks in `@clerk/backend`'s order: `sub`, `aud`, `azp`, `iss`, `exp`, `nbf`, `iat`.
+///
+/// ```
+/// use concierge_sdk::verify::{check_claims, VerifyOptions};
+/// use concierge_sdk::jwt;
+/// # use base64::Engine;
+/// # fn jwt(header: &str, claims: &str) -> String {
+/// #     let b64 = |s: &str| base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(s);
+/// #     format!("{}.{}.c2ln", b64(header), b64(claims))
+/// # }
+///
+/// let token = jwt(
+///     r#"{"alg":"RS256"}"#,
+///     r#"{"sub":"user_1","iss":"https://clerk.example.test","iat":1760000000,"exp":1760000060}"#,
+/// );
+/// let decoded = jwt::decode(&token).unwrap();
+/// let options = VerifyOptions { issuers: vec!["clerk.example.test".into()], ..VerifyOptions::default() };
+/// assert_eq!(check_claims(&decoded, &options, 1_760_000_010_000).unwrap().sub, "user_1");
+/// let later = check_claims(&decoded, &options, 1_760_000_070_000).unwrap_err();
+/// assert_eq!(later.reason(), "token-expired");
+/// ```
 pub fn check_claims(
     jwt: &DecodedJwt,
     options: &VerifyOptions,
@@ -272,6 +372,25 @@ pub(crate) fn select_key<'a>(
 
 /// Checks a `__clerk_handshake` token (wire §5.2 "token" format) and returns its directives:
 /// header rules and signature only, no time claims; a non-session `cat` is refused.
+///
+/// ```
+/// use concierge_sdk::jwks::{Jwk, VerificationKey};
+/// use concierge_sdk::{jwt, verify};
+/// # use base64::Engine;
+/// # fn jwt(header: &str, claims: &str) -> String {
+/// #     let b64 = |s: &str| base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(s);
+/// #     format!("{}.{}.c2ln", b64(header), b64(claims))
+/// # }
+/// # let key = VerificationKey::from_jwk(&Jwk {
+/// #     kty: "RSA".into(), kid: None, alg: None, key_use: None,
+/// #     n: Some("sXch".into()), e: Some("AQAB".into()),
+/// # }).unwrap();
+///
+/// let handshake = jwt(r#"{"alg":"RS256"}"#, r#"{"handshake":["__session=…; Path=/"]}"#);
+/// let decoded = jwt::decode(&handshake).unwrap();
+/// let error = verify::handshake_directives(&decoded, &key).unwrap_err();
+/// assert_eq!(error.reason(), "token-invalid-signature");
+/// ```
 pub fn handshake_directives(
     jwt: &DecodedJwt,
     key: &VerificationKey,

@@ -40,9 +40,17 @@ pub use users::{
 };
 
 /// The Backend API version this SDK speaks (the `Clerk-API-Version` header, wire §8.1).
+///
+/// ```
+/// assert_eq!(concierge_sdk::client::SUPPORTED_BAPI_VERSION, "2026-05-12");
+/// ```
 pub const SUPPORTED_BAPI_VERSION: &str = "2026-05-12";
 
 /// Clerk's hosted Backend API, the default `api_url`.
+///
+/// ```
+/// assert_eq!(concierge_sdk::client::DEFAULT_API_URL, "https://api.clerk.com");
+/// ```
 pub const DEFAULT_API_URL: &str = "https://api.clerk.com";
 
 /// One entry of Clerk's error envelope (`errors[]`, wire §7).

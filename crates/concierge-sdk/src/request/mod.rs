@@ -29,39 +29,103 @@ use url::Url;
 /// token-verification reasons of [`VerifyError::reason`].
 pub mod reason {
     /// A `__client_uat` > 0 but no `__session`: the browser is signed in, the token is missing.
+    ///
+    /// ```
+    /// assert_eq!(concierge_sdk::reason::CLIENT_UAT_BUT_NO_SESSION_TOKEN, "client-uat-but-no-session-token");
+    /// ```
     pub const CLIENT_UAT_BUT_NO_SESSION_TOKEN: &str = "client-uat-but-no-session-token";
     /// Development instance without a dev-browser token.
+    ///
+    /// ```
+    /// assert_eq!(concierge_sdk::reason::DEV_BROWSER_MISSING, "dev-browser-missing");
+    /// ```
     pub const DEV_BROWSER_MISSING: &str = "dev-browser-missing";
     /// Development instance with `__clerk_db_jwt` in the query.
+    ///
+    /// ```
+    /// assert_eq!(concierge_sdk::reason::DEV_BROWSER_SYNC, "dev-browser-sync");
+    /// ```
     pub const DEV_BROWSER_SYNC: &str = "dev-browser-sync";
     /// A document request arriving from another origin on the primary domain.
+    ///
+    /// ```
+    /// assert_eq!(concierge_sdk::reason::PRIMARY_DOMAIN_CROSS_ORIGIN_SYNC, "primary-domain-cross-origin-sync");
+    /// ```
     pub const PRIMARY_DOMAIN_CROSS_ORIGIN_SYNC: &str = "primary-domain-cross-origin-sync";
     /// Neither `__client_uat` nor `__session`: an anonymous visitor.
+    ///
+    /// ```
+    /// assert_eq!(concierge_sdk::reason::SESSION_TOKEN_AND_UAT_MISSING, "session-token-and-uat-missing");
+    /// ```
     pub const SESSION_TOKEN_AND_UAT_MISSING: &str = "session-token-and-uat-missing";
     /// A handshake produced no `__session` (signed out, or an already used nonce).
+    ///
+    /// ```
+    /// assert_eq!(concierge_sdk::reason::SESSION_TOKEN_MISSING, "session-token-missing");
+    /// ```
     pub const SESSION_TOKEN_MISSING: &str = "session-token-missing";
     /// The token was issued before the last sign-in state change.
+    ///
+    /// ```
+    /// assert_eq!(concierge_sdk::reason::SESSION_TOKEN_IAT_BEFORE_CLIENT_UAT, "session-token-iat-before-client-uat");
+    /// ```
     pub const SESSION_TOKEN_IAT_BEFORE_CLIENT_UAT: &str = "session-token-iat-before-client-uat";
     /// `nbf` in the future.
+    ///
+    /// ```
+    /// assert_eq!(concierge_sdk::reason::SESSION_TOKEN_NBF, "session-token-nbf");
+    /// ```
     pub const SESSION_TOKEN_NBF: &str = "session-token-nbf";
     /// `iat` in the future.
+    ///
+    /// ```
+    /// assert_eq!(concierge_sdk::reason::SESSION_TOKEN_IAT_IN_THE_FUTURE, "session-token-iat-in-the-future");
+    /// ```
     pub const SESSION_TOKEN_IAT_IN_THE_FUTURE: &str = "session-token-iat-in-the-future";
     /// A `__session` without `__client_uat`.
+    ///
+    /// ```
+    /// assert_eq!(concierge_sdk::reason::SESSION_TOKEN_BUT_NO_CLIENT_UAT, "session-token-but-no-client-uat");
+    /// ```
     pub const SESSION_TOKEN_BUT_NO_CLIENT_UAT: &str = "session-token-but-no-client-uat";
     /// An expired token on a GET (no `__refresh` support): `session-token-expired-refresh-…`.
+    ///
+    /// ```
+    /// assert_eq!(concierge_sdk::reason::SESSION_TOKEN_EXPIRED_GET, "session-token-expired-refresh-non-eligible-no-refresh-cookie");
+    /// ```
     pub const SESSION_TOKEN_EXPIRED_GET: &str =
         "session-token-expired-refresh-non-eligible-no-refresh-cookie";
     /// An expired token on another method.
+    ///
+    /// ```
+    /// assert_eq!(concierge_sdk::reason::SESSION_TOKEN_EXPIRED_NON_GET, "session-token-expired-refresh-non-eligible-non-get");
+    /// ```
     pub const SESSION_TOKEN_EXPIRED_NON_GET: &str =
         "session-token-expired-refresh-non-eligible-non-get";
     /// A JWT-template or machine token where a session token was expected.
+    ///
+    /// ```
+    /// assert_eq!(concierge_sdk::reason::TOKEN_TYPE_MISMATCH, "token-type-mismatch");
+    /// ```
     pub const TOKEN_TYPE_MISMATCH: &str = "token-type-mismatch";
     /// A verified session whose status is `pending` (treated as signed out by default; this
     /// reason is Concierge's, `@clerk/backend` reports such a request signed in).
+    ///
+    /// ```
+    /// assert_eq!(concierge_sdk::reason::SESSION_PENDING, "session-pending");
+    /// ```
     pub const SESSION_PENDING: &str = "session-pending";
     /// The URL names another organization than the session's active one (organization sync).
+    ///
+    /// ```
+    /// assert_eq!(concierge_sdk::reason::ACTIVE_ORGANIZATION_MISMATCH, "active-organization-mismatch");
+    /// ```
     pub const ACTIVE_ORGANIZATION_MISMATCH: &str = "active-organization-mismatch";
     /// Something unexpected, such as a failed handshake in development.
+    ///
+    /// ```
+    /// assert_eq!(concierge_sdk::reason::UNEXPECTED_ERROR, "unexpected-error");
+    /// ```
     pub const UNEXPECTED_ERROR: &str = "unexpected-error";
 }
 
