@@ -11,11 +11,23 @@ use std::sync::Arc;
 use std::time::Duration;
 
 /// A secret key (`sk_live_…`/`sk_test_…`) whose `Debug` output is redacted.
+///
+/// ```
+/// use concierge_sdk::SecretKey;
+///
+/// let key = SecretKey::from("sk_live_abc".to_owned());
+/// assert_eq!(format!("{key:?}"), "[redacted]");
+/// ```
 #[derive(Clone, PartialEq, Eq)]
 pub struct SecretKey(String);
 
 impl SecretKey {
     /// The key itself, for the `Authorization` header.
+    ///
+    /// ```
+    /// let key = concierge_sdk::SecretKey::from("sk_live_abc".to_owned());
+    /// assert_eq!(key.expose(), "sk_live_abc");
+    /// ```
     pub fn expose(&self) -> &str {
         &self.0
     }

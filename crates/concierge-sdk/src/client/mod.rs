@@ -136,6 +136,20 @@ fn first_code(errors: &[ClerkErrorDetail]) -> String {
 
 impl ApiError {
     /// The HTTP status, when the server answered.
+    ///
+    /// ```
+    /// use concierge_sdk::client::BackendApi;
+    ///
+    /// // Only an answer from the server has a status; a local error has none.
+    /// let error = BackendApi::new("ftp://api.example.test", "sk_live_…").unwrap_err();
+    /// assert_eq!(error.status(), None);
+    /// # async fn run(api: BackendApi) {
+    /// match api.get_user("user_missing").await {
+    ///     Err(error) if error.status() == Some(http::StatusCode::NOT_FOUND) => println!("no such user"),
+    ///     other => println!("{other:?}"),
+    /// }
+    /// # }
+    /// ```
     pub fn status(&self) -> Option<StatusCode> {
         match self {
             Self::Response { status, .. } => Some(*status),
@@ -144,6 +158,18 @@ impl ApiError {
     }
 
     /// The first error code of the envelope (`resource_not_found`), when there is one.
+    ///
+    /// ```
+    /// use concierge_sdk::client::BackendApi;
+    ///
+    /// let error = BackendApi::new("not a url", "sk_live_…").unwrap_err();
+    /// assert_eq!(error.code(), None);
+    /// # async fn run(api: BackendApi) {
+    /// if let Err(error) = api.get_user("user_missing").await {
+    ///     assert_eq!(error.code(), Some("resource_not_found"));
+    /// }
+    /// # }
+    /// ```
     pub fn code(&self) -> Option<&str> {
         match self {
             Self::Response { errors, .. } => errors.first().map(|e| e.code.as_str()),
@@ -215,6 +241,15 @@ impl std::fmt::Debug for BackendApi {
 impl BackendApi {
     /// A client for the Backend API at `api_url` (`https://api.clerk.com` for Clerk, the BAPI
     /// listener for Concierge). Requests go to `<api_url>/v1/…`.
+    ///
+    /// ```
+    /// use concierge_sdk::client::BackendApi;
+    ///
+    /// let api = BackendApi::new("http://127.0.0.1:4001", "sk_test_…")?;
+    /// # let _ = api;
+    /// assert!(BackendApi::new("ftp://127.0.0.1", "sk_test_…").is_err());
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn new(api_url: &str, secret_key: impl Into<SecretKey>) -> Result<Self, ApiError> {
         Self::with_options(
             api_url,
@@ -228,6 +263,22 @@ impl BackendApi {
     /// A client with an explicit HTTP client (proxies, timeouts, custom roots) and retry
     /// policy: `retries` extra attempts for idempotent GETs that failed on the network or with
     /// a 5xx, waiting `backoff`, then twice that, and so on.
+    ///
+    /// ```
+    /// use concierge_sdk::client::BackendApi;
+    /// use std::time::Duration;
+    ///
+    /// let http = reqwest::Client::builder().timeout(Duration::from_secs(5)).build()?;
+    /// let api = BackendApi::with_options(
+    ///     "https://api.clerk.com",
+    ///     "sk_live_…".to_owned().into(),
+    ///     http,
+    ///     3,
+    ///     Duration::from_millis(100),
+    /// )?;
+    /// # let _ = api;
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn with_options(
         api_url: &str,
         secret_key: SecretKey,
@@ -257,11 +308,26 @@ impl BackendApi {
     }
 
     /// `GET /v1/jwks`: the instance's public signing keys.
+    ///
+    /// ```
+    /// # async fn run(api: concierge_sdk::client::BackendApi) -> Result<(), concierge_sdk::client::ApiError> {
+    /// let jwks = api.jwks().await?;
+    /// let keys = concierge_sdk::jwks::keys_from_jwks(&jwks);
+    /// println!("{} signing keys", keys.len());
+    /// # Ok(()) }
+    /// ```
     pub async fn jwks(&self) -> Result<JwkSet, ApiError> {
         self.get("jwks", &[]).await
     }
 
     /// `GET /v1/clients/handshake_payload?nonce=…`: redeems a handshake nonce (single use).
+    ///
+    /// ```
+    /// # async fn run(api: concierge_sdk::client::BackendApi, nonce: &str) -> Result<(), concierge_sdk::client::ApiError> {
+    /// let payload = api.handshake_payload(nonce).await?;
+    /// println!("{payload:?}");
+    /// # Ok(()) }
+    /// ```
     pub async fn handshake_payload(&self, nonce: &str) -> Result<HandshakePayload, ApiError> {
         self.get("clients/handshake_payload", &[("nonce", nonce.to_owned())])
             .await

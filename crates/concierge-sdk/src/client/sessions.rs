@@ -80,6 +80,13 @@ fn session_path(id: &str, rest: &str) -> Result<String, ApiError> {
 
 impl BackendApi {
     /// `GET /v1/sessions/{id}`.
+    ///
+    /// ```
+    /// # async fn run(api: concierge_sdk::client::BackendApi) -> Result<(), concierge_sdk::client::ApiError> {
+    /// let session = api.get_session("sess_123").await?;
+    /// println!("{} {}", session.user_id, session.status);
+    /// # Ok(()) }
+    /// ```
     pub async fn get_session(&self, session_id: &str) -> Result<Session, ApiError> {
         self.get(&session_path(session_id, "")?, &[]).await
     }
@@ -109,6 +116,13 @@ impl BackendApi {
     }
 
     /// `POST /v1/sessions/{id}/revoke`.
+    ///
+    /// ```
+    /// # async fn run(api: concierge_sdk::client::BackendApi) -> Result<(), concierge_sdk::client::ApiError> {
+    /// let session = api.revoke_session("sess_123").await?;
+    /// assert_eq!(session.status, "revoked");
+    /// # Ok(()) }
+    /// ```
     pub async fn revoke_session(&self, session_id: &str) -> Result<Session, ApiError> {
         self.send(
             Method::POST,
@@ -120,6 +134,13 @@ impl BackendApi {
     }
 
     /// `POST /v1/sessions/{id}/tokens`: a fresh session token (what `getToken()` returns).
+    ///
+    /// ```
+    /// # async fn run(api: concierge_sdk::client::BackendApi) -> Result<(), concierge_sdk::client::ApiError> {
+    /// let token = api.create_session_token("sess_123").await?;
+    /// println!("Bearer {}", token.jwt);
+    /// # Ok(()) }
+    /// ```
     pub async fn create_session_token(&self, session_id: &str) -> Result<SessionToken, ApiError> {
         self.send(
             Method::POST,

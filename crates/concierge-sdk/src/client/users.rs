@@ -219,6 +219,13 @@ fn user_path(id: &str) -> Result<String, ApiError> {
 
 impl BackendApi {
     /// `GET /v1/users/{id}`.
+    ///
+    /// ```
+    /// # async fn run(api: concierge_sdk::client::BackendApi) -> Result<(), concierge_sdk::client::ApiError> {
+    /// let user = api.get_user("user_123").await?;
+    /// println!("{:?}", user.primary_email_address());
+    /// # Ok(()) }
+    /// ```
     pub async fn get_user(&self, user_id: &str) -> Result<User, ApiError> {
         self.get(&user_path(user_id)?, &[]).await
     }
@@ -252,6 +259,13 @@ impl BackendApi {
     }
 
     /// `DELETE /v1/users/{id}`.
+    ///
+    /// ```
+    /// # async fn run(api: concierge_sdk::client::BackendApi) -> Result<(), concierge_sdk::client::ApiError> {
+    /// let deleted = api.delete_user("user_123").await?;
+    /// assert!(deleted.deleted);
+    /// # Ok(()) }
+    /// ```
     pub async fn delete_user(&self, user_id: &str) -> Result<DeletedObject, ApiError> {
         self.send(Method::DELETE, &user_path(user_id)?, &[], None)
             .await

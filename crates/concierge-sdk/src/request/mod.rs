@@ -185,6 +185,18 @@ pub struct RequestState {
 
 impl RequestState {
     /// The auth object when signed in.
+    ///
+    /// ```
+    /// use concierge_sdk::{reason, Clerk, Config};
+    ///
+    /// let clerk = Clerk::new(Config::new("pk_live_Y2xlcmsuZXhhbXBsZS50ZXN0JA")?.secret_key("sk_live_…"))?;
+    /// let runtime = tokio::runtime::Runtime::new()?;
+    /// // An anonymous visitor: no cookie, no bearer token (decided without any network call).
+    /// let request = http::Request::get("/").header("host", "app.example.test").body(())?;
+    /// let state = runtime.block_on(clerk.authenticate_request(&request));
+    /// assert!(state.auth().is_none());
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn auth(&self) -> Option<&Auth> {
         match &self.status {
             AuthStatus::SignedIn(auth) => Some(auth.as_ref()),
@@ -193,11 +205,35 @@ impl RequestState {
     }
 
     /// Whether the request is signed in.
+    ///
+    /// ```
+    /// use concierge_sdk::{reason, Clerk, Config};
+    ///
+    /// let clerk = Clerk::new(Config::new("pk_live_Y2xlcmsuZXhhbXBsZS50ZXN0JA")?.secret_key("sk_live_…"))?;
+    /// let runtime = tokio::runtime::Runtime::new()?;
+    /// // An anonymous visitor: no cookie, no bearer token (decided without any network call).
+    /// let request = http::Request::get("/").header("host", "app.example.test").body(())?;
+    /// let state = runtime.block_on(clerk.authenticate_request(&request));
+    /// assert!(!state.is_signed_in());
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn is_signed_in(&self) -> bool {
         self.auth().is_some()
     }
 
     /// The reason when signed out or redirected to the handshake.
+    ///
+    /// ```
+    /// use concierge_sdk::{reason, Clerk, Config};
+    ///
+    /// let clerk = Clerk::new(Config::new("pk_live_Y2xlcmsuZXhhbXBsZS50ZXN0JA")?.secret_key("sk_live_…"))?;
+    /// let runtime = tokio::runtime::Runtime::new()?;
+    /// // An anonymous visitor: no cookie, no bearer token (decided without any network call).
+    /// let request = http::Request::get("/").header("host", "app.example.test").body(())?;
+    /// let state = runtime.block_on(clerk.authenticate_request(&request));
+    /// assert_eq!(state.reason(), Some(reason::SESSION_TOKEN_AND_UAT_MISSING));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn reason(&self) -> Option<&str> {
         match &self.status {
             AuthStatus::SignedIn(_) => None,
@@ -208,6 +244,18 @@ impl RequestState {
     }
 
     /// The `Set-Cookie` directives to send back.
+    ///
+    /// ```
+    /// use concierge_sdk::{reason, Clerk, Config};
+    ///
+    /// let clerk = Clerk::new(Config::new("pk_live_Y2xlcmsuZXhhbXBsZS50ZXN0JA")?.secret_key("sk_live_…"))?;
+    /// let runtime = tokio::runtime::Runtime::new()?;
+    /// // An anonymous visitor: no cookie, no bearer token (decided without any network call).
+    /// let request = http::Request::get("/").header("host", "app.example.test").body(())?;
+    /// let state = runtime.block_on(clerk.authenticate_request(&request));
+    /// assert_eq!(state.set_cookies().count(), 0, "nothing to set without a handshake");
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn set_cookies(&self) -> impl Iterator<Item = &str> {
         self.headers
             .get_all(header::SET_COOKIE)
@@ -217,6 +265,24 @@ impl RequestState {
 
     /// `Location` to redirect to, if any (the handshake; or, for development instances, the
     /// same URL without the handshake parameters).
+    ///
+    /// ```
+    /// use concierge_sdk::{reason, Clerk, Config};
+    ///
+    /// let clerk = Clerk::new(Config::new("pk_live_Y2xlcmsuZXhhbXBsZS50ZXN0JA")?.secret_key("sk_live_…"))?;
+    /// let runtime = tokio::runtime::Runtime::new()?;
+    /// // A signed-in browser whose session token is missing: a document request gets the handshake.
+    /// let request = http::Request::get("/dashboard")
+    ///     .header("host", "app.example.test")
+    ///     .header("sec-fetch-dest", "document")
+    ///     .header("cookie", "__client_uat=1760000000")
+    ///     .body(())?;
+    /// let state = runtime.block_on(clerk.authenticate_request(&request));
+    /// assert_eq!(state.reason(), Some(reason::CLIENT_UAT_BUT_NO_SESSION_TOKEN));
+    /// let location = state.location().unwrap();
+    /// assert!(location.starts_with("https://clerk.example.test/v1/client/handshake?"), "{location}");
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn location(&self) -> Option<&str> {
         self.headers
             .get(header::LOCATION)
