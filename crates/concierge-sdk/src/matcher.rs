@@ -358,6 +358,15 @@ pub struct PathPattern {
 
 impl PathPattern {
     /// Compiles a path-to-regexp 6 pattern.
+    ///
+    /// ```
+    /// use concierge_sdk::matcher::PathPattern;
+    ///
+    /// let pattern = PathPattern::new("/orgs/:slug")?;
+    /// assert!(pattern.is_match("/orgs/acme"));
+    /// assert!(PathPattern::new("/orgs/(").is_err());
+    /// # Ok::<(), concierge_sdk::matcher::PatternError>(())
+    /// ```
     pub fn new(pattern: &str) -> Result<Self, PatternError> {
         let error = |message: String| PatternError {
             pattern: pattern.to_owned(),
@@ -374,22 +383,56 @@ impl PathPattern {
     }
 
     /// The pattern as given.
+    ///
+    /// ```
+    /// use concierge_sdk::matcher::PathPattern;
+    ///
+    /// assert_eq!(PathPattern::new("/admin(.*)")?.as_str(), "/admin(.*)");
+    /// # Ok::<(), concierge_sdk::matcher::PatternError>(())
+    /// ```
     pub fn as_str(&self) -> &str {
         &self.source
     }
 
     /// The equivalent regular expression.
+    ///
+    /// ```
+    /// use concierge_sdk::matcher::PathPattern;
+    ///
+    /// let pattern = PathPattern::new("/orgs/:slug")?;
+    /// assert!(pattern.regex().is_match("/orgs/acme"));
+    /// # Ok::<(), concierge_sdk::matcher::PatternError>(())
+    /// ```
     pub fn regex(&self) -> &Regex {
         &self.regex
     }
 
     /// Whether an already normalised path matches.
+    ///
+    /// ```
+    /// use concierge_sdk::matcher::PathPattern;
+    ///
+    /// let pattern = PathPattern::new("/orgs/:slug")?;
+    /// assert!(pattern.is_match("/orgs/acme"));
+    /// assert!(!pattern.is_match("/orgs/acme/members/x"));
+    /// # Ok::<(), concierge_sdk::matcher::PatternError>(())
+    /// ```
     pub fn is_match(&self, path: &str) -> bool {
         self.regex.is_match(path)
     }
 
     /// The parameters of a matching (already normalised) path, by name; unnamed groups are
     /// numbered from `"0"`. `None` when the path does not match.
+    ///
+    /// ```
+    /// use concierge_sdk::matcher::PathPattern;
+    ///
+    /// let pattern = PathPattern::new("/orgs/:slug/(.*)")?;
+    /// let params = pattern.captures("/orgs/acme/settings").unwrap();
+    /// assert_eq!((params["slug"].as_str(), params["0"].as_str()), ("acme", "settings"));
+    /// assert!(pattern.captures("/users").is_none());
+    /// # Ok::<(), concierge_sdk::matcher::PatternError>(())
+    /// ```
     pub fn captures(&self, path: &str) -> Option<BTreeMap<String, String>> {
         let captures = self.regex.captures(path)?;
         Some(
@@ -427,6 +470,14 @@ pub struct RouteMatcher {
 
 impl RouteMatcher {
     /// Compiles every pattern; empty strings are ignored, as in Clerk.
+    ///
+    /// ```
+    /// use concierge_sdk::RouteMatcher;
+    ///
+    /// let public = RouteMatcher::new(["/", "/sign-in(.*)", ""])?;
+    /// assert_eq!(public.patterns().len(), 2, "empty patterns are ignored");
+    /// # Ok::<(), concierge_sdk::matcher::PatternError>(())
+    /// ```
     pub fn new<I, S>(patterns: I) -> Result<Self, PatternError>
     where
         I: IntoIterator<Item = S>,
@@ -441,11 +492,29 @@ impl RouteMatcher {
     }
 
     /// The compiled patterns.
+    ///
+    /// ```
+    /// use concierge_sdk::RouteMatcher;
+    ///
+    /// let matcher = RouteMatcher::new(["/admin(.*)"])?;
+    /// assert_eq!(matcher.patterns()[0].as_str(), "/admin(.*)");
+    /// # Ok::<(), concierge_sdk::matcher::PatternError>(())
+    /// ```
     pub fn patterns(&self) -> &[PathPattern] {
         &self.patterns
     }
 
     /// Whether `path` (the URL path, without query) matches any pattern, after normalisation.
+    ///
+    /// ```
+    /// use concierge_sdk::RouteMatcher;
+    ///
+    /// let admin = RouteMatcher::new(["/admin(.*)"])?;
+    /// assert!(admin.matches("//admin/users").unwrap());
+    /// assert!(!admin.matches("/blog").unwrap());
+    /// assert!(admin.matches("/%E0%A4%A").is_err(), "a malformed escape");
+    /// # Ok::<(), concierge_sdk::matcher::PatternError>(())
+    /// ```
     pub fn matches(&self, path: &str) -> Result<bool, MalformedPath> {
         let path = normalize_path(path)?;
         Ok(self.patterns.iter().any(|p| p.is_match(&path)))

@@ -28,6 +28,14 @@ pub enum OrganizationSyncTarget {
 impl OrganizationSyncTarget {
     /// The handshake's `organization_id` value: the id, else the slug; empty for the
     /// personal account.
+    ///
+    /// ```
+    /// use concierge_sdk::OrganizationSyncTarget;
+    ///
+    /// let by_slug = OrganizationSyncTarget::Organization { id: None, slug: Some("acme".into()) };
+    /// assert_eq!(by_slug.handshake_value(), "acme");
+    /// assert_eq!(OrganizationSyncTarget::PersonalAccount.handshake_value(), "");
+    /// ```
     pub fn handshake_value(&self) -> &str {
         match self {
             Self::Organization { id: Some(id), .. } => id,
@@ -39,6 +47,15 @@ impl OrganizationSyncTarget {
     }
 
     /// Whether a session whose active organization is `org_id`/`org_slug` must switch.
+    ///
+    /// ```
+    /// use concierge_sdk::OrganizationSyncTarget;
+    ///
+    /// let acme = OrganizationSyncTarget::Organization { id: None, slug: Some("acme".into()) };
+    /// assert!(!acme.mismatches(Some("org_1"), Some("acme")));
+    /// assert!(acme.mismatches(Some("org_2"), Some("globex")));
+    /// assert!(OrganizationSyncTarget::PersonalAccount.mismatches(Some("org_1"), Some("acme")));
+    /// ```
     pub fn mismatches(&self, org_id: Option<&str>, org_slug: Option<&str>) -> bool {
         match self {
             Self::Organization { id: Some(id), .. } => Some(id.as_str()) != org_id,
@@ -87,11 +104,25 @@ where
 
 impl OrganizationSyncOptions {
     /// No patterns: nothing is synced.
+    ///
+    /// ```
+    /// use concierge_sdk::OrganizationSyncOptions;
+    ///
+    /// assert!(OrganizationSyncOptions::new().find_target("/orgs/acme").is_none());
+    /// ```
     pub fn new() -> Self {
         Self::default()
     }
 
     /// URL patterns naming an organization with `:id` or `:slug` (replaces earlier ones).
+    ///
+    /// ```
+    /// use concierge_sdk::OrganizationSyncOptions;
+    ///
+    /// let sync = OrganizationSyncOptions::new().organization_patterns(["/orgs/:slug/(.*)"])?;
+    /// assert_eq!(sync.find_target("/orgs/acme/tasks").unwrap().handshake_value(), "acme");
+    /// # Ok::<(), concierge_sdk::matcher::PatternError>(())
+    /// ```
     pub fn organization_patterns<I, S>(mut self, patterns: I) -> Result<Self, PatternError>
     where
         I: IntoIterator<Item = S>,
@@ -102,6 +133,16 @@ impl OrganizationSyncOptions {
     }
 
     /// URL patterns of the personal account (replaces earlier ones).
+    ///
+    /// ```
+    /// use concierge_sdk::OrganizationSyncOptions;
+    ///
+    /// use concierge_sdk::OrganizationSyncTarget;
+    ///
+    /// let sync = OrganizationSyncOptions::new().personal_account_patterns(["/me(.*)"])?;
+    /// assert_eq!(sync.find_target("/me/settings"), Some(OrganizationSyncTarget::PersonalAccount));
+    /// # Ok::<(), concierge_sdk::matcher::PatternError>(())
+    /// ```
     pub fn personal_account_patterns<I, S>(mut self, patterns: I) -> Result<Self, PatternError>
     where
         I: IntoIterator<Item = S>,
@@ -113,6 +154,15 @@ impl OrganizationSyncOptions {
 
     /// What the URL path asks for: the first matching organization pattern that yields an id
     /// or slug, else a matching personal-account pattern, else `None`.
+    ///
+    /// ```
+    /// use concierge_sdk::OrganizationSyncOptions;
+    ///
+    /// let sync = OrganizationSyncOptions::new().organization_patterns(["/by-id/:id"])?;
+    /// assert_eq!(sync.find_target("/by-id/org_2x").unwrap().handshake_value(), "org_2x");
+    /// assert_eq!(sync.find_target("/pricing"), None);
+    /// # Ok::<(), concierge_sdk::matcher::PatternError>(())
+    /// ```
     pub fn find_target(&self, path: &str) -> Option<OrganizationSyncTarget> {
         for pattern in &self.organization {
             let Some(params) = pattern.captures(path) else {
@@ -149,6 +199,14 @@ impl OrganizationSyncOptions {
     }
 
     /// Whether any pattern is configured.
+    ///
+    /// ```
+    /// use concierge_sdk::OrganizationSyncOptions;
+    ///
+    /// assert!(OrganizationSyncOptions::new().is_empty());
+    /// assert!(!OrganizationSyncOptions::new().organization_patterns(["/orgs/:slug"])?.is_empty());
+    /// # Ok::<(), concierge_sdk::matcher::PatternError>(())
+    /// ```
     pub fn is_empty(&self) -> bool {
         self.organization.is_empty() && self.personal_account.is_empty()
     }
