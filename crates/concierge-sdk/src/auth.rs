@@ -181,6 +181,18 @@ fn v2_permissions(claims: &SessionClaims) -> Vec<String> {
 
 impl Auth {
     /// Maps verified claims to the auth object (wire §2.4), v2 or v1 by the `v` claim.
+    ///
+    /// ```
+    /// use concierge_sdk::{Auth, Check, SessionClaims};
+    /// use serde_json::json;
+    ///
+    /// let claims = json!({"sub": "user_1", "exp": 1760000060, "org_id": "org_1", "org_role": "org:member",
+    ///     "org_permissions": ["org:reports:read"]});
+    /// let claims = SessionClaims::from_map(claims.as_object().unwrap().clone()).unwrap();
+    /// let auth = Auth::from_claims(claims, "eyJ…".into());
+    /// assert_eq!(auth.org_id.as_deref(), Some("org_1"), "v1 claims: org_id at the top level");
+    /// assert_eq!(auth.token, "eyJ…");
+    /// ```
     pub fn from_claims(claims: SessionClaims, token: String) -> Self {
         let (org_id, org_slug, org_role, org_permissions) = if claims.is_v2() {
             match &claims.organization {
@@ -219,12 +231,37 @@ impl Auth {
     }
 
     /// One authorization check (`has({ role: 'org:admin' })`).
+    ///
+    /// ```
+    /// use concierge_sdk::{Auth, Check, SessionClaims};
+    /// use serde_json::json;
+    ///
+    /// let claims = json!({"sub": "user_1", "exp": 1760000060, "org_id": "org_1", "org_role": "org:member",
+    ///     "org_permissions": ["org:reports:read"]});
+    /// let claims = SessionClaims::from_map(claims.as_object().unwrap().clone()).unwrap();
+    /// let auth = Auth::from_claims(claims, "eyJ…".into());
+    /// assert!(auth.has(Check::Role("member")), "the org: prefix is optional");
+    /// assert!(!auth.has(Check::Role("org:admin")));
+    /// ```
     pub fn has(&self, check: Check<'_>) -> bool {
         self.has_all(&[check])
     }
 
     /// Several checks that must all pass (`has({ role, permission, … })`); an empty list is
     /// `false`, as `has({})`.
+    ///
+    /// ```
+    /// use concierge_sdk::{Auth, Check, SessionClaims};
+    /// use serde_json::json;
+    ///
+    /// let claims = json!({"sub": "user_1", "exp": 1760000060, "org_id": "org_1", "org_role": "org:member",
+    ///     "org_permissions": ["org:reports:read"]});
+    /// let claims = SessionClaims::from_map(claims.as_object().unwrap().clone()).unwrap();
+    /// let auth = Auth::from_claims(claims, "eyJ…".into());
+    /// assert!(auth.has_all(&[Check::Role("org:member"), Check::Permission("org:reports:read")]));
+    /// assert!(!auth.has_all(&[Check::Role("org:member"), Check::Permission("org:reports:export")]));
+    /// assert!(!auth.has_all(&[]), "asking nothing is false");
+    /// ```
     pub fn has_all(&self, checks: &[Check<'_>]) -> bool {
         !self.user_id.is_empty() && !checks.is_empty() && checks.iter().all(|c| self.passes(*c))
     }

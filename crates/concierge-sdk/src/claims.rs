@@ -6,6 +6,16 @@
 use serde_json::{Map, Value};
 
 /// The v2 `o` claim: the active organization.
+///
+/// ```
+/// use concierge_sdk::SessionClaims;
+/// use serde_json::json;
+///
+/// let raw = json!({"sub": "user_1", "exp": 1760000060, "v": 2, "o": {"id": "org_1", "slg": "acme", "rol": "admin"}});
+/// let claims = SessionClaims::from_map(raw.as_object().unwrap().clone()).unwrap();
+/// let org = claims.organization.unwrap();
+/// assert_eq!((org.slug.as_deref(), org.role.as_deref()), (Some("acme"), Some("admin")));
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct OrganizationClaim {
     /// `o.id`: organization id (`org_…`).
@@ -21,6 +31,15 @@ pub struct OrganizationClaim {
 }
 
 /// The `act` claim of an impersonated session.
+///
+/// ```
+/// use concierge_sdk::SessionClaims;
+/// use serde_json::json;
+///
+/// let raw = json!({"sub": "user_1", "exp": 1760000060, "act": {"sub": "user_support", "type": "impersonation"}});
+/// let claims = SessionClaims::from_map(raw.as_object().unwrap().clone()).unwrap();
+/// assert_eq!(claims.actor.unwrap().sub, "user_support");
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Actor {
     /// The impersonator (`user_…`).
@@ -99,6 +118,17 @@ pub(crate) fn seconds(map: &Map<String, Value>, name: &str) -> Option<i64> {
 impl SessionClaims {
     /// Types a payload. `None` when `sub` is not a string or `exp` not a number, the two
     /// claims verification requires (wire §2.2).
+    ///
+    /// ```
+    /// use concierge_sdk::SessionClaims;
+    /// use serde_json::json;
+    ///
+    /// let raw = json!({"sub": "user_1", "exp": 1760000060, "sid": "sess_1", "fva": [3, -1]});
+    /// let claims = SessionClaims::from_map(raw.as_object().unwrap().clone()).unwrap();
+    /// assert_eq!((claims.sid.as_deref(), claims.factor_verification_age), (Some("sess_1"), Some([3, -1])));
+    /// let no_exp = json!({"sub": "user_1"});
+    /// assert!(SessionClaims::from_map(no_exp.as_object().unwrap().clone()).is_none());
+    /// ```
     pub fn from_map(raw: Map<String, Value>) -> Option<Self> {
         let sub = string(&raw, "sub")?;
         let exp = seconds(&raw, "exp")?;
@@ -161,6 +191,16 @@ impl SessionClaims {
     }
 
     /// Whether these are v2 claims (`v: 2`).
+    ///
+    /// ```
+    /// use concierge_sdk::SessionClaims;
+    /// use serde_json::json;
+    ///
+    /// let v2 = json!({"sub": "user_1", "exp": 1760000060, "v": 2});
+    /// assert!(SessionClaims::from_map(v2.as_object().unwrap().clone()).unwrap().is_v2());
+    /// let v1 = json!({"sub": "user_1", "exp": 1760000060});
+    /// assert!(!SessionClaims::from_map(v1.as_object().unwrap().clone()).unwrap().is_v2());
+    /// ```
     pub fn is_v2(&self) -> bool {
         self.version == Some(2)
     }

@@ -86,11 +86,34 @@ impl ClerkRequest {
     }
 
     /// The verified session, when signed in.
+    ///
+    /// ```
+    /// use axum::routing::get;
+    /// use concierge_sdk::middleware::ClerkRequest;
+    ///
+    /// async fn page(request: ClerkRequest) -> String {
+    ///     match request.auth() {
+    ///         Some(auth) => format!("hello {}", auth.user_id),
+    ///         None => "hello, stranger".into(),
+    ///     }
+    /// }
+    /// # let _: axum::routing::MethodRouter = get(page);
+    /// ```
     pub fn auth(&self) -> Option<&Auth> {
         self.auth.as_deref()
     }
 
     /// The SDK handle (for the Backend API client, token verification, …).
+    ///
+    /// ```
+    /// use axum::routing::get;
+    /// use concierge_sdk::middleware::ClerkRequest;
+    ///
+    /// async fn page(request: ClerkRequest) -> String {
+    ///     request.clerk().publishable_key().frontend_api().to_owned()
+    /// }
+    /// # let _: axum::routing::MethodRouter = get(page);
+    /// ```
     pub fn clerk(&self) -> &Clerk {
         &self.clerk
     }

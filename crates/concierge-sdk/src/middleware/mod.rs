@@ -62,11 +62,30 @@ impl AuthState {
     }
 
     /// The session, when signed in.
+    ///
+    /// ```
+    /// use axum::Extension;
+    /// use concierge_sdk::middleware::AuthState;
+    ///
+    /// // A handler behind `ClerkLayer` reads the outcome from the request extensions.
+    /// async fn whoami(Extension(state): Extension<AuthState>) -> String {
+    ///     state.auth().map_or("anonymous".into(), |auth| auth.user_id.clone())
+    /// }
+    /// ```
     pub fn auth(&self) -> Option<&Auth> {
         self.auth.as_deref()
     }
 
     /// Why the request is signed out.
+    ///
+    /// ```
+    /// use axum::Extension;
+    /// use concierge_sdk::middleware::AuthState;
+    ///
+    /// async fn why(Extension(state): Extension<AuthState>) -> String {
+    ///     state.reason().unwrap_or("signed in").to_owned()
+    /// }
+    /// ```
     pub fn reason(&self) -> Option<&str> {
         self.reason.as_deref()
     }
@@ -93,6 +112,16 @@ pub struct ClerkLayer {
 
 impl ClerkLayer {
     /// A layer for a configured SDK.
+    ///
+    /// ```
+    /// use concierge_sdk::middleware::ClerkLayer;
+    /// use concierge_sdk::{Clerk, Config};
+    ///
+    /// let clerk = Clerk::new(Config::new("pk_live_Y2xlcmsuZXhhbXBsZS50ZXN0JA")?.secret_key("sk_live_…"))?;
+    /// let layer = ClerkLayer::new(clerk.clone()); // the `Clerk` stays usable elsewhere
+    /// # let _ = layer;
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn new(clerk: Clerk) -> Self {
         Self { clerk }
     }
@@ -304,11 +333,31 @@ impl Default for RequireAuth {
 
 impl RequireAuth {
     /// Any signed-in session.
+    ///
+    /// ```
+    /// use axum::{routing::get, Router};
+    /// use concierge_sdk::middleware::RequireAuth;
+    ///
+    /// let app: Router = Router::new()
+    ///     .route("/dashboard", get(|| async { "dashboard" }))
+    ///     .route_layer(RequireAuth::new()); // 401 when signed out
+    /// # let _ = app;
+    /// ```
     pub fn new() -> Self {
         Self { predicate: None }
     }
 
     /// A signed-in session for which `predicate` holds.
+    ///
+    /// ```
+    /// use axum::{routing::get, Router};
+    /// use concierge_sdk::middleware::RequireAuth;
+    ///
+    /// let app: Router = Router::new()
+    ///     .route("/support", get(|| async { "impersonation tools" }))
+    ///     .route_layer(RequireAuth::check(|auth| auth.actor.is_none())); // 403 while impersonating
+    /// # let _ = app;
+    /// ```
     pub fn check(predicate: impl Fn(&Auth) -> bool + Send + Sync + 'static) -> Self {
         Self {
             predicate: Some(Arc::new(predicate)),
