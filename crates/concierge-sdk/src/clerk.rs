@@ -52,6 +52,14 @@ impl From<&str> for SecretKey {
 }
 
 /// Why a configuration was refused.
+///
+/// ```
+/// use concierge_sdk::{Clerk, Config, ConfigError};
+///
+/// let error = Clerk::new(Config::new("pk_live_Y2xlcmsuZXhhbXBsZS50ZXN0JA")?).unwrap_err();
+/// assert!(matches!(error, ConfigError::NoVerificationKey));
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
     /// The publishable key does not parse.
@@ -122,6 +130,13 @@ impl std::fmt::Debug for Config {
 
 impl Config {
     /// Starts a configuration from the instance's publishable key.
+    ///
+    /// ```
+    /// use concierge_sdk::Config;
+    ///
+    /// assert!(Config::new("pk_test_Y2xlcmsuZXhhbXBsZS50ZXN0JA").is_ok());
+    /// assert!(Config::new("pk_test_bm90LWEta2V5").is_err());
+    /// ```
     pub fn new(publishable_key: &str) -> Result<Self, PublishableKeyError> {
         Ok(Self {
             publishable_key: PublishableKey::parse(publishable_key)?,
@@ -144,24 +159,68 @@ impl Config {
     }
 
     /// The secret key: authenticates Backend API calls (JWKS, handshake nonces, the client).
+    ///
+    /// ```
+    /// use concierge_sdk::{Clerk, Config};
+    ///
+    /// let clerk = Clerk::new(Config::new("pk_live_Y2xlcmsuZXhhbXBsZS50ZXN0JA")?.secret_key("sk_live_…"))?;
+    /// assert!(clerk.api().is_some());
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn secret_key(mut self, secret_key: impl Into<SecretKey>) -> Self {
         self.secret_key = Some(secret_key.into());
         self
     }
 
     /// The Backend API base URL (default `https://api.clerk.com`; Concierge's BAPI listener).
+    ///
+    /// ```
+    /// use concierge_sdk::{Clerk, Config};
+    ///
+    /// // Concierge's Backend API listener instead of Clerk's hosted one.
+    /// let config = Config::new("pk_live_Y2xlcmsuZXhhbXBsZS50ZXN0JA")?
+    ///     .secret_key("sk_live_…")
+    ///     .api_url("http://127.0.0.1:4001");
+    /// assert!(Clerk::new(config).is_ok());
+    /// let config = Config::new("pk_live_Y2xlcmsuZXhhbXBsZS50ZXN0JA")?
+    ///     .secret_key("sk_live_…")
+    ///     .api_url("not a url");
+    /// assert!(Clerk::new(config).is_err());
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn api_url(mut self, api_url: impl Into<String>) -> Self {
         self.api_url = api_url.into();
         self
     }
 
     /// A PEM public key for networkless verification: the JWKS is then never fetched.
+    ///
+    /// ```
+    /// use concierge_sdk::{Clerk, Config, ConfigError};
+    ///
+    /// // Networkless: with the instance's PEM public key no JWKS is fetched (and no secret key is needed).
+    /// let config = Config::new("pk_live_Y2xlcmsuZXhhbXBsZS50ZXN0JA")?.jwt_key("-----BEGIN PUBLIC KEY-----\nAAAA\n-----END PUBLIC KEY-----");
+    /// assert!(matches!(Clerk::new(config), Err(ConfigError::Key(_))), "this key does not parse");
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn jwt_key(mut self, pem: impl Into<String>) -> Self {
         self.jwt_key = Some(pem.into());
         self
     }
 
     /// Origins allowed in the `azp` claim (`https://app.example.com`).
+    ///
+    /// ```
+    /// use concierge_sdk::{Clerk, Config};
+    ///
+    /// let clerk = Clerk::new(
+    ///     Config::new("pk_live_Y2xlcmsuZXhhbXBsZS50ZXN0JA")?
+    ///         .secret_key("sk_live_…")
+    ///         .authorized_parties(["https://app.example.test", "https://admin.example.test"]),
+    /// )?;
+    /// # let _ = clerk;
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn authorized_parties<I, S>(mut self, parties: I) -> Self
     where
         I: IntoIterator<Item = S>,
@@ -173,12 +232,36 @@ impl Config {
 
     /// The Frontend API proxy (`https://app.example.com/__clerk` or `/__clerk`, resolved
     /// against the request's origin): handshakes redirect there (wire §1.3).
+    ///
+    /// ```
+    /// use concierge_sdk::{Clerk, Config, ConfigError};
+    ///
+    /// let config = Config::new("pk_live_Y2xlcmsuZXhhbXBsZS50ZXN0JA")?.secret_key("sk_live_…");
+    /// assert!(Clerk::new(config.clone().proxy_url("/__clerk")).is_ok());
+    /// assert!(matches!(
+    ///     Clerk::new(config.proxy_url("__clerk")),
+    ///     Err(ConfigError::InvalidProxyUrl(_))
+    /// ));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn proxy_url(mut self, proxy_url: impl Into<String>) -> Self {
         self.proxy_url = Some(proxy_url.into());
         self
     }
 
     /// Accepts another `iss` host besides the publishable key's (scheme optional).
+    ///
+    /// ```
+    /// use concierge_sdk::{Clerk, Config};
+    ///
+    /// let clerk = Clerk::new(
+    ///     Config::new("pk_live_Y2xlcmsuZXhhbXBsZS50ZXN0JA")?
+    ///         .secret_key("sk_live_…")
+    ///         .accept_issuer("clerk.old-domain.example.test"),
+    /// )?;
+    /// # let _ = clerk;
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn accept_issuer(mut self, issuer: impl Into<String>) -> Self {
         let issuer: String = issuer.into();
         self.extra_issuers.push(
@@ -192,6 +275,18 @@ impl Config {
     }
 
     /// Accepted `aud` values (checked only for tokens that carry `aud`).
+    ///
+    /// ```
+    /// use concierge_sdk::{Clerk, Config};
+    ///
+    /// let clerk = Clerk::new(
+    ///     Config::new("pk_live_Y2xlcmsuZXhhbXBsZS50ZXN0JA")?
+    ///         .secret_key("sk_live_…")
+    ///         .audience(["https://api.example.test"]),
+    /// )?;
+    /// # let _ = clerk;
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn audience<I, S>(mut self, audience: I) -> Self
     where
         I: IntoIterator<Item = S>,
@@ -202,30 +297,95 @@ impl Config {
     }
 
     /// Tolerance for `exp`/`nbf`/`iat` (default 5 s).
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use concierge_sdk::{Clerk, Config};
+    ///
+    /// let clerk = Clerk::new(
+    ///     Config::new("pk_live_Y2xlcmsuZXhhbXBsZS50ZXN0JA")?
+    ///         .secret_key("sk_live_…")
+    ///         .clock_skew(Duration::from_secs(2)),
+    /// )?;
+    /// # let _ = clerk;
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn clock_skew(mut self, skew: Duration) -> Self {
         self.clock_skew = skew;
         self
     }
 
     /// How long fetched JWKS keys are trusted before a refetch (default 1 h).
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use concierge_sdk::{Clerk, Config};
+    ///
+    /// let clerk = Clerk::new(
+    ///     Config::new("pk_live_Y2xlcmsuZXhhbXBsZS50ZXN0JA")?
+    ///         .secret_key("sk_live_…")
+    ///         .jwks_cache_ttl(Duration::from_secs(600)),
+    /// )?;
+    /// # let _ = clerk;
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn jwks_cache_ttl(mut self, ttl: Duration) -> Self {
         self.jwks_cache_ttl = ttl;
         self
     }
 
     /// The time source (default the system clock).
+    ///
+    /// ```
+    /// use concierge_sdk::SystemClock;
+    /// use std::sync::Arc;
+    /// use concierge_sdk::{Clerk, Config};
+    ///
+    /// let clerk = Clerk::new(
+    ///     Config::new("pk_live_Y2xlcmsuZXhhbXBsZS50ZXN0JA")?
+    ///         .secret_key("sk_live_…")
+    ///         .clock(Arc::new(SystemClock)),
+    /// )?;
+    /// # let _ = clerk;
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn clock(mut self, clock: Arc<dyn Clock>) -> Self {
         self.clock = clock;
         self
     }
 
     /// Whether a session with `sts: pending` counts as signed out (default `true`, as Clerk).
+    ///
+    /// ```
+    /// use concierge_sdk::{Clerk, Config};
+    ///
+    /// let clerk = Clerk::new(
+    ///     Config::new("pk_live_Y2xlcmsuZXhhbXBsZS50ZXN0JA")?
+    ///         .secret_key("sk_live_…")
+    ///         .treat_pending_as_signed_out(false),
+    /// )?;
+    /// # let _ = clerk;
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn treat_pending_as_signed_out(mut self, pending_is_signed_out: bool) -> Self {
         self.treat_pending_as_signed_out = pending_is_signed_out;
         self
     }
 
     /// The HTTP client for Backend API calls (timeouts, proxies, extra roots).
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use concierge_sdk::{Clerk, Config};
+    ///
+    /// let clerk = Clerk::new(
+    ///     Config::new("pk_live_Y2xlcmsuZXhhbXBsZS50ZXN0JA")?
+    ///         .secret_key("sk_live_…")
+    ///         .http_client(reqwest::Client::builder().timeout(Duration::from_secs(5)).build()?),
+    /// )?;
+    /// # let _ = clerk;
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn http_client(mut self, client: reqwest::Client) -> Self {
         self.http_client = Some(client);
         self
@@ -255,6 +415,19 @@ impl Config {
 
     /// How Backend API GETs (JWKS, handshake payloads) are retried on network errors and 5xx:
     /// `retries` extra attempts (default 2), waiting `backoff` (default 250 ms), then double.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use concierge_sdk::{Clerk, Config};
+    ///
+    /// let clerk = Clerk::new(
+    ///     Config::new("pk_live_Y2xlcmsuZXhhbXBsZS50ZXN0JA")?
+    ///         .secret_key("sk_live_…")
+    ///         .backend_api_retries(4, Duration::from_millis(100)),
+    /// )?;
+    /// # let _ = clerk;
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn backend_api_retries(mut self, retries: u32, backoff: Duration) -> Self {
         self.retries = retries;
         self.retry_backoff = backoff;
@@ -305,6 +478,14 @@ fn millis(duration: Duration) -> i64 {
 impl Clerk {
     /// Validates a configuration: the PEM key parses, the proxy URL is usable, and there is a
     /// way to get keys (a PEM key, or a secret key for the JWKS).
+    ///
+    /// ```
+    /// use concierge_sdk::{Clerk, Config};
+    ///
+    /// let clerk = Clerk::new(Config::new("pk_live_Y2xlcmsuZXhhbXBsZS50ZXN0JA")?.secret_key("sk_live_…"))?;
+    /// assert_eq!(clerk.publishable_key().frontend_api(), "clerk.example.test");
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn new(config: Config) -> Result<Self, ConfigError> {
         if let Some(proxy) = &config.proxy_url {
             let absolute = url::Url::parse(proxy)
@@ -432,6 +613,15 @@ impl Clerk {
 
     /// Verifies a `__clerk_handshake` token and returns its `Set-Cookie` directives
     /// (wire §5.3: signature only, no time claims).
+    ///
+    /// ```
+    /// # async fn run(clerk: concierge_sdk::Clerk, token: &str) {
+    /// match clerk.verify_handshake_token(token).await {
+    ///     Ok(directives) => directives.iter().for_each(|cookie| println!("Set-Cookie: {cookie}")),
+    ///     Err(error) => println!("refused: {}", error.reason()),
+    /// }
+    /// # }
+    /// ```
     pub async fn verify_handshake_token(&self, token: &str) -> Result<Vec<String>, VerifyError> {
         let jwt = crate::jwt::decode(token)?;
         let key = self.key_for(jwt.header_str("kid")).await?;

@@ -26,6 +26,12 @@ pub trait Clock: Send + Sync + 'static {
 }
 
 /// The system clock (the default).
+///
+/// ```
+/// use concierge_sdk::{Clock, SystemClock};
+///
+/// assert!(SystemClock.now_ms() > 1_704_067_200_000, "after 2024-01-01");
+/// ```
 #[derive(Debug, Clone, Copy, Default)]
 pub struct SystemClock;
 

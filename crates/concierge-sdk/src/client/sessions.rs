@@ -92,6 +92,17 @@ impl BackendApi {
     }
 
     /// `GET /v1/sessions?paginated=true`.
+    ///
+    /// ```
+    /// # async fn run(api: concierge_sdk::client::BackendApi) -> Result<(), concierge_sdk::client::ApiError> {
+    /// use concierge_sdk::client::SessionListParams;
+    ///
+    /// let page = api
+    ///     .list_sessions(&SessionListParams { user_id: Some("user_123".into()), status: Some("active".into()), ..Default::default() })
+    ///     .await?;
+    /// println!("{} active sessions", page.total_count);
+    /// # Ok(()) }
+    /// ```
     pub async fn list_sessions(
         &self,
         params: &SessionListParams,
@@ -153,6 +164,13 @@ impl BackendApi {
 
     /// `POST /v1/sessions/{id}/tokens/{template}`: a JWT-template token, optionally with a
     /// custom lifetime.
+    ///
+    /// ```
+    /// # async fn run(api: concierge_sdk::client::BackendApi) -> Result<(), concierge_sdk::client::ApiError> {
+    /// let token = api.create_template_token("sess_123", "supabase", Some(300)).await?;
+    /// println!("{}", token.jwt);
+    /// # Ok(()) }
+    /// ```
     pub async fn create_template_token(
         &self,
         session_id: &str,

@@ -231,23 +231,63 @@ impl BackendApi {
     }
 
     /// `GET /v1/users`: one page of users matching the filters.
+    ///
+    /// ```
+    /// # async fn run(api: concierge_sdk::client::BackendApi) -> Result<(), concierge_sdk::client::ApiError> {
+    /// use concierge_sdk::client::UserListParams;
+    ///
+    /// let users = api
+    ///     .list_users(&UserListParams { email_address: vec!["ada@example.com".into()], ..Default::default() })
+    ///     .await?;
+    /// println!("{} found", users.len());
+    /// # Ok(()) }
+    /// ```
     pub async fn list_users(&self, params: &UserListParams) -> Result<Vec<User>, ApiError> {
         self.get("users", &params.to_query(true)).await
     }
 
     /// `GET /v1/users/count`: how many users match the filters.
+    ///
+    /// ```
+    /// # async fn run(api: concierge_sdk::client::BackendApi) -> Result<(), concierge_sdk::client::ApiError> {
+    /// let total = api.count_users(&Default::default()).await?;
+    /// println!("{total} users");
+    /// # Ok(()) }
+    /// ```
     pub async fn count_users(&self, params: &UserListParams) -> Result<u64, ApiError> {
         let count: TotalCount = self.get("users/count", &params.to_query(false)).await?;
         Ok(count.total_count)
     }
 
     /// `POST /v1/users`.
+    ///
+    /// ```
+    /// # async fn run(api: concierge_sdk::client::BackendApi) -> Result<(), concierge_sdk::client::ApiError> {
+    /// use concierge_sdk::client::CreateUserParams;
+    ///
+    /// let user = api
+    ///     .create_user(&CreateUserParams { email_address: vec!["ada@example.com".into()], ..Default::default() })
+    ///     .await?;
+    /// println!("{}", user.id);
+    /// # Ok(()) }
+    /// ```
     pub async fn create_user(&self, params: &CreateUserParams) -> Result<User, ApiError> {
         let body = serde_json::to_value(params).map_err(|e| ApiError::Decode(e.to_string()))?;
         self.send(Method::POST, "users", &[], Some(body)).await
     }
 
     /// `PATCH /v1/users/{id}`.
+    ///
+    /// ```
+    /// # async fn run(api: concierge_sdk::client::BackendApi) -> Result<(), concierge_sdk::client::ApiError> {
+    /// use concierge_sdk::client::UpdateUserParams;
+    ///
+    /// let user = api
+    ///     .update_user("user_123", &UpdateUserParams { first_name: Some("Ada".into()), ..Default::default() })
+    ///     .await?;
+    /// println!("{:?}", user.primary_email_address());
+    /// # Ok(()) }
+    /// ```
     pub async fn update_user(
         &self,
         user_id: &str,
