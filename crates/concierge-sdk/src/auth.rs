@@ -51,6 +51,16 @@ pub struct Auth {
 }
 
 /// How recently the user must have verified a factor for [`Check::Reverification`].
+///
+/// ```
+/// use concierge_sdk::{Auth, Check, Reverification, SessionClaims, VerificationLevel};
+/// use serde_json::json;
+///
+/// // `fva`: first factor verified 3 minutes ago, no second factor enrolled (-1).
+/// let raw = json!({"sub": "user_1", "exp": 1760000060, "fva": [3, -1]});
+/// let auth = Auth::from_claims(SessionClaims::from_map(raw.as_object().unwrap().clone()).unwrap(), String::new());
+/// assert!(auth.has(Check::Reverification(Reverification::Strict)));
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Reverification {
     /// Second factor within 10 minutes (multi-factor).
@@ -71,6 +81,17 @@ pub enum Reverification {
 }
 
 /// The factor a reverification check looks at.
+///
+/// ```
+/// use concierge_sdk::{Auth, Check, Reverification, SessionClaims, VerificationLevel};
+/// use serde_json::json;
+///
+/// // `fva`: first factor verified 3 minutes ago, no second factor enrolled (-1).
+/// let raw = json!({"sub": "user_1", "exp": 1760000060, "fva": [3, -1]});
+/// let auth = Auth::from_claims(SessionClaims::from_map(raw.as_object().unwrap().clone()).unwrap(), String::new());
+/// let recent_first_factor = Reverification::Custom { after_minutes: 5, level: VerificationLevel::FirstFactor };
+/// assert!(auth.has(Check::Reverification(recent_first_factor)));
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum VerificationLevel {
     /// The first factor (password, code).
@@ -82,6 +103,17 @@ pub enum VerificationLevel {
 }
 
 /// One dimension of an authorization question, as in Clerk's `has({...})`.
+///
+/// ```
+/// use concierge_sdk::{Auth, Check, SessionClaims};
+/// use serde_json::json;
+///
+/// let raw = json!({"sub": "user_1", "exp": 1760000060, "v": 2, "fea": "u:exports", "pla": "u:pro"});
+/// let auth = Auth::from_claims(SessionClaims::from_map(raw.as_object().unwrap().clone()).unwrap(), String::new());
+/// assert!(auth.has(Check::Feature("user:exports")));
+/// assert!(auth.has(Check::Plan("pro")));
+/// assert!(!auth.has(Check::Role("org:admin")), "no active organization");
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Check<'a> {
     /// The active organization role (`org:admin`; the prefix is optional).

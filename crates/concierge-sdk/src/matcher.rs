@@ -15,6 +15,11 @@ const DELIMITER: &str = "/#?";
 const PREFIXES: &str = "./";
 
 /// Why a pattern was refused.
+///
+/// ```
+/// let error = concierge_sdk::RouteMatcher::new(["/orgs/("]).unwrap_err();
+/// assert_eq!(error.pattern, "/orgs/(");
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("invalid route pattern {pattern:?}: {message}")]
 pub struct PatternError {
@@ -26,6 +31,12 @@ pub struct PatternError {
 
 /// A request path that cannot be matched because its percent-encoding is invalid; Clerk's
 /// middleware answers such requests with 400.
+///
+/// ```
+/// let matcher = concierge_sdk::RouteMatcher::new(["/(.*)"]).unwrap();
+/// let error = matcher.matches("/%E0%A4%A").unwrap_err();
+/// assert_eq!(error.0, "/%E0%A4%A");
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("malformed encoding in URL path {0:?}")]
 pub struct MalformedPath(pub String);

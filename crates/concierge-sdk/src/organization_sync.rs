@@ -12,6 +12,13 @@
 use crate::matcher::{PathPattern, PatternError};
 
 /// Which organization a URL asks for.
+///
+/// ```
+/// use concierge_sdk::OrganizationSyncTarget;
+///
+/// let target = OrganizationSyncTarget::Organization { id: Some("org_2x".into()), slug: None };
+/// assert_eq!(target.handshake_value(), "org_2x");
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum OrganizationSyncTarget {
     /// An organization named by the `:id` or `:slug` parameter.

@@ -68,6 +68,13 @@ pub struct CreateOrganizationDomainParams {
 
 impl CreateOrganizationDomainParams {
     /// Parameters with just the name.
+    ///
+    /// ```
+    /// use concierge_sdk::client::CreateOrganizationDomainParams;
+    ///
+    /// let params = CreateOrganizationDomainParams::new("example.com");
+    /// assert_eq!((params.name.as_str(), params.verified), ("example.com", None));
+    /// ```
     pub fn new(name: impl Into<String>) -> Self {
         Self {
             name: name.into(),

@@ -93,6 +93,13 @@ pub struct CreateOrganizationInvitationParams {
 
 impl CreateOrganizationInvitationParams {
     /// Parameters with just the two required fields.
+    ///
+    /// ```
+    /// use concierge_sdk::client::CreateOrganizationInvitationParams;
+    ///
+    /// let params = CreateOrganizationInvitationParams::new("ada@example.com", "org:member");
+    /// assert_eq!((params.email_address.as_str(), params.role.as_str()), ("ada@example.com", "org:member"));
+    /// ```
     pub fn new(email_address: impl Into<String>, role: impl Into<String>) -> Self {
         Self {
             email_address: email_address.into(),

@@ -89,6 +89,13 @@ pub struct CreateOrganizationParams {
 
 impl CreateOrganizationParams {
     /// Parameters with just a name.
+    ///
+    /// ```
+    /// use concierge_sdk::client::CreateOrganizationParams;
+    ///
+    /// let params = CreateOrganizationParams { slug: Some("acme".into()), ..CreateOrganizationParams::new("Acme Inc") };
+    /// assert_eq!(params.name, "Acme Inc");
+    /// ```
     pub fn new(name: impl Into<String>) -> Self {
         Self {
             name: name.into(),

@@ -69,6 +69,15 @@ pub struct User {
 
 impl User {
     /// The primary email address, if any.
+    ///
+    /// ```
+    /// # async fn run(api: concierge_sdk::client::BackendApi) -> Result<(), concierge_sdk::client::ApiError> {
+    /// let user = api.get_user("user_123").await?;
+    /// if let Some(email) = user.primary_email_address() {
+    ///     println!("mail {email}");
+    /// }
+    /// # Ok(()) }
+    /// ```
     pub fn primary_email_address(&self) -> Option<&str> {
         let primary = self.primary_email_address_id.as_deref()?;
         self.email_addresses
