@@ -294,16 +294,6 @@ impl Service {
 
     // ---- enrollment ------------------------------------------------------------------------
 
-    /// The role domain enrollment grants: the default role of the organization's role set.
-    pub(crate) async fn domain_default_role(
-        tx: &mut dyn Tx,
-        instance: &Instance,
-        org: &OrganizationId,
-    ) -> Result<String> {
-        let org = tx.get_organization(&instance.id, org).await?;
-        Ok(Self::role_set_of(tx, &org).await?.default_role)
-    }
-
     /// Enrolls the owner of a just-verified (or just-created verified) address through the
     /// verified domain of its domain part, if there is one with an automatic mode.
     pub(crate) async fn enroll_by_domain(
@@ -389,7 +379,11 @@ impl Service {
                     instance_id: instance.id.clone(),
                     organization_id: org.clone(),
                     email_address: email.email_address.clone(),
-                    role: Self::domain_default_role(tx, instance, org).await?,
+                    // Domain enrollment grants the default role of the organization's role set.
+                    role: {
+                        let organization = tx.get_organization(&instance.id, org).await?;
+                        Self::role_set_of(tx, &organization).await?.default_role
+                    },
                     status: InvitationStatus::Pending,
                     inviter_user_id: None,
                     public_metadata: json!({}),

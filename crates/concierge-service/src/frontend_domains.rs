@@ -14,7 +14,7 @@ use crate::{Result, Service, ServiceError};
 use concierge_core::domains::email_domain;
 use concierge_core::validation::normalize_email;
 use concierge_core::*;
-use concierge_store::{DomainQuery, MembershipQuery, MembershipRequestQuery, SuggestionQuery, Tx};
+use concierge_store::{DomainQuery, MembershipRequestQuery, SuggestionQuery, Tx};
 use serde_json::json;
 use tracing::instrument;
 
@@ -341,21 +341,13 @@ impl Service {
         {
             return Err(CoreError::AlreadyMember.into());
         }
-        if org.max_allowed_memberships > 0 {
-            let members = MembershipQuery {
-                organization_id: Some(org.id.clone()),
-                ..MembershipQuery::default()
-            };
-            if tx.count_memberships(&instance.id, &members).await? >= org.max_allowed_memberships {
-                return Err(CoreError::MembershipLimitReached.into());
-            }
-        }
+        Self::check_membership_room(tx.as_mut(), &org).await?;
         let membership = OrganizationMembership {
             id: OrganizationMembershipId::generate(&mut Self::rng()),
             instance_id: instance.id.clone(),
             organization_id: org.id.clone(),
             user_id: request.user_id.clone(),
-            role: Self::domain_default_role(tx.as_mut(), instance, &org.id).await?,
+            role: Self::role_set_of(tx.as_mut(), &org).await?.default_role,
             public_metadata: json!({}),
             private_metadata: json!({}),
             created_at: now,

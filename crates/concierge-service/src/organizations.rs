@@ -287,6 +287,27 @@ impl Service {
         Ok(org)
     }
 
+    /// Refuses a new member once the organization holds `max_allowed_memberships` (0: no cap).
+    pub(crate) async fn check_membership_room(
+        tx: &mut dyn Tx,
+        organization: &Organization,
+    ) -> Result<()> {
+        if organization.max_allowed_memberships > 0 {
+            let members = MembershipQuery {
+                organization_id: Some(organization.id.clone()),
+                ..MembershipQuery::default()
+            };
+            if tx
+                .count_memberships(&organization.instance_id, &members)
+                .await?
+                >= organization.max_allowed_memberships
+            {
+                return Err(CoreError::MembershipLimitReached.into());
+            }
+        }
+        Ok(())
+    }
+
     /// `PATCH` (merge) or `PUT` (replace) `/v1/organizations/{id}/metadata`.
     pub async fn update_organization_metadata(
         &self,
@@ -384,15 +405,7 @@ impl Service {
         {
             return Err(CoreError::AlreadyMember.into());
         }
-        if org.max_allowed_memberships > 0 {
-            let query = MembershipQuery {
-                organization_id: Some(org.id.clone()),
-                ..MembershipQuery::default()
-            };
-            if tx.count_memberships(instance, &query).await? >= org.max_allowed_memberships {
-                return Err(CoreError::MembershipLimitReached.into());
-            }
-        }
+        Self::check_membership_room(tx.as_mut(), &org).await?;
         let membership = new_membership(&org, user_id, &role.key, now);
         tx.insert_membership(&membership)
             .await

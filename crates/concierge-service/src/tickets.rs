@@ -14,7 +14,7 @@ use crate::frontend::{Browser, Outcome, SignInView};
 use crate::{blocking, Result, Service};
 use concierge_core::tickets::{landing_url, TicketStatus};
 use concierge_core::*;
-use concierge_store::{MembershipQuery, StoreError, Tx};
+use concierge_store::{StoreError, Tx};
 use concierge_tokens as tokens;
 use serde_json::{json, Map, Value};
 use tracing::instrument;
@@ -414,27 +414,6 @@ impl Service {
                 invitation.updated_at = now;
                 tx.update_instance_invitation(&invitation).await?;
                 tracing::info!(user.id = %user, "instance invitation redeemed with a ticket");
-            }
-        }
-        Ok(())
-    }
-
-    /// Refuses a new member once the organization holds `max_allowed_memberships` (0: no cap).
-    pub(crate) async fn check_membership_room(
-        tx: &mut dyn Tx,
-        organization: &Organization,
-    ) -> Result<()> {
-        if organization.max_allowed_memberships > 0 {
-            let members = MembershipQuery {
-                organization_id: Some(organization.id.clone()),
-                ..MembershipQuery::default()
-            };
-            if tx
-                .count_memberships(&organization.instance_id, &members)
-                .await?
-                >= organization.max_allowed_memberships
-            {
-                return Err(CoreError::MembershipLimitReached.into());
             }
         }
         Ok(())
