@@ -91,3 +91,26 @@ export async function startConcierge(name = 'run') {
 export function decodePart(jwt, index) {
   return JSON.parse(Buffer.from(jwt.split('.')[index], 'base64url').toString('utf8'));
 }
+
+/** clerk-js behind an app's /__clerk proxy: requests to the Frontend API with a cookie jar, the
+ * page's origin, and the secret key the proxy adds (which selects the instance). */
+export function fapiBrowser(srv) {
+  const jar = new Map();
+  const send = async (method, path, form) => {
+    const headers = { origin: 'http://localhost:3000', 'clerk-secret-key': srv.default.secretKey };
+    if (jar.size) headers.cookie = [...jar].map(([k, v]) => `${k}=${v}`).join('; ');
+    let body;
+    if (form) {
+      headers['content-type'] = 'application/x-www-form-urlencoded';
+      body = new URLSearchParams(form).toString();
+    }
+    const res = await fetch(`${srv.fapiUrl}${path}`, { method, headers, body });
+    for (const cookie of res.headers.getSetCookie()) {
+      const [pair] = cookie.split(';');
+      const i = pair.indexOf('=');
+      jar.set(pair.slice(0, i), pair.slice(i + 1));
+    }
+    return { status: res.status, body: await res.json() };
+  };
+  return { send, post: (path, form) => send('POST', path, form ?? {}), get: (path) => send('GET', path), jar };
+}

@@ -4,7 +4,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { createClerkClient } from '@clerk/backend-v2';
-import { startConcierge } from '../harness.mjs';
+import { startConcierge, fapiBrowser } from '../harness.mjs';
 
 let srv;
 let clerk;
@@ -20,26 +20,14 @@ after(async () => {
 
 /** Signs in through the Frontend API as an app's /__clerk proxy would, keeping the cookies. */
 async function signIn(email) {
-  const jar = new Map();
+  const browser = fapiBrowser(srv);
   const post = async (path, form) => {
-    const headers = {
-      origin: 'http://localhost:3000',
-      'clerk-secret-key': srv.default.secretKey,
-      'content-type': 'application/x-www-form-urlencoded',
-    };
-    if (jar.size) headers.cookie = [...jar].map(([k, v]) => `${k}=${v}`).join('; ');
-    const res = await fetch(`${srv.fapiUrl}${path}`, { method: 'POST', headers, body: new URLSearchParams(form).toString() });
-    for (const cookie of res.headers.getSetCookie()) {
-      const [pair] = cookie.split(';');
-      const i = pair.indexOf('=');
-      jar.set(pair.slice(0, i), pair.slice(i + 1));
-    }
-    const body = await res.json();
-    assert.equal(res.status, 200, JSON.stringify(body));
+    const { status, body } = await browser.post(path, form);
+    assert.equal(status, 200, JSON.stringify(body));
     return body;
   };
   const started = await post('/v1/client/sign_ins', { identifier: email, password, strategy: 'password' });
-  return { post, jar, sid: started.response.created_session_id };
+  return { post, jar: browser.jar, sid: started.response.created_session_id };
 }
 
 test('@clerk/backend 2.x: orgId, orgSlug, orgRole, orgPermissions and has() from Concierge tokens', async () => {

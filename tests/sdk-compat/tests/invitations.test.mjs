@@ -4,7 +4,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { createClerkClient } from '@clerk/backend';
-import { startConcierge } from '../harness.mjs';
+import { startConcierge, fapiBrowser } from '../harness.mjs';
 
 let srv;
 let clerk;
@@ -41,27 +41,6 @@ async function follow(url) {
   const res = await fetch(url, { redirect: 'manual' });
   assert.equal(res.status, 303, await res.text());
   return new URL(res.headers.get('location'));
-}
-
-/** clerk-js behind an app's /__clerk proxy: form posts to the Frontend API with a cookie jar. */
-function browser() {
-  const jar = new Map();
-  return async (method, path, form) => {
-    const headers = { origin: 'http://localhost:3000', 'clerk-secret-key': srv.default.secretKey };
-    if (jar.size) headers.cookie = [...jar].map(([k, v]) => `${k}=${v}`).join('; ');
-    let body;
-    if (form) {
-      headers['content-type'] = 'application/x-www-form-urlencoded';
-      body = new URLSearchParams(form).toString();
-    }
-    const res = await fetch(`${srv.fapiUrl}${path}`, { method, headers, body });
-    for (const cookie of res.headers.getSetCookie()) {
-      const [pair] = cookie.split(';');
-      const i = pair.indexOf('=');
-      jar.set(pair.slice(0, i), pair.slice(i + 1));
-    }
-    return { status: res.status, body: await res.json() };
-  };
 }
 
 test('instance invitations: create, duplicates, bulk, list, revoke, delete', async () => {
@@ -141,7 +120,7 @@ test('an instance invitation link signs up a new user with the invitation metada
   const ticket = landed.searchParams.get('__clerk_ticket');
   assert.equal(ticket, ticketOf(inv.url));
 
-  const fapi = browser();
+  const fapi = fapiBrowser(srv).send;
   const created = await fapi('POST', '/v1/client/sign_ups', { strategy: 'ticket', ticket });
   assert.equal(created.status, 200, JSON.stringify(created.body));
   assert.equal(created.body.response.email_address, email.toLowerCase());
@@ -157,7 +136,7 @@ test('an instance invitation link signs up a new user with the invitation metada
   assert.equal(accepted.data[0].id, inv.id);
 
   // The used ticket is refused.
-  const reused = await browser()('POST', '/v1/client/sign_ups', { strategy: 'ticket', ticket });
+  const reused = await fapiBrowser(srv).send('POST', '/v1/client/sign_ups', { strategy: 'ticket', ticket });
   assert.equal(reused.status, 400);
   assert.equal(reused.body.errors[0].code, 'ticket_invalid_code');
 });
@@ -183,7 +162,7 @@ test('organization invitations carry an accept link; the ticket signs the invite
 
   const landed = await follow(inv.url);
   assert.equal(landed.searchParams.get('__clerk_status'), 'sign_in');
-  const signIn = await browser()('POST', '/v1/client/sign_ins', { strategy: 'ticket', ticket: landed.searchParams.get('__clerk_ticket') });
+  const signIn = await fapiBrowser(srv).send('POST', '/v1/client/sign_ins', { strategy: 'ticket', ticket: landed.searchParams.get('__clerk_ticket') });
   assert.equal(signIn.status, 200, JSON.stringify(signIn.body));
   assert.equal(signIn.body.response.status, 'complete');
   assert.equal(signIn.body.client.sessions[0].user.id, member.id);
@@ -199,7 +178,7 @@ test('organization invitations carry an accept link; the ticket signs the invite
   // Revoked before use: the ticket is refused with Clerk's code.
   const revokedInv = await clerk.organizations.createOrganizationInvitation({ organizationId: org.id, emailAddress: unique('late'), role: 'org:member' });
   await clerk.organizations.revokeOrganizationInvitation({ organizationId: org.id, invitationId: revokedInv.id, requestingUserId: admin.id });
-  const refused = await browser()('POST', '/v1/client/sign_ups', { strategy: 'ticket', ticket: ticketOf(revokedInv.url) });
+  const refused = await fapiBrowser(srv).send('POST', '/v1/client/sign_ups', { strategy: 'ticket', ticket: ticketOf(revokedInv.url) });
   assert.equal(refused.status, 400);
   assert.equal(refused.body.errors[0].code, 'organization_invitation_revoked_code');
 });

@@ -3,7 +3,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { createClerkClient } from '@clerk/backend';
-import { startConcierge } from '../harness.mjs';
+import { startConcierge, fapiBrowser } from '../harness.mjs';
 
 let srv;
 let clerk;
@@ -19,29 +19,6 @@ after(async () => {
 
 let counter = 0;
 const unique = (prefix) => `${prefix}-${Date.now()}-${counter++}@example.com`;
-
-/** A minimal clerk-js stand-in behind an app's /__clerk proxy: form posts to the Frontend API
- * with a cookie jar, and the secret key the proxy adds (which selects the instance). */
-function browser() {
-  const jar = new Map();
-  const send = async (method, path, form) => {
-    const headers = { origin: 'http://localhost:3000', 'clerk-secret-key': srv.default.secretKey };
-    if (jar.size) headers.cookie = [...jar].map(([k, v]) => `${k}=${v}`).join('; ');
-    let body;
-    if (form) {
-      headers['content-type'] = 'application/x-www-form-urlencoded';
-      body = new URLSearchParams(form).toString();
-    }
-    const res = await fetch(`${srv.fapiUrl}${path}`, { method, headers, body });
-    for (const cookie of res.headers.getSetCookie()) {
-      const [pair] = cookie.split(';');
-      const i = pair.indexOf('=');
-      jar.set(pair.slice(0, i), pair.slice(i + 1));
-    }
-    return { status: res.status, body: await res.json() };
-  };
-  return { post: (path, form) => send('POST', path, form ?? {}), get: (path) => send('GET', path), jar };
-}
 
 test('organizations: create with a creator, read by slug, update, metadata, list, delete', async () => {
   const ada = await clerk.users.createUser({ emailAddress: [unique('ada')], password });
@@ -95,7 +72,7 @@ test('active organization: auth().orgId/orgSlug/orgRole and has() through authen
   const email = unique('org-admin');
   const ada = await clerk.users.createUser({ emailAddress: [email], password });
   const org = await clerk.organizations.createOrganization({ name: 'Initech', createdBy: ada.id });
-  const b = browser();
+  const b = fapiBrowser(srv);
   const signIn = await b.post('/v1/client/sign_ins', { identifier: email, password, strategy: 'password' });
   assert.equal(signIn.status, 200, JSON.stringify(signIn.body));
   const sid = signIn.body.response.created_session_id;
@@ -149,7 +126,7 @@ test('custom permissions: has({permission}) follows the role, system permissions
   const membership = await clerk.organizations.createOrganizationMembership({ organizationId: org.id, userId: analyst.id, role: `org:analyst${suffix}` });
   assert.deepEqual(membership.permissions, [`org:${feature}:export`]);
 
-  const b = browser();
+  const b = fapiBrowser(srv);
   const signIn = await b.post('/v1/client/sign_ins', { identifier: email, password, strategy: 'password' });
   const sid = signIn.body.response.created_session_id;
   const touched = await b.post(`/v1/client/sessions/${sid}/touch`, { active_organization_id: org.id });
