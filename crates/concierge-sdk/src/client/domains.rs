@@ -9,6 +9,29 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
 /// A domain of an organization.
+///
+/// ```
+/// use concierge_sdk::client::OrganizationDomain;
+///
+/// let domain: OrganizationDomain = serde_json::from_str(r#"{
+///     "object": "organization_domain",
+///     "id": "orgdmn_2mQ7kL4mN5oP6qR7sT8uV9wX0yZ",
+///     "organization_id": "org_2mQ70pLk3VbN8sXcR5tJwZ1eHfA",
+///     "name": "example.com",
+///     "enrollment_mode": "automatic_invitation",
+///     "verification": {"status": "verified", "strategy": "email_code", "attempts": 1, "expire_at": null},
+///     "affiliation_email_address": "it@example.com",
+///     "total_pending_invitations": 3,
+///     "total_pending_suggestions": 0,
+///     "created_at": 1759990000000,
+///     "updated_at": 1760000000000
+/// }"#)?;
+/// let verified = domain.verification.as_ref().is_some_and(|v| v["status"] == "verified");
+/// // Users who sign up with an `@example.com` address get an invitation automatically.
+/// assert!(verified && domain.enrollment_mode == "automatic_invitation");
+/// assert_eq!(domain.total_pending_invitations, 3);
+/// # Ok::<(), serde_json::Error>(())
+/// ```
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct OrganizationDomain {
     /// `orgdmn_…`.

@@ -8,6 +8,35 @@ use serde::{Deserialize, Serialize};
 use serde_json::{json, Map, Value};
 
 /// An invitation to join an organization.
+///
+/// ```
+/// use concierge_sdk::client::OrganizationInvitation;
+///
+/// let invitation: OrganizationInvitation = serde_json::from_str(r#"{
+///     "object": "organization_invitation",
+///     "id": "orginv_2mQ7eF8gH9iJ0kL1mN2oP3qR4sT",
+///     "email_address": "grace@example.com",
+///     "role": "org:member",
+///     "role_name": "Member",
+///     "organization_id": "org_2mQ70pLk3VbN8sXcR5tJwZ1eHfA",
+///     "status": "pending",
+///     "public_metadata": {"team": "ops"},
+///     "private_metadata": {},
+///     "inviter_user_id": "user_2mQ6zR1xKf8WcNvB3hJpLsT0qYe",
+///     "redirect_url": "https://app.example.com/accept",
+///     "url": null,
+///     "expires_at": 1760604800000,
+///     "created_at": 1760000000000,
+///     "updated_at": 1760000000000,
+///     "public_organization_data": {"id": "org_2mQ70pLk3VbN8sXcR5tJwZ1eHfA", "name": "Acme", "slug": "acme"}
+/// }"#)?;
+/// assert_eq!((invitation.status.as_str(), invitation.role.as_str()), ("pending", "org:member"));
+/// let days = (invitation.expires_at.unwrap_or_default() - invitation.created_at) / 86_400_000;
+/// assert_eq!(days, 7);
+/// assert_eq!(invitation.url, None);
+/// assert_eq!(invitation.other["public_organization_data"]["slug"], "acme");
+/// # Ok::<(), serde_json::Error>(())
+/// ```
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct OrganizationInvitation {
     /// `orginv_…`.

@@ -8,6 +8,44 @@ use serde::{Deserialize, Serialize};
 use serde_json::{json, Map, Value};
 
 /// A user's membership in an organization.
+///
+/// ```
+/// use concierge_sdk::client::OrganizationMembership;
+///
+/// let membership: OrganizationMembership = serde_json::from_str(r#"{
+///     "object": "organization_membership",
+///     "id": "orgmem_2mQ7cD5eF6gH7iJ8kL9mN0pQ1rS",
+///     "role": "org:admin",
+///     "role_name": "Admin",
+///     "permissions": ["org:sys_memberships:manage", "org:sys_profile:manage", "org:reports:export"],
+///     "public_metadata": {"team": "ops"},
+///     "private_metadata": {},
+///     "organization": {
+///         "object": "organization",
+///         "id": "org_2mQ70pLk3VbN8sXcR5tJwZ1eHfA",
+///         "name": "Acme",
+///         "slug": "acme",
+///         "created_at": 1759990000000,
+///         "updated_at": 1759990000000
+///     },
+///     "public_user_data": {
+///         "user_id": "user_2mQ6zR1xKf8WcNvB3hJpLsT0qYe",
+///         "identifier": "ada@example.com",
+///         "first_name": "Ada",
+///         "last_name": "Lovelace",
+///         "image_url": "https://img.example.com/ada.png",
+///         "has_image": true
+///     },
+///     "created_at": 1759990500000,
+///     "updated_at": 1759990500000
+/// }"#)?;
+/// assert_eq!(membership.role, "org:admin");
+/// assert_eq!(membership.organization.slug.as_deref(), Some("acme"));
+/// assert_eq!(membership.public_user_data.identifier, "ada@example.com");
+/// assert!(membership.permissions.iter().any(|p| p == "org:reports:export"));
+/// assert_eq!(membership.public_metadata["team"], "ops");
+/// # Ok::<(), serde_json::Error>(())
+/// ```
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct OrganizationMembership {
     /// `orgmem_…`.
@@ -42,6 +80,28 @@ pub struct OrganizationMembership {
 }
 
 /// The public profile of a member.
+///
+/// ```
+/// use concierge_sdk::client::PublicUserData;
+///
+/// let member: PublicUserData = serde_json::from_str(r#"{
+///     "user_id": "user_2mQ6zR1xKf8WcNvB3hJpLsT0qYe",
+///     "identifier": "grace@example.com",
+///     "first_name": "Grace",
+///     "last_name": null,
+///     "image_url": "https://img.example.com/default.png",
+///     "has_image": false
+/// }"#)?;
+/// // A display name for a member list: the names when there are any, else the identifier.
+/// let name = match (&member.first_name, &member.last_name) {
+///     (Some(first), Some(last)) => format!("{first} {last}"),
+///     (Some(first), None) => first.clone(),
+///     _ => member.identifier.clone(),
+/// };
+/// assert_eq!(name, "Grace");
+/// assert!(!member.has_image, "image_url is a generated placeholder");
+/// # Ok::<(), serde_json::Error>(())
+/// ```
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct PublicUserData {
     /// `user_…`.

@@ -4,6 +4,36 @@
 //! organization invitations, domains, roles and permissions in submodules.
 //!
 //! Only idempotent GETs are retried, because a write that timed out may have happened.
+//!
+//! ```no_run
+//! use concierge_sdk::client::{ApiError, BackendApi, CreateOrganizationInvitationParams, UserListParams};
+//!
+//! # async fn run() -> Result<(), ApiError> {
+//! let api = BackendApi::new("https://api.clerk.com", "sk_live_…")?;
+//!
+//! // Find a user by email address, then list the organizations they belong to.
+//! let found = api
+//!     .list_users(&UserListParams { email_address: vec!["ada@example.com".into()], ..Default::default() })
+//!     .await?;
+//! let Some(ada) = found.first() else {
+//!     return Ok(());
+//! };
+//! let memberships = api.list_user_organization_memberships(&ada.id, Default::default()).await?;
+//! for membership in &memberships.data {
+//!     println!("{} is {} of {}", ada.id, membership.role, membership.organization.name);
+//! }
+//!
+//! // Invite a colleague to the first one; Clerk's error codes come back typed.
+//! if let Some(first) = memberships.data.first() {
+//!     let invite = CreateOrganizationInvitationParams::new("grace@example.com", "org:member");
+//!     match api.create_organization_invitation(&first.organization.id, &invite).await {
+//!         Ok(invitation) => println!("invited: {}", invitation.id),
+//!         Err(error) if error.code() == Some("duplicate_record") => println!("already invited"),
+//!         Err(error) => return Err(error),
+//!     }
+//! }
+//! # Ok(()) }
+//! ```
 
 use crate::jwks::JwkSet;
 use crate::SecretKey;
@@ -54,6 +84,25 @@ pub const SUPPORTED_BAPI_VERSION: &str = "2026-05-12";
 pub const DEFAULT_API_URL: &str = "https://api.clerk.com";
 
 /// One entry of Clerk's error envelope (`errors[]`, wire §7).
+///
+/// ```
+/// use concierge_sdk::client::ClerkErrorDetail;
+///
+/// // The first entry of `{"errors": [...], "clerk_trace_id": "…"}` from a 422.
+/// let detail: ClerkErrorDetail = serde_json::from_str(r#"{
+///     "code": "form_identifier_exists",
+///     "message": "is already in use",
+///     "long_message": "Another account already uses this email address.",
+///     "meta": {"param_name": "email_address"}
+/// }"#)?;
+/// assert_eq!(detail.code, "form_identifier_exists");
+/// assert_eq!(detail.meta.param_name.as_deref(), Some("email_address"));
+///
+/// // Only `code` is required.
+/// let bare: ClerkErrorDetail = serde_json::from_str(r#"{"code": "resource_not_found"}"#)?;
+/// assert_eq!((bare.message.as_str(), bare.long_message), ("", None));
+/// # Ok::<(), serde_json::Error>(())
+/// ```
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ClerkErrorDetail {
     /// Stable machine-readable code (`resource_not_found`, `form_param_missing`, …).
@@ -70,6 +119,18 @@ pub struct ClerkErrorDetail {
 }
 
 /// The `meta` object of an error entry.
+///
+/// ```
+/// use concierge_sdk::client::ErrorMeta;
+///
+/// let meta: ErrorMeta = serde_json::from_str(
+///     r#"{"param_name": "role", "allowed_values": ["org:admin", "org:member"]}"#,
+/// )?;
+/// assert_eq!(meta.param_name.as_deref(), Some("role"));
+/// assert_eq!(meta.other["allowed_values"][1], "org:member");
+/// assert_eq!(serde_json::to_string(&ErrorMeta::default())?, "{}");
+/// # Ok::<(), serde_json::Error>(())
+/// ```
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct ErrorMeta {
     /// The form or query parameter the error is about (`email_address`).
@@ -188,6 +249,26 @@ impl ApiError {
 
 /// What `GET /v1/clients/handshake_payload` returns: the `Set-Cookie` directives that FAPI
 /// stored under a handshake nonce (wire §5.2).
+///
+/// ```
+/// use concierge_sdk::client::HandshakePayload;
+///
+/// let payload: HandshakePayload = serde_json::from_str(r#"{
+///     "directives": [
+///         "__session=eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJ1c2VyXzEifQ.c2ln; Path=/; SameSite=Lax",
+///         "__client_uat=1760000000; Path=/; Max-Age=315360000; SameSite=Lax"
+///     ]
+/// }"#)?;
+/// // Each directive becomes one `Set-Cookie` header of the response.
+/// let mut headers = http::HeaderMap::new();
+/// for directive in &payload.directives {
+///     headers.append(http::header::SET_COOKIE, directive.parse()?);
+/// }
+/// assert_eq!(headers.get_all("set-cookie").iter().count(), 2);
+/// let empty: HandshakePayload = serde_json::from_str("{}")?;
+/// assert!(empty.directives.is_empty(), "nothing to set");
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct HandshakePayload {
     /// Full `Set-Cookie` header values for the application's host.

@@ -7,6 +7,35 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
 /// An organization as the Backend API returns it.
+///
+/// ```
+/// use concierge_sdk::client::Organization;
+///
+/// let org: Organization = serde_json::from_str(r#"{
+///     "object": "organization",
+///     "id": "org_2mQ70pLk3VbN8sXcR5tJwZ1eHfA",
+///     "name": "Acme Inc",
+///     "slug": "acme",
+///     "image_url": "https://img.example.com/acme.png",
+///     "has_image": true,
+///     "members_count": 4,
+///     "max_allowed_memberships": 5,
+///     "admin_delete_enabled": true,
+///     "public_metadata": {"plan": "pro"},
+///     "private_metadata": {"billing_id": "cus_123"},
+///     "created_by": "user_2mQ6zR1xKf8WcNvB3hJpLsT0qYe",
+///     "created_at": 1759990000000,
+///     "updated_at": 1760000000000
+/// }"#)?;
+/// assert_eq!(org.slug.as_deref(), Some("acme"));
+/// assert_eq!(org.public_metadata["plan"], "pro");
+/// // Room for one more member (a cap of 0 would mean unlimited).
+/// let members = org.members_count.unwrap_or_default() as i64;
+/// assert!(org.max_allowed_memberships == 0 || members < org.max_allowed_memberships);
+/// assert_eq!(org.pending_invitations_count, None, "not sent by this server");
+/// assert_eq!(org.other["object"], "organization");
+/// # Ok::<(), serde_json::Error>(())
+/// ```
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Organization {
     /// `org_…`.
@@ -134,6 +163,27 @@ pub struct OrganizationListParams {
 }
 
 /// Fields to change on an organization (`PATCH`); `None` fields are left as they are.
+///
+/// ```
+/// use concierge_sdk::client::UpdateOrganizationParams;
+/// use serde_json::json;
+///
+/// let params = UpdateOrganizationParams {
+///     name: Some("Acme Holdings".into()),
+///     max_allowed_memberships: Some(50),
+///     ..Default::default()
+/// };
+/// // Only the fields that are set go into the body; the slug stays as it is.
+/// assert_eq!(
+///     serde_json::to_value(&params)?,
+///     json!({"name": "Acme Holdings", "max_allowed_memberships": 50}),
+/// );
+/// # async fn run(api: concierge_sdk::client::BackendApi, params: UpdateOrganizationParams) -> Result<(), concierge_sdk::client::ApiError> {
+/// let org = api.update_organization("org_2mQ70pLk3VbN8sXcR5tJwZ1eHfA", &params).await?;
+/// assert_eq!(org.max_allowed_memberships, 50);
+/// # Ok(()) }
+/// # Ok::<(), serde_json::Error>(())
+/// ```
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct UpdateOrganizationParams {
     /// Display name.

@@ -7,6 +7,32 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
 /// An organization role.
+///
+/// ```
+/// use concierge_sdk::client::Role;
+///
+/// let role: Role = serde_json::from_str(r#"{
+///     "object": "role",
+///     "id": "role_2mQ7gH0iJ1kL2mN3oP4qR5sT6uV",
+///     "key": "org:analyst",
+///     "name": "Analyst",
+///     "description": "Reads and exports reports",
+///     "is_creator_eligible": false,
+///     "permissions": [
+///         {"object": "permission", "id": "perm_2mQ7hI1jK2lM3nO4pQ5rS6tU7vW", "key": "org:reports:read",
+///          "name": "Read reports", "type": "user", "created_at": 1759990000000, "updated_at": 1759990000000},
+///         {"object": "permission", "id": "perm_2mQ7iJ2kL3mN4oP5qR6sT7uV8wX", "key": "org:reports:export",
+///          "name": "Export reports", "type": "user", "created_at": 1759990000000, "updated_at": 1759990000000}
+///     ],
+///     "created_at": 1759990000000,
+///     "updated_at": 1760000000000
+/// }"#)?;
+/// assert_eq!(role.key, "org:analyst");
+/// assert!(!role.is_creator_eligible, "cannot be given to an organization's creator");
+/// let keys: Vec<&str> = role.permission_keys().collect();
+/// assert_eq!(keys, ["org:reports:read", "org:reports:export"]);
+/// # Ok::<(), serde_json::Error>(())
+/// ```
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Role {
     /// `role_…`.
@@ -51,6 +77,26 @@ impl Role {
 }
 
 /// An organization permission.
+///
+/// ```
+/// use concierge_sdk::client::Permission;
+///
+/// let permission: Permission = serde_json::from_str(r#"{
+///     "object": "permission",
+///     "id": "perm_2mQ7jK3lM4nO5pQ6rS7tU8vW9xY",
+///     "key": "org:sys_memberships:manage",
+///     "name": "Manage members",
+///     "description": null,
+///     "type": "system",
+///     "created_at": 0,
+///     "updated_at": 0
+/// }"#)?;
+/// // `type` is a Rust keyword, hence the field name.
+/// assert_eq!(permission.permission_type, "system");
+/// // System permissions are never in a session token: check them through a role instead.
+/// assert!(permission.key.starts_with("org:sys_"));
+/// # Ok::<(), serde_json::Error>(())
+/// ```
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Permission {
     /// `perm_…`.

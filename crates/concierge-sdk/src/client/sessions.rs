@@ -6,6 +6,31 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
 /// A session as the Backend API returns it.
+///
+/// ```
+/// use concierge_sdk::client::Session;
+///
+/// let session: Session = serde_json::from_str(r#"{
+///     "object": "session",
+///     "id": "sess_2mQ7bXJcR4PnW1zK8uYfTdE3aLs",
+///     "client_id": "client_2mQ7aVh0Gk5NcZrJ2sLpQwE9tYb",
+///     "user_id": "user_2mQ6zR1xKf8WcNvB3hJpLsT0qYe",
+///     "status": "active",
+///     "last_active_organization_id": "org_2mQ70pLk3VbN8sXcR5tJwZ1eHfA",
+///     "actor": null,
+///     "last_active_at": 1760000000000,
+///     "expire_at": 1760604800000,
+///     "abandon_at": 1762592000000,
+///     "created_at": 1759990000000,
+///     "updated_at": 1760000000000
+/// }"#)?;
+/// assert_eq!(session.status, "active");
+/// assert_eq!(session.last_active_organization_id.as_deref(), Some("org_2mQ70pLk3VbN8sXcR5tJwZ1eHfA"));
+/// assert!(session.actor.is_none(), "not an impersonation");
+/// assert_eq!(session.expire_at - session.last_active_at, 7 * 24 * 3600 * 1000);
+/// assert_eq!(session.other["object"], "session", "unmodelled fields are kept");
+/// # Ok::<(), serde_json::Error>(())
+/// ```
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Session {
     /// `sess_…`.
@@ -43,7 +68,34 @@ pub struct Session {
     pub other: Map<String, Value>,
 }
 
-/// Filters for [`BackendApi::list_sessions`].
+/// Filters for [`BackendApi::list_sessions`]; `None`, empty strings and zeros are not sent.
+///
+/// ```
+/// use concierge_sdk::client::{BackendApi, SessionListParams};
+///
+/// // The active sessions of one user, 20 at a time.
+/// let params = SessionListParams {
+///     user_id: Some("user_2mQ6zR1xKf8WcNvB3hJpLsT0qYe".into()),
+///     status: Some("active".into()),
+///     limit: Some(20),
+///     ..Default::default()
+/// };
+/// assert_eq!(params.client_id, None);
+///
+/// # async fn run(api: BackendApi, params: SessionListParams) -> Result<(), concierge_sdk::client::ApiError> {
+/// // Sign the user out everywhere. Revoked sessions leave the `active` filter, so the first
+/// // page is asked for again until it comes back empty.
+/// loop {
+///     let page = api.list_sessions(&params).await?;
+///     if page.data.is_empty() {
+///         break;
+///     }
+///     for session in &page.data {
+///         api.revoke_session(&session.id).await?;
+///     }
+/// }
+/// # Ok(()) }
+/// ```
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct SessionListParams {
     /// Sessions of this user.
@@ -58,7 +110,24 @@ pub struct SessionListParams {
     pub offset: Option<u32>,
 }
 
-/// One page of a paginated list.
+/// One page of a paginated list: `{"data": [...], "total_count": n}`.
+///
+/// ```
+/// use concierge_sdk::client::{Organization, Page};
+///
+/// let page: Page<Organization> = serde_json::from_str(r#"{
+///     "data": [
+///         {"object": "organization", "id": "org_2mQ70pLk3VbN8sXcR5tJwZ1eHfA", "name": "Acme", "slug": "acme"},
+///         {"object": "organization", "id": "org_2mQ71aBc4WdE9tYfS6uKxZ2gJhB", "name": "Globex", "slug": "globex"}
+///     ],
+///     "total_count": 12
+/// }"#)?;
+/// let slugs: Vec<_> = page.data.iter().filter_map(|o| o.slug.as_deref()).collect();
+/// assert_eq!(slugs, ["acme", "globex"]);
+/// // `total_count` counts every match, not just this page: there are more pages to fetch.
+/// assert!(page.total_count > page.data.len() as u64);
+/// # Ok::<(), serde_json::Error>(())
+/// ```
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Page<T> {
     /// The items.
@@ -68,6 +137,18 @@ pub struct Page<T> {
 }
 
 /// A minted token (`{"object": "token", "jwt": "…"}`).
+///
+/// ```
+/// use concierge_sdk::client::SessionToken;
+///
+/// let token: SessionToken = serde_json::from_str(
+///     r#"{"object": "token", "jwt": "eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJ1c2VyXzEifQ.c2ln"}"#,
+/// )?;
+/// // Send it as `Authorization: Bearer …`; its claims are readable without verifying it.
+/// let claims = concierge_sdk::jwt::decode(&token.jwt)?.claims;
+/// assert_eq!(claims["sub"], "user_1");
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SessionToken {
     /// The JWT.

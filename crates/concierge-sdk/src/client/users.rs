@@ -7,6 +7,52 @@ use serde_json::{Map, Value};
 
 /// A user as the Backend API returns it (the fields most applications read; every other
 /// field is kept in `other`).
+///
+/// ```
+/// use concierge_sdk::client::User;
+///
+/// let user: User = serde_json::from_str(r#"{
+///     "object": "user",
+///     "id": "user_2mQ6zR1xKf8WcNvB3hJpLsT0qYe",
+///     "external_id": "42",
+///     "username": null,
+///     "first_name": "Ada",
+///     "last_name": "Lovelace",
+///     "image_url": "https://img.example.com/ada.png",
+///     "primary_email_address_id": "idn_2mQ6zT4vWx5yZ6aB7cD8eF9gH0i",
+///     "email_addresses": [
+///         {
+///             "object": "email_address",
+///             "id": "idn_2mQ6zS3uVw4xY5zA6bC7dE8fG9h",
+///             "email_address": "ada@old.example.com",
+///             "verification": {"status": "verified", "strategy": "email_code"}
+///         },
+///         {
+///             "object": "email_address",
+///             "id": "idn_2mQ6zT4vWx5yZ6aB7cD8eF9gH0i",
+///             "email_address": "ada@example.com",
+///             "verification": {"status": "verified", "strategy": "email_link"}
+///         }
+///     ],
+///     "password_enabled": true,
+///     "two_factor_enabled": false,
+///     "banned": false,
+///     "locked": false,
+///     "public_metadata": {"role": "editor"},
+///     "private_metadata": {},
+///     "unsafe_metadata": {},
+///     "last_sign_in_at": 1760000000000,
+///     "last_active_at": 1760000300000,
+///     "created_at": 1759000000000,
+///     "updated_at": 1760000000000
+/// }"#)?;
+/// assert_eq!(user.primary_email_address(), Some("ada@example.com"));
+/// assert_eq!(user.email_addresses.len(), 2);
+/// assert_eq!(user.public_metadata["role"], "editor");
+/// assert!(!user.banned && !user.locked);
+/// assert_eq!(user.other["two_factor_enabled"], false, "unmodelled fields are kept");
+/// # Ok::<(), serde_json::Error>(())
+/// ```
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct User {
     /// `user_…`.
@@ -88,6 +134,24 @@ impl User {
 }
 
 /// One email address of a user.
+///
+/// ```
+/// use concierge_sdk::client::EmailAddress;
+///
+/// let email: EmailAddress = serde_json::from_str(r#"{
+///     "object": "email_address",
+///     "id": "idn_2mQ6zT4vWx5yZ6aB7cD8eF9gH0i",
+///     "email_address": "ada@example.com",
+///     "verification": {"status": "unverified", "strategy": "email_code", "attempts": 0}
+/// }"#)?;
+/// let verified = email
+///     .verification
+///     .as_ref()
+///     .is_some_and(|v| v["status"] == "verified");
+/// assert!(!verified);
+/// assert!(email.id.starts_with("idn_"));
+/// # Ok::<(), serde_json::Error>(())
+/// ```
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct EmailAddress {
     /// `idn_…`.
@@ -99,7 +163,28 @@ pub struct EmailAddress {
     pub verification: Option<Value>,
 }
 
-/// Filters for [`BackendApi::list_users`]; empty fields are not sent.
+/// Filters for [`BackendApi::list_users`] and [`BackendApi::count_users`]; empty fields are
+/// not sent. A list filter matches users having any of its values.
+///
+/// ```
+/// use concierge_sdk::client::UserListParams;
+///
+/// // The newest users among two email addresses, ten per page, second page.
+/// let params = UserListParams {
+///     email_address: vec!["ada@example.com".into(), "grace@example.com".into()],
+///     order_by: Some("-created_at".into()),
+///     limit: Some(10),
+///     offset: Some(10),
+///     ..Default::default()
+/// };
+/// assert!(params.user_id.is_empty() && params.query.is_none());
+/// # async fn run(api: concierge_sdk::client::BackendApi, params: UserListParams) -> Result<(), concierge_sdk::client::ApiError> {
+/// let users = api.list_users(&params).await?;
+/// // `count_users` takes the same filters and ignores the paging ones.
+/// let total = api.count_users(&params).await?;
+/// println!("showing {} of {total}", users.len());
+/// # Ok(()) }
+/// ```
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct UserListParams {
     /// Page size (the server's default when `None`).
@@ -147,6 +232,35 @@ impl UserListParams {
 }
 
 /// Fields of a new user; `None` and empty fields are not sent.
+///
+/// ```
+/// use concierge_sdk::client::CreateUserParams;
+/// use serde_json::json;
+///
+/// let params = CreateUserParams {
+///     email_address: vec!["ada@example.com".into()],
+///     password: Some("correct horse battery staple".into()),
+///     first_name: Some("Ada".into()),
+///     external_id: Some("42".into()),
+///     public_metadata: Some(json!({"role": "editor"})),
+///     ..Default::default()
+/// };
+/// assert_eq!(
+///     serde_json::to_value(&params)?,
+///     json!({
+///         "email_address": ["ada@example.com"],
+///         "password": "correct horse battery staple",
+///         "first_name": "Ada",
+///         "external_id": "42",
+///         "public_metadata": {"role": "editor"}
+///     }),
+/// );
+/// # async fn run(api: concierge_sdk::client::BackendApi, params: CreateUserParams) -> Result<(), concierge_sdk::client::ApiError> {
+/// let user = api.create_user(&params).await?;
+/// assert_eq!(user.primary_email_address(), Some("ada@example.com"));
+/// # Ok(()) }
+/// # Ok::<(), serde_json::Error>(())
+/// ```
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct CreateUserParams {
     /// Email addresses; the first becomes primary.
@@ -182,6 +296,27 @@ pub struct CreateUserParams {
 }
 
 /// Fields to change on a user (`PATCH`); `None` fields are left as they are.
+///
+/// ```
+/// use concierge_sdk::client::UpdateUserParams;
+/// use serde_json::json;
+///
+/// // Make another of the user's addresses the primary one and rename them.
+/// let params = UpdateUserParams {
+///     primary_email_address_id: Some("idn_2mQ6zS3uVw4xY5zA6bC7dE8fG9h".into()),
+///     last_name: Some("King".into()),
+///     ..Default::default()
+/// };
+/// assert_eq!(
+///     serde_json::to_value(&params)?,
+///     json!({"last_name": "King", "primary_email_address_id": "idn_2mQ6zS3uVw4xY5zA6bC7dE8fG9h"}),
+/// );
+/// # async fn run(api: concierge_sdk::client::BackendApi, params: UpdateUserParams) -> Result<(), concierge_sdk::client::ApiError> {
+/// let user = api.update_user("user_2mQ6zR1xKf8WcNvB3hJpLsT0qYe", &params).await?;
+/// assert_eq!(user.last_name.as_deref(), Some("King"));
+/// # Ok(()) }
+/// # Ok::<(), serde_json::Error>(())
+/// ```
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct UpdateUserParams {
     /// Given name.
@@ -205,6 +340,17 @@ pub struct UpdateUserParams {
 }
 
 /// What a `DELETE` returns.
+///
+/// ```
+/// use concierge_sdk::client::DeletedObject;
+///
+/// let deleted: DeletedObject = serde_json::from_str(
+///     r#"{"object": "user", "id": "user_2mQ6zR1xKf8WcNvB3hJpLsT0qYe", "deleted": true}"#,
+/// )?;
+/// assert!(deleted.deleted);
+/// assert_eq!((deleted.object.as_str(), deleted.id.as_str()), ("user", "user_2mQ6zR1xKf8WcNvB3hJpLsT0qYe"));
+/// # Ok::<(), serde_json::Error>(())
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct DeletedObject {
     /// The deleted object's id.
