@@ -71,6 +71,36 @@ pub const CURRENT_ORG: &str = "app.current_org";
 pub const CURRENT_USER: &str = "app.current_user";
 
 /// Why a scoped transaction failed.
+///
+/// ```
+/// use concierge_sdk::tenant::{self, TenantError};
+/// use concierge_sdk::{Auth, SessionClaims};
+/// use http::StatusCode;
+///
+/// // How an application might answer each failure.
+/// fn status(error: &TenantError) -> StatusCode {
+///     match error {
+///         // The personal account is active: the user must pick an organization first.
+///         TenantError::NoActiveOrganization => StatusCode::FORBIDDEN,
+///         TenantError::Database(_) => StatusCode::SERVICE_UNAVAILABLE,
+///     }
+/// }
+///
+/// // A verified session without an active organization (v2 claims without `o`).
+/// let claims = serde_json::json!({"sub": "user_1", "sid": "sess_1", "exp": 4_000_000_000_i64, "v": 2});
+/// let claims = SessionClaims::from_map(claims.as_object().cloned().unwrap_or_default()).unwrap();
+/// let auth = Auth::from_claims(claims, "eyJ…".into());
+///
+/// let runtime = tokio::runtime::Runtime::new()?;
+/// let error = runtime.block_on(async {
+///     // A lazy pool: the request is refused before any connection is attempted.
+///     let pool = sqlx::PgPool::connect_lazy("postgres://app@db.example.internal/app")?;
+///     Ok::<_, sqlx::Error>(tenant::begin(&pool, &auth).await.err())
+/// })?;
+/// assert!(matches!(error, Some(TenantError::NoActiveOrganization)));
+/// assert_eq!(error.as_ref().map(status), Some(StatusCode::FORBIDDEN));
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 #[derive(Debug, thiserror::Error)]
 pub enum TenantError {
     /// The session has no active organization (the personal account): nothing to scope to.
@@ -82,6 +112,28 @@ pub enum TenantError {
 }
 
 /// The future a [`scoped`] closure returns, borrowing the transaction.
+///
+/// Naming it lets the work be a plain function instead of a closure:
+///
+/// ```no_run
+/// use concierge_sdk::tenant::{self, ScopedFuture, TenantError};
+/// use sqlx::{Postgres, Transaction};
+///
+/// fn count_tasks<'c>(tx: &'c mut Transaction<'static, Postgres>) -> ScopedFuture<'c, i64, TenantError> {
+///     Box::pin(async move {
+///         // The policy limits the count to the active organization's rows.
+///         let (count,): (i64,) = sqlx::query_as("SELECT count(*) FROM tasks")
+///             .fetch_one(&mut **tx)
+///             .await?;
+///         Ok(count)
+///     })
+/// }
+///
+/// # async fn run(pool: sqlx::PgPool, auth: concierge_sdk::Auth) -> Result<(), TenantError> {
+/// let count = tenant::scoped(&pool, &auth, count_tasks).await?;
+/// println!("{count} tasks in {:?}", auth.org_slug);
+/// # Ok(()) }
+/// ```
 pub type ScopedFuture<'c, T, E> = Pin<Box<dyn Future<Output = Result<T, E>> + Send + 'c>>;
 
 /// Begins a transaction scoped to `auth`'s active organization: `app.current_org` and

@@ -16,7 +16,38 @@ use http::StatusCode;
 use std::sync::Arc;
 use tokio::sync::OnceCell;
 
-/// Why the signed-in user could not be fetched.
+/// Why the signed-in user could not be fetched. As a handler's error it is logged and
+/// answered 500 with a JSON envelope that reveals nothing about the cause.
+///
+/// ```
+/// use axum::response::IntoResponse;
+/// use concierge_sdk::client::BackendApi;
+/// use concierge_sdk::middleware::{ClerkRequest, CurrentUserError};
+/// use http::StatusCode;
+///
+/// // Tell a user deleted since their token was issued (404) from other failures.
+/// async fn profile(request: ClerkRequest) -> Result<String, CurrentUserError> {
+///     match request.current_user().await {
+///         Ok(Some(user)) => Ok(format!("profile of {}", user.id)),
+///         Ok(None) => Ok("signed out".into()),
+///         Err(CurrentUserError::Api(error)) if error.status() == Some(StatusCode::NOT_FOUND) => {
+///             Ok("this account no longer exists".into())
+///         }
+///         Err(other) => Err(other),
+///     }
+/// }
+/// # let _: axum::routing::MethodRouter = axum::routing::get(profile);
+///
+/// // Backend API errors convert with `?`; every variant becomes a 500.
+/// let api_error = BackendApi::new("ftp://api.example.test", "sk_live_…").unwrap_err();
+/// let error = CurrentUserError::from(api_error);
+/// assert!(matches!(error, CurrentUserError::Api(_)));
+/// assert_eq!(error.into_response().status(), StatusCode::INTERNAL_SERVER_ERROR);
+/// assert_eq!(
+///     CurrentUserError::NoSecretKey.into_response().status(),
+///     StatusCode::INTERNAL_SERVER_ERROR,
+/// );
+/// ```
 #[derive(Debug, thiserror::Error)]
 pub enum CurrentUserError {
     /// The [`Clerk`] has no secret key, so there is no Backend API client.
@@ -122,6 +153,42 @@ impl ClerkRequest {
     /// successful answer is kept for the rest of the request, so calling this from a handler,
     /// an extractor and a template costs one Backend API call; a failed call is not cached
     /// and the next call tries again.
+    ///
+    /// ```
+    /// use axum::{body::Body, routing::get, Router};
+    /// use concierge_sdk::middleware::{ClerkLayer, ClerkRequest, CurrentUserError};
+    /// use concierge_sdk::Config;
+    /// use http::Request;
+    /// use tower::ServiceExt;
+    ///
+    /// # const PEM: &str = "-----BEGIN PUBLIC KEY-----
+    /// # MIIBIjANBgkqhkiG9w0BAQEFAAOCAQ8AMIIBCgKCAQEA0bFbgmfYjUr9BKk92Xd4
+    /// # FBJk517jnzD0ugBe2fth6eY3TdNDZnUfvRig6FYaPPhPcoH+ozek2lbbYBVweh95
+    /// # iNGWrfYCh6wntWKjbK7o5GEBS5xPpv9Y1lZhOt9rs7m49nDL/RA/YiVpqCONDq67
+    /// # rBrhugvRZDx/SKx2uWUEHpvHTpbCODAWNAZmBdScY/9Dlmfq4VdoC+W7ow97Dui3
+    /// # qHqb64ZqGhrBBk7X4xWDM8YIK92V+EzQQJPl4M2oWoiMJfI58JUGpuGgjiVRGKQh
+    /// # nsB4a+yIrEkjlt/5QyNg7mhsriQIPaY+zazoTEM4XphJgPSUzPkgdZb8ecmF2yiw
+    /// # VQIDAQAB
+    /// # -----END PUBLIC KEY-----";
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// async fn greeting(request: ClerkRequest) -> Result<String, CurrentUserError> {
+    ///     Ok(match request.current_user().await? {
+    ///         Some(user) => format!("hello {}", user.first_name.as_deref().unwrap_or("there")),
+    ///         None => "hello, stranger".to_owned(),
+    ///     })
+    /// }
+    ///
+    /// // A PEM key and no secret key: a signed-in request would fail with `NoSecretKey`, but a
+    /// // signed-out one is answered without any Backend API call.
+    /// let layer = ClerkLayer::from_config(Config::new("pk_live_Y2xlcmsuZXhhbXBsZS50ZXN0JA")?.jwt_key(PEM))?;
+    /// let app = Router::new().route("/", get(greeting)).layer(layer);
+    /// let request = Request::get("/").header("host", "app.example.test").body(Body::empty())?;
+    /// let response = app.oneshot(request).await?;
+    /// assert_eq!(axum::body::to_bytes(response.into_body(), 1024).await?, "hello, stranger");
+    /// # Ok(())
+    /// # }
+    /// ```
     pub async fn current_user(&self) -> Result<Option<&User>, CurrentUserError> {
         let Some(auth) = self.auth.as_deref() else {
             return Ok(None);

@@ -47,6 +47,43 @@ use tower::{Layer, Service};
 type BoxFuture<T> = Pin<Box<dyn Future<Output = T> + Send>>;
 
 /// The outcome [`ClerkLayer`] stores in the request extensions.
+///
+/// ```
+/// use axum::{body::Body, routing::get, Extension, Router};
+/// use concierge_sdk::middleware::{AuthState, ClerkLayer};
+/// use concierge_sdk::Config;
+/// use http::Request;
+/// use tower::ServiceExt;
+///
+/// # const PEM: &str = "-----BEGIN PUBLIC KEY-----
+/// # MIIBIjANBgkqhkiG9w0BAQEFAAOCAQ8AMIIBCgKCAQEA0bFbgmfYjUr9BKk92Xd4
+/// # FBJk517jnzD0ugBe2fth6eY3TdNDZnUfvRig6FYaPPhPcoH+ozek2lbbYBVweh95
+/// # iNGWrfYCh6wntWKjbK7o5GEBS5xPpv9Y1lZhOt9rs7m49nDL/RA/YiVpqCONDq67
+/// # rBrhugvRZDx/SKx2uWUEHpvHTpbCODAWNAZmBdScY/9Dlmfq4VdoC+W7ow97Dui3
+/// # qHqb64ZqGhrBBk7X4xWDM8YIK92V+EzQQJPl4M2oWoiMJfI58JUGpuGgjiVRGKQh
+/// # nsB4a+yIrEkjlt/5QyNg7mhsriQIPaY+zazoTEM4XphJgPSUzPkgdZb8ecmF2yiw
+/// # VQIDAQAB
+/// # -----END PUBLIC KEY-----";
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// async fn whoami(Extension(state): Extension<AuthState>) -> String {
+///     match state.auth() {
+///         Some(auth) => format!("user {}", auth.user_id),
+///         None => format!("signed out: {}", state.reason().unwrap_or_default()),
+///     }
+/// }
+///
+/// // Verification with the instance's PEM public key: no network call.
+/// let layer = ClerkLayer::from_config(Config::new("pk_live_Y2xlcmsuZXhhbXBsZS50ZXN0JA")?.jwt_key(PEM))?;
+/// let app = Router::new().route("/whoami", get(whoami)).layer(layer);
+///
+/// let request = Request::get("/whoami").header("host", "app.example.test").body(Body::empty())?;
+/// let response = app.oneshot(request).await?;
+/// let body = axum::body::to_bytes(response.into_body(), 1024).await?;
+/// assert_eq!(body, "signed out: session-token-and-uat-missing");
+/// # Ok(())
+/// # }
+/// ```
 #[derive(Debug, Clone)]
 pub struct AuthState {
     auth: Option<Arc<Auth>>,
@@ -127,6 +164,35 @@ impl ClerkLayer {
     }
 
     /// A layer straight from a configuration.
+    ///
+    /// ```
+    /// use concierge_sdk::middleware::ClerkLayer;
+    /// use concierge_sdk::{Config, ConfigError};
+    ///
+    /// # const PEM: &str = "-----BEGIN PUBLIC KEY-----
+    /// # MIIBIjANBgkqhkiG9w0BAQEFAAOCAQ8AMIIBCgKCAQEA0bFbgmfYjUr9BKk92Xd4
+    /// # FBJk517jnzD0ugBe2fth6eY3TdNDZnUfvRig6FYaPPhPcoH+ozek2lbbYBVweh95
+    /// # iNGWrfYCh6wntWKjbK7o5GEBS5xPpv9Y1lZhOt9rs7m49nDL/RA/YiVpqCONDq67
+    /// # rBrhugvRZDx/SKx2uWUEHpvHTpbCODAWNAZmBdScY/9Dlmfq4VdoC+W7ow97Dui3
+    /// # qHqb64ZqGhrBBk7X4xWDM8YIK92V+EzQQJPl4M2oWoiMJfI58JUGpuGgjiVRGKQh
+    /// # nsB4a+yIrEkjlt/5QyNg7mhsriQIPaY+zazoTEM4XphJgPSUzPkgdZb8ecmF2yiw
+    /// # VQIDAQAB
+    /// # -----END PUBLIC KEY-----";
+    /// // Networkless: the instance's PEM public key ("JWT public key") verifies every token,
+    /// // so neither a secret key nor a JWKS fetch is needed.
+    /// let layer = ClerkLayer::from_config(Config::new("pk_live_Y2xlcmsuZXhhbXBsZS50ZXN0JA")?.jwt_key(PEM))?;
+    /// let app: axum::Router = axum::Router::new()
+    ///     .route("/", axum::routing::get(|| async { "hi" }))
+    ///     .layer(layer);
+    /// # let _ = app;
+    ///
+    /// // The configuration is validated here, once, not on the first request.
+    /// let truncated = "-----BEGIN PUBLIC KEY-----\nMIIBIjANBgkqhkiG9w0B\n-----END PUBLIC KEY-----";
+    /// let error = ClerkLayer::from_config(Config::new("pk_live_Y2xlcmsuZXhhbXBsZS50ZXN0JA")?.jwt_key(truncated))
+    ///     .unwrap_err();
+    /// assert!(matches!(error, ConfigError::Key(_)));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn from_config(config: crate::Config) -> Result<Self, crate::ConfigError> {
         Ok(Self::new(Clerk::new(config)?))
     }
@@ -144,6 +210,57 @@ impl<S> Layer<S> for ClerkLayer {
 }
 
 /// The service [`ClerkLayer`] wraps around an application.
+///
+/// Any tower service that answers with axum responses can be wrapped, not only a `Router`:
+///
+/// ```
+/// use axum::body::Body;
+/// use axum::response::Response;
+/// use concierge_sdk::middleware::{AuthState, ClerkLayer, ClerkService};
+/// use concierge_sdk::Config;
+/// use http::{Request, StatusCode};
+/// use std::convert::Infallible;
+/// use tower::{service_fn, Layer, ServiceExt};
+///
+/// # const PEM: &str = "-----BEGIN PUBLIC KEY-----
+/// # MIIBIjANBgkqhkiG9w0BAQEFAAOCAQ8AMIIBCgKCAQEA0bFbgmfYjUr9BKk92Xd4
+/// # FBJk517jnzD0ugBe2fth6eY3TdNDZnUfvRig6FYaPPhPcoH+ozek2lbbYBVweh95
+/// # iNGWrfYCh6wntWKjbK7o5GEBS5xPpv9Y1lZhOt9rs7m49nDL/RA/YiVpqCONDq67
+/// # rBrhugvRZDx/SKx2uWUEHpvHTpbCODAWNAZmBdScY/9Dlmfq4VdoC+W7ow97Dui3
+/// # qHqb64ZqGhrBBk7X4xWDM8YIK92V+EzQQJPl4M2oWoiMJfI58JUGpuGgjiVRGKQh
+/// # nsB4a+yIrEkjlt/5QyNg7mhsriQIPaY+zazoTEM4XphJgPSUzPkgdZb8ecmF2yiw
+/// # VQIDAQAB
+/// # -----END PUBLIC KEY-----";
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// let layer = ClerkLayer::from_config(Config::new("pk_live_Y2xlcmsuZXhhbXBsZS50ZXN0JA")?.jwt_key(PEM))?;
+/// let service: ClerkService<_> = layer.layer(service_fn(|request: Request<Body>| async move {
+///     let signed_in = request.extensions().get::<AuthState>().is_some_and(|s| s.auth().is_some());
+///     let text = if signed_in { "welcome back" } else { "welcome" };
+///     Ok::<_, Infallible>(Response::new(Body::from(text)))
+/// }));
+///
+/// // A page load from a browser that must refresh its cookies: the service answers the
+/// // handshake redirect itself, and the inner service does not run.
+/// let page = Request::get("/dashboard")
+///     .header("host", "app.example.test")
+///     .header("sec-fetch-dest", "document")
+///     .header("cookie", "__client_uat=1760000000")
+///     .body(Body::empty())?;
+/// let response = service.clone().oneshot(page).await?;
+/// assert_eq!(response.status(), StatusCode::TEMPORARY_REDIRECT);
+/// assert_eq!(response.headers()["cache-control"], "no-store");
+/// assert!(response.headers()["location"].to_str()?.starts_with("https://clerk.example.test/v1/client/handshake?"));
+///
+/// // Otherwise the inner service answers, and the `x-clerk-auth-*` headers are added.
+/// let anonymous = Request::get("/").header("host", "app.example.test").body(Body::empty())?;
+/// let response = service.oneshot(anonymous).await?;
+/// assert_eq!(response.status(), StatusCode::OK);
+/// assert_eq!(response.headers()["x-clerk-auth-status"], "signed-out");
+/// assert_eq!(axum::body::to_bytes(response.into_body(), 1024).await?, "welcome");
+/// # Ok(())
+/// # }
+/// ```
 #[derive(Clone, Debug)]
 pub struct ClerkService<S> {
     clerk: Clerk,
@@ -206,6 +323,65 @@ where
 }
 
 /// Why an extractor or a guard refused a request.
+///
+/// Each variant answers a Clerk-style JSON error. A handler that extracts
+/// `Result<Auth, AuthRejection>` instead of [`Auth`] decides for itself:
+///
+/// ```
+/// use axum::body::Body;
+/// use axum::response::{IntoResponse, Response};
+/// use axum::{routing::get, Router};
+/// use concierge_sdk::middleware::{AuthRejection, ClerkLayer};
+/// use concierge_sdk::{Auth, Config};
+/// use http::{Request, StatusCode};
+/// use tower::ServiceExt;
+///
+/// # const PEM: &str = "-----BEGIN PUBLIC KEY-----
+/// # MIIBIjANBgkqhkiG9w0BAQEFAAOCAQ8AMIIBCgKCAQEA0bFbgmfYjUr9BKk92Xd4
+/// # FBJk517jnzD0ugBe2fth6eY3TdNDZnUfvRig6FYaPPhPcoH+ozek2lbbYBVweh95
+/// # iNGWrfYCh6wntWKjbK7o5GEBS5xPpv9Y1lZhOt9rs7m49nDL/RA/YiVpqCONDq67
+/// # rBrhugvRZDx/SKx2uWUEHpvHTpbCODAWNAZmBdScY/9Dlmfq4VdoC+W7ow97Dui3
+/// # qHqb64ZqGhrBBk7X4xWDM8YIK92V+EzQQJPl4M2oWoiMJfI58JUGpuGgjiVRGKQh
+/// # nsB4a+yIrEkjlt/5QyNg7mhsriQIPaY+zazoTEM4XphJgPSUzPkgdZb8ecmF2yiw
+/// # VQIDAQAB
+/// # -----END PUBLIC KEY-----";
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// // The default answers: 401, 403 and 500 with a JSON envelope.
+/// let forbidden = AuthRejection::Forbidden.into_response();
+/// assert_eq!(forbidden.status(), StatusCode::FORBIDDEN);
+/// assert_eq!(forbidden.headers()["content-type"], "application/json");
+/// let body = axum::body::to_bytes(forbidden.into_body(), 1024).await?;
+/// let body: serde_json::Value = serde_json::from_slice(&body)?;
+/// assert_eq!(body["errors"][0]["code"], "authorization_invalid");
+///
+/// // A plain-text 401 instead of the envelope; other rejections keep theirs.
+/// async fn me(auth: Result<Auth, AuthRejection>) -> Response {
+///     match auth {
+///         Ok(auth) => auth.user_id.into_response(),
+///         Err(AuthRejection::Unauthenticated(reason)) => {
+///             let reason = reason.unwrap_or_default();
+///             (StatusCode::UNAUTHORIZED, format!("please sign in ({reason})")).into_response()
+///         }
+///         Err(other) => other.into_response(),
+///     }
+/// }
+///
+/// let layer = ClerkLayer::from_config(Config::new("pk_live_Y2xlcmsuZXhhbXBsZS50ZXN0JA")?.jwt_key(PEM))?;
+/// let app = Router::new().route("/me", get(me));
+/// let request = || Request::get("/me").header("host", "app.example.test").body(Body::empty());
+///
+/// let response = app.clone().layer(layer).oneshot(request()?).await?;
+/// assert_eq!(response.status(), StatusCode::UNAUTHORIZED);
+/// let body = axum::body::to_bytes(response.into_body(), 1024).await?;
+/// assert_eq!(body, "please sign in (session-token-and-uat-missing)");
+///
+/// // Without `ClerkLayer` in front: `MissingLayer`, a configuration mistake answered 500.
+/// let response = app.oneshot(request()?).await?;
+/// assert_eq!(response.status(), StatusCode::INTERNAL_SERVER_ERROR);
+/// # Ok(())
+/// # }
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum AuthRejection {
     /// Signed out (401); the reason is the `x-clerk-auth-reason`.
@@ -420,7 +596,51 @@ impl<S> Layer<S> for RequireAuth {
     }
 }
 
-/// The service [`RequireAuth`] wraps around a route.
+/// The service [`RequireAuth`] wraps around a route. It reads the [`AuthState`] that
+/// [`ClerkLayer`] stored, so it must sit inside that layer.
+///
+/// ```
+/// use axum::body::Body;
+/// use axum::response::Response;
+/// use concierge_sdk::middleware::{require_role, ClerkLayer, RequireAuthService};
+/// use concierge_sdk::Config;
+/// use http::{Request, StatusCode};
+/// use std::convert::Infallible;
+/// use tower::{service_fn, Layer, ServiceBuilder, ServiceExt};
+///
+/// # const PEM: &str = "-----BEGIN PUBLIC KEY-----
+/// # MIIBIjANBgkqhkiG9w0BAQEFAAOCAQ8AMIIBCgKCAQEA0bFbgmfYjUr9BKk92Xd4
+/// # FBJk517jnzD0ugBe2fth6eY3TdNDZnUfvRig6FYaPPhPcoH+ozek2lbbYBVweh95
+/// # iNGWrfYCh6wntWKjbK7o5GEBS5xPpv9Y1lZhOt9rs7m49nDL/RA/YiVpqCONDq67
+/// # rBrhugvRZDx/SKx2uWUEHpvHTpbCODAWNAZmBdScY/9Dlmfq4VdoC+W7ow97Dui3
+/// # qHqb64ZqGhrBBk7X4xWDM8YIK92V+EzQQJPl4M2oWoiMJfI58JUGpuGgjiVRGKQh
+/// # nsB4a+yIrEkjlt/5QyNg7mhsriQIPaY+zazoTEM4XphJgPSUzPkgdZb8ecmF2yiw
+/// # VQIDAQAB
+/// # -----END PUBLIC KEY-----";
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// let admin_area = service_fn(|_: Request<Body>| async {
+///     Ok::<_, Infallible>(Response::new(Body::from("admin area")))
+/// });
+/// let anonymous = || Request::get("/admin").header("host", "app.example.test").body(Body::empty());
+///
+/// // Authentication first (outermost), then the guard.
+/// let layer = ClerkLayer::from_config(Config::new("pk_live_Y2xlcmsuZXhhbXBsZS50ZXN0JA")?.jwt_key(PEM))?;
+/// let app = ServiceBuilder::new()
+///     .layer(layer)
+///     .layer(require_role("org:admin"))
+///     .service(admin_area.clone());
+/// let response = app.oneshot(anonymous()?).await?;
+/// assert_eq!(response.status(), StatusCode::UNAUTHORIZED);
+/// assert_eq!(response.headers()["x-clerk-auth-reason"], "session-token-and-uat-missing");
+///
+/// // The guard alone has no outcome to read: 500, and the admin area never runs.
+/// let guard_only: RequireAuthService<_> = require_role("org:admin").layer(admin_area);
+/// let response = guard_only.oneshot(anonymous()?).await?;
+/// assert_eq!(response.status(), StatusCode::INTERNAL_SERVER_ERROR);
+/// # Ok(())
+/// # }
+/// ```
 #[derive(Clone, Debug)]
 pub struct RequireAuthService<S> {
     guard: RequireAuth,

@@ -27,6 +27,33 @@ use url::Url;
 
 /// Reason strings (`x-clerk-auth-reason`, `__clerk_hs_reason`) of `@clerk/backend`, besides the
 /// token-verification reasons of [`VerifyError::reason`].
+///
+/// ```
+/// use concierge_sdk::{reason, Clerk, Config};
+///
+/// // Logging that tells an anonymous visitor from a browser whose cookies need attention.
+/// fn describe(why: &str) -> &'static str {
+///     match why {
+///         reason::SESSION_TOKEN_AND_UAT_MISSING => "anonymous visitor",
+///         reason::SESSION_TOKEN_BUT_NO_CLIENT_UAT | reason::CLIENT_UAT_BUT_NO_SESSION_TOKEN => {
+///             "inconsistent cookies: the browser needs a handshake"
+///         }
+///         "token-expired" | reason::SESSION_TOKEN_EXPIRED_GET | reason::SESSION_TOKEN_EXPIRED_NON_GET => {
+///             "expired session token: the page refreshes it"
+///         }
+///         _ => "refused",
+///     }
+/// }
+///
+/// let clerk = Clerk::new(Config::new("pk_live_Y2xlcmsuZXhhbXBsZS50ZXN0JA")?.secret_key("sk_live_…"))?;
+/// let runtime = tokio::runtime::Runtime::new()?;
+/// let anonymous = http::Request::get("/").header("host", "app.example.test").body(())?;
+/// let state = runtime.block_on(clerk.authenticate_request(&anonymous));
+/// assert_eq!(state.reason().map(describe), Some("anonymous visitor"));
+/// // The same string is sent to the browser for debugging.
+/// assert_eq!(state.headers["x-clerk-auth-reason"], reason::SESSION_TOKEN_AND_UAT_MISSING);
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 pub mod reason {
     /// A `__client_uat` > 0 but no `__session`: the browser is signed in, the token is missing.
     ///
@@ -137,6 +164,47 @@ const HANDSHAKE_NONCE: &str = "__clerk_handshake_nonce";
 const REDIRECT_COUNT: &str = "__clerk_redirect_count";
 
 /// The authentication outcome of a request.
+///
+/// ```
+/// use concierge_sdk::{reason, AuthStatus, Clerk, Config};
+/// use http::{Request, StatusCode};
+///
+/// let clerk = Clerk::new(Config::new("pk_live_Y2xlcmsuZXhhbXBsZS50ZXN0JA")?.secret_key("sk_live_…"))?;
+/// let runtime = tokio::runtime::Runtime::new()?;
+///
+/// // What an application without the axum layer answers for each outcome.
+/// fn status_code(status: &AuthStatus) -> StatusCode {
+///     match status {
+///         AuthStatus::SignedIn(_) => StatusCode::OK,
+///         AuthStatus::SignedOut { .. } => StatusCode::UNAUTHORIZED,
+///         AuthStatus::Handshake { .. } => StatusCode::TEMPORARY_REDIRECT,
+///     }
+/// }
+///
+/// // An API call whose bearer token is not even a JWT: signed out, with the reason.
+/// let api_call = Request::get("/api/me")
+///     .header("host", "app.example.test")
+///     .header("authorization", "Bearer not-a-jwt")
+///     .body(())?;
+/// let state = runtime.block_on(clerk.authenticate_request(&api_call));
+/// assert!(matches!(&state.status, AuthStatus::SignedOut { reason, .. } if reason == "token-invalid"));
+/// assert_eq!(status_code(&state.status), StatusCode::UNAUTHORIZED);
+///
+/// // A page load from a browser that is signed in but lost its `__session` cookie.
+/// let page = Request::get("/dashboard")
+///     .header("host", "app.example.test")
+///     .header("sec-fetch-dest", "document")
+///     .header("cookie", "__client_uat=1760000000")
+///     .body(())?;
+/// let state = runtime.block_on(clerk.authenticate_request(&page));
+/// let AuthStatus::Handshake { location, reason: why } = &state.status else {
+///     return Err(format!("expected a handshake, got {:?}", state.status).into());
+/// };
+/// assert_eq!(why, reason::CLIENT_UAT_BUT_NO_SESSION_TOKEN);
+/// assert!(location.starts_with("https://clerk.example.test/v1/client/handshake?"));
+/// assert_eq!(status_code(&state.status), StatusCode::TEMPORARY_REDIRECT);
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 #[derive(Debug, Clone, PartialEq)]
 pub enum AuthStatus {
     /// A verified session.
@@ -710,6 +778,24 @@ fn signed_out(reason: &str, message: &str, headers: HeaderMap) -> RequestState {
 
 impl Clerk {
     /// Authenticates an `http::Request` (the body is not read). See [`Clerk::authenticate`].
+    ///
+    /// ```
+    /// use concierge_sdk::{reason, Clerk, Config};
+    ///
+    /// let clerk = Clerk::new(Config::new("pk_live_Y2xlcmsuZXhhbXBsZS50ZXN0JA")?.secret_key("sk_live_…"))?;
+    /// // Any body type will do: only the method, the URI and the headers are read.
+    /// let request = http::Request::post("/api/tasks")
+    ///     .header("host", "app.example.test")
+    ///     .header("content-type", "application/json")
+    ///     .body(r#"{"title": "Ship it"}"#.to_owned())?;
+    /// let state = tokio::runtime::Runtime::new()?.block_on(clerk.authenticate_request(&request));
+    /// assert!(!state.is_signed_in());
+    /// // The headers to copy onto the response, whatever the outcome.
+    /// assert_eq!(state.headers["x-clerk-auth-status"], "signed-out");
+    /// assert_eq!(state.headers["x-clerk-auth-reason"], reason::SESSION_TOKEN_AND_UAT_MISSING);
+    /// assert_eq!(request.body(), r#"{"title": "Ship it"}"#, "the request is only borrowed");
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub async fn authenticate_request<B>(&self, request: &Request<B>) -> RequestState {
         self.authenticate(request.method(), request.uri(), request.headers())
             .await
