@@ -3,6 +3,35 @@
 //!
 //! Once keys are cached no request triggers a network call, except a token whose `kid` is
 //! unknown, and even then at most one refetch per [`UNKNOWN_KID_REFETCH_INTERVAL_MS`].
+//!
+//! ```
+//! use concierge_sdk::jwks::{keys_from_jwks, JwkSet, VerificationKey};
+//! use serde_json::json;
+//!
+//! # const PEM: &str = "-----BEGIN PUBLIC KEY-----
+//! # MIIBIjANBgkqhkiG9w0BAQEFAAOCAQ8AMIIBCgKCAQEA0bFbgmfYjUr9BKk92Xd4
+//! # FBJk517jnzD0ugBe2fth6eY3TdNDZnUfvRig6FYaPPhPcoH+ozek2lbbYBVweh95
+//! # iNGWrfYCh6wntWKjbK7o5GEBS5xPpv9Y1lZhOt9rs7m49nDL/RA/YiVpqCONDq67
+//! # rBrhugvRZDx/SKx2uWUEHpvHTpbCODAWNAZmBdScY/9Dlmfq4VdoC+W7ow97Dui3
+//! # qHqb64ZqGhrBBk7X4xWDM8YIK92V+EzQQJPl4M2oWoiMJfI58JUGpuGgjiVRGKQh
+//! # nsB4a+yIrEkjlt/5QyNg7mhsriQIPaY+zazoTEM4XphJgPSUzPkgdZb8ecmF2yiw
+//! # VQIDAQAB
+//! # -----END PUBLIC KEY-----";
+//! # const N: &str = "0bFbgmfYjUr9BKk92Xd4FBJk517jnzD0ugBe2fth6eY3TdNDZnUfvRig6FYaPPhPcoH-ozek2lbbYBVweh95iNGWrfYCh6wntWKjbK7o5GEBS5xPpv9Y1lZhOt9rs7m49nDL_RA_YiVpqCONDq67rBrhugvRZDx_SKx2uWUEHpvHTpbCODAWNAZmBdScY_9Dlmfq4VdoC-W7ow97Dui3qHqb64ZqGhrBBk7X4xWDM8YIK92V-EzQQJPl4M2oWoiMJfI58JUGpuGgjiVRGKQhnsB4a-yIrEkjlt_5QyNg7mhsriQIPaY-zazoTEM4XphJgPSUzPkgdZb8ecmF2yiwVQ";
+//! // The body of `GET /v1/jwks` (`BackendApi::jwks`): the instance's key, named by the
+//! // instance id; `N` is its base64url modulus.
+//! let jwks: JwkSet = serde_json::from_value(json!({
+//!     "keys": [{"use": "sig", "kty": "RSA", "kid": "ins_2mQ5yW0vTs7RkPq1LnXc4ZbJ8fD", "alg": "RS256", "n": N, "e": "AQAB"}]
+//! }))?;
+//! let keys = keys_from_jwks(&jwks);
+//! // A token's header `kid` picks its key among these.
+//! assert_eq!(keys[0].kid(), Some("ins_2mQ5yW0vTs7RkPq1LnXc4ZbJ8fD"));
+//!
+//! // The same key as the dashboard's PEM "JWT public key": it has no id and matches any `kid`.
+//! let key = VerificationKey::from_pem(PEM)?;
+//! assert_eq!(key.kid(), None);
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
 
 use crate::client::{ApiError, BackendApi};
 use crate::{Clock, VerifyError};

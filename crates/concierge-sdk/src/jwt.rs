@@ -1,5 +1,27 @@
 //! Compact JWT decoding without verification (wire §2.3 step 1): three dot-separated parts,
 //! lenient base64url, JSON objects. Verification lives in `verify`; this module only splits.
+//!
+//! ```
+//! use concierge_sdk::{jwt, verify};
+//!
+//! // A session token as it arrives in `Authorization: Bearer …` (with a dummy signature).
+//! let token = concat!(
+//!     "eyJhbGciOiJSUzI1NiIsImNhdCI6ImNsX0I3ZDRQRDExMUFBQSIsImtpZCI6Imluc18ybVE1eVcwdlRzN1JrUHExTG5YYzRaYko4ZkQiLCJ0eXAiOiJKV1QifQ",
+//!     ".eyJhenAiOiJodHRwczovL2FwcC5leGFtcGxlLnRlc3QiLCJleHAiOjE3NjAwMDAwNjAsImlhdCI6MTc2MDAwMDAwMCwiaXNzIjoiaHR0cHM6Ly9jbGVyay5leGFtcGxlLnRlc3QiLCJuYmYiOjE3NTk5OTk5OTAsInNpZCI6InNlc3NfMm1RN2JYSmNSNFBuVzF6Szh1WWZUZEUzYUxzIiwic3ViIjoidXNlcl8ybVE2elIxeEtmOFdjTnZCM2hKcExzVDBxWWUiLCJ2IjoyfQ",
+//!     ".c2ln",
+//! );
+//! let decoded = jwt::decode(token)?;
+//! // The header says which key and which rules apply...
+//! assert_eq!(decoded.header_str("kid"), Some("ins_2mQ5yW0vTs7RkPq1LnXc4ZbJ8fD"));
+//! assert_eq!(decoded.header_str("cat"), Some(verify::SESSION_TOKEN_CATEGORY));
+//! // ...and the claims are readable, but nothing is trusted until `verify` (or
+//! // `Clerk::verify_token`) has checked the signature: this one would fail.
+//! assert_eq!(decoded.claim_str("sub"), Some("user_2mQ6zR1xKf8WcNvB3hJpLsT0qYe"));
+//! assert_eq!(decoded.claims["exp"], 1_760_000_060);
+//!
+//! assert_eq!(jwt::decode("Bearer abc").unwrap_err().reason(), "token-invalid");
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
 
 use crate::VerifyError;
 use base64::alphabet::URL_SAFE;

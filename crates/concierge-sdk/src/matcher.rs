@@ -5,6 +5,36 @@
 //!
 //! Patterns are compiled to [`regex::Regex`] once. Custom groups are JavaScript regular
 //! expressions; the common subset (classes, quantifiers, alternation) means the same in Rust.
+//!
+//! ```
+//! use concierge_sdk::matcher::{normalize_path, MalformedPath, PathPattern};
+//! use concierge_sdk::RouteMatcher;
+//!
+//! // Which pages need what, as `createRouteMatcher([...])` would say it.
+//! let public = RouteMatcher::new(["/", "/sign-in(.*)", "/blog/:slug"])?;
+//! let admin = RouteMatcher::new(["/admin(.*)", "/orgs/:slug/settings(.*)"])?;
+//! let access = |path: &str| -> Result<&str, MalformedPath> {
+//!     Ok(if public.matches(path)? {
+//!         "public"
+//!     } else if admin.matches(path)? {
+//!         "admins"
+//!     } else {
+//!         "signed in"
+//!     })
+//! };
+//! assert_eq!(access("/blog/hello-world")?, "public");
+//! assert_eq!(access("/Admin/users/")?, "admins", "case-insensitive, trailing slash allowed");
+//! assert_eq!(access("//orgs/acme/settings/members")?, "admins", "`//` is collapsed first");
+//! assert_eq!(access("/dashboard")?, "signed in");
+//! assert!(access("/%E0%A4%A").is_err(), "a malformed escape is refused, not guessed");
+//!
+//! // One pattern also captures its parameters.
+//! let settings = PathPattern::new("/orgs/:slug/settings(.*)")?;
+//! let params = settings.captures("/orgs/acme/settings/members").unwrap_or_default();
+//! assert_eq!(params["slug"], "acme");
+//! assert_eq!(normalize_path("//orgs/%61cme")?, "/orgs/acme");
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
 
 use regex::Regex;
 use std::collections::BTreeMap;

@@ -4,6 +4,61 @@
 //!
 //! Everything here is synchronous and pure: keys and "now" are arguments. Key resolution (PEM
 //! or the cached JWKS) is done by [`crate::Clerk`].
+//!
+//! ```
+//! use concierge_sdk::jwks::VerificationKey;
+//! use concierge_sdk::verify::{verify_session_token, VerifyOptions};
+//! use serde_json::json;
+//! # use aws_lc_rs::{encoding::AsDer, rand::SystemRandom, rsa::KeySize};
+//! # use aws_lc_rs::signature::{KeyPair, RsaKeyPair, RSA_PKCS1_SHA256};
+//! # use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
+//! # use base64::Engine;
+//! # // An instance key pair: the application only ever sees the public half, as PEM.
+//! # let pair = RsaKeyPair::generate(KeySize::Rsa2048)?;
+//! # let pem = format!(
+//! #     "-----BEGIN PUBLIC KEY-----\n{}\n-----END PUBLIC KEY-----\n",
+//! #     STANDARD.encode(pair.public_key().as_der()?.as_ref())
+//! # );
+//! # // Signs like the instance does: RS256, a `kid`, the session-token `cat`.
+//! # let sign = |claims: serde_json::Value| -> Result<String, aws_lc_rs::error::Unspecified> {
+//! #     let header = json!({"alg": "RS256", "cat": "cl_B7d4PD111AAA", "kid": "ins_1", "typ": "JWT"});
+//! #     let input = format!(
+//! #         "{}.{}",
+//! #         URL_SAFE_NO_PAD.encode(header.to_string()),
+//! #         URL_SAFE_NO_PAD.encode(claims.to_string())
+//! #     );
+//! #     let mut signature = vec![0; pair.public_modulus_len()];
+//! #     pair.sign(&RSA_PKCS1_SHA256, &SystemRandom::new(), input.as_bytes(), &mut signature)?;
+//! #     Ok(format!("{input}.{}", URL_SAFE_NO_PAD.encode(signature)))
+//! # };
+//!
+//! let keys = [VerificationKey::from_pem(&pem)?];
+//! let options = VerifyOptions {
+//!     authorized_parties: vec!["https://app.example.test".into()],
+//!     issuers: vec!["clerk.example.test".into()],
+//!     ..VerifyOptions::default()
+//! };
+//! // A one-minute session token minted at 2025-10-09T08:53:20Z.
+//! let token = sign(json!({
+//!     "sub": "user_2mQ6zR1xKf8WcNvB3hJpLsT0qYe", "sid": "sess_2mQ7bXJcR4PnW1zK8uYfTdE3aLs",
+//!     "iss": "https://clerk.example.test", "azp": "https://app.example.test",
+//!     "iat": 1_760_000_000, "nbf": 1_759_999_990, "exp": 1_760_000_060, "v": 2, "sts": "active"
+//! }))?;
+//!
+//! let now_ms = 1_760_000_010_000;
+//! let claims = verify_session_token(&token, &keys, &options, now_ms)?;
+//! assert_eq!(claims.sub, "user_2mQ6zR1xKf8WcNvB3hJpLsT0qYe");
+//! assert_eq!(claims.session_status.as_deref(), Some("active"));
+//!
+//! // Two minutes later it has expired (beyond the 5 s clock skew).
+//! let later = verify_session_token(&token, &keys, &options, now_ms + 120_000).unwrap_err();
+//! assert_eq!(later.reason(), "token-expired");
+//! // A page of another origin cannot use it.
+//! let elsewhere = VerifyOptions { authorized_parties: vec!["https://other-app.example.test".into()], ..options };
+//! let refused = verify_session_token(&token, &keys, &elsewhere, now_ms).unwrap_err();
+//! assert_eq!(refused.reason(), "token-invalid-authorized-parties");
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
 
 use crate::claims::{seconds, SessionClaims};
 use crate::jwks::{Algorithm, VerificationKey};
