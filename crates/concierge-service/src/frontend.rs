@@ -41,7 +41,12 @@ pub struct SessionSnapshot {
     /// A session token minted for this response (`last_active_token`).
     pub token: String,
     /// The user's organization memberships with their organizations and roles, oldest first.
-    pub memberships: Vec<(OrganizationMembership, Organization, Role)>,
+    pub memberships: Vec<(
+        OrganizationMembership,
+        Organization,
+        Role,
+        crate::organizations::OrganizationCounts,
+    )>,
 }
 
 /// A sign-in with the user it resolved to (for `user_data` and the supported factors).
@@ -259,7 +264,8 @@ impl Service {
                         .get_organization(&instance.id, &membership.organization_id)
                         .await?;
                     let role = Self::role_of(conn.as_mut(), &instance.id, &membership.role).await?;
-                    memberships.push((membership, org, role));
+                    let counts = Self::counts_of(conn.as_mut(), &org, now).await?;
+                    memberships.push((membership, org, role, counts));
                 }
                 with_users.push((session, user, memberships));
             }

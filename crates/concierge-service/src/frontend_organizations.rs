@@ -17,8 +17,8 @@ use tracing::instrument;
 pub struct MyOrganization {
     /// The organization.
     pub organization: Organization,
-    /// How many members it has.
-    pub members_count: i64,
+    /// How many members it has and how many invitations are pending.
+    pub counts: crate::organizations::OrganizationCounts,
 }
 
 impl Service {
@@ -90,10 +90,10 @@ impl Service {
         instance: &InstanceId,
         org: Organization,
     ) -> Result<MyOrganization> {
-        let members_count = self.members_count(instance, &org.id).await?;
+        let counts = self.organization_counts(instance, &org.id).await?;
         Ok(MyOrganization {
             organization: org,
-            members_count,
+            counts,
         })
     }
 

@@ -9,7 +9,7 @@ use crate::{Result, Service, ServiceError};
 use concierge_core::metadata::deep_merge;
 use concierge_core::organizations::{check_org_name, check_slug, slugify};
 use concierge_core::*;
-use concierge_store::{MembershipQuery, OrganizationQuery, Tx};
+use concierge_store::{InvitationQuery, MembershipQuery, OrganizationQuery, Tx};
 use serde_json::{json, Value};
 use tracing::instrument;
 
@@ -58,6 +58,16 @@ pub struct MembershipView {
     pub user: UserView,
     /// The membership's role with its permissions.
     pub role: Role,
+}
+
+/// The counts an organization object shows (`members_count`, `pending_invitations_count`);
+/// components compare their sum with `max_allowed_memberships` before offering to invite.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct OrganizationCounts {
+    /// Members.
+    pub members: i64,
+    /// Invitations still pending (not accepted, revoked or expired).
+    pub pending_invitations: i64,
 }
 
 impl Service {
@@ -188,14 +198,39 @@ impl Service {
         Ok((list, total))
     }
 
-    /// How many members an organization has.
-    pub async fn members_count(&self, instance: &InstanceId, org: &OrganizationId) -> Result<i64> {
+    /// How many members an organization has and how many invitations to it are pending.
+    pub async fn organization_counts(
+        &self,
+        instance: &InstanceId,
+        org: &OrganizationId,
+    ) -> Result<OrganizationCounts> {
         let mut conn = self.inner.store.read().await?;
-        let query = MembershipQuery {
-            organization_id: Some(org.clone()),
+        let org = conn.get_organization(instance, org).await?;
+        Self::counts_of(conn.as_mut(), &org, self.now()).await
+    }
+
+    /// [`Service::organization_counts`] inside an open transaction or connection.
+    pub(crate) async fn counts_of(
+        tx: &mut dyn Tx,
+        org: &Organization,
+        now: Millis,
+    ) -> Result<OrganizationCounts> {
+        let members = MembershipQuery {
+            organization_id: Some(org.id.clone()),
             ..MembershipQuery::default()
         };
-        Ok(conn.count_memberships(instance, &query).await?)
+        let pending = InvitationQuery {
+            organization_id: Some(org.id.clone()),
+            email_addresses: Vec::new(),
+            statuses: vec!["pending".into()],
+            now,
+            limit: 1,
+            offset: 0,
+        };
+        Ok(OrganizationCounts {
+            members: tx.count_memberships(&org.instance_id, &members).await?,
+            pending_invitations: tx.count_invitations(&org.instance_id, &pending).await?,
+        })
     }
 
     /// `PATCH /v1/organizations/{id}`.

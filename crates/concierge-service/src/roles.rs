@@ -4,7 +4,8 @@
 
 use crate::{Result, Service, ServiceError};
 use concierge_core::organizations::{
-    builtin_roles, check_permission_key, check_role_key, find_role,
+    builtin_role_id, builtin_roles, check_permission_key, check_role_key, find_role, ADMIN_ROLE,
+    MEMBER_ROLE,
 };
 use concierge_core::*;
 use concierge_store::{MembershipQuery, Tx};
@@ -26,21 +27,71 @@ pub struct RoleParams {
     pub include_in_initial_role_set: Option<bool>,
 }
 
+/// A role as the Backend API shows it: its wire id, its definition and its timestamps
+/// (built-in roles have none).
+#[derive(Debug, Clone)]
+pub struct RoleView {
+    /// `role_admin`/`role_member` for built-in roles, else the stored id.
+    pub id: String,
+    /// Key, name, description and every permission (system ones included).
+    pub role: Role,
+    /// Creation time (0 for built-in roles).
+    pub created_at: Millis,
+    /// Last change (0 for built-in roles).
+    pub updated_at: Millis,
+}
+
+impl RoleView {
+    fn builtin(role: Role) -> Self {
+        Self {
+            id: builtin_role_id(&role.key),
+            role,
+            created_at: 0,
+            updated_at: 0,
+        }
+    }
+}
+
+impl From<&CustomRole> for RoleView {
+    fn from(role: &CustomRole) -> Self {
+        Self {
+            id: role.id.as_str().to_owned(),
+            role: Role::from(role),
+            created_at: role.created_at,
+            updated_at: role.updated_at,
+        }
+    }
+}
+
+/// The built-in role's key named by `id_or_key` (`role_member` or `org:member`).
+fn builtin_key(id_or_key: &str) -> Option<&'static str> {
+    [ADMIN_ROLE, MEMBER_ROLE]
+        .into_iter()
+        .find(|key| *key == id_or_key || builtin_role_id(key) == id_or_key)
+}
+
+/// A built-in role with the custom permissions attached to it (its stored record, if any).
+fn with_attached(mut role: Role, stored: Option<&CustomRole>) -> Role {
+    for key in stored.map(|r| r.permissions.as_slice()).unwrap_or_default() {
+        if !role.permissions.contains(key) {
+            role.permissions.push(key.clone());
+        }
+    }
+    role
+}
+
 impl Service {
-    /// The role with this key: built-in or custom.
+    /// The role with this key: built-in (plus the custom permissions attached to it) or custom.
     pub(crate) async fn resolve_role(
         tx: &mut dyn Tx,
         instance: &InstanceId,
         key: &str,
     ) -> Result<Option<Role>> {
-        if let Some(role) = find_role(key) {
-            return Ok(Some(role));
-        }
-        Ok(tx
-            .find_role_by_key(instance, key)
-            .await?
-            .as_ref()
-            .map(Role::from))
+        let stored = tx.find_role_by_key(instance, key).await?;
+        Ok(match find_role(key) {
+            Some(builtin) => Some(with_attached(builtin, stored.as_ref())),
+            None => stored.as_ref().map(Role::from),
+        })
     }
 
     /// The role of a membership as it stands now (a role deleted meanwhile has no permissions).
@@ -55,10 +106,22 @@ impl Service {
             }))
     }
 
-    /// Built-in roles first, then custom roles, with their custom permissions resolved.
+    /// Built-in roles first (with the custom permissions attached to them), then custom roles.
     pub async fn list_roles(&self, instance: &InstanceId) -> Result<(Vec<Role>, Vec<CustomRole>)> {
         let mut conn = self.inner.store.read().await?;
-        Ok((builtin_roles(), conn.list_roles(instance).await?))
+        let (attached, custom): (Vec<CustomRole>, Vec<CustomRole>) = conn
+            .list_roles(instance)
+            .await?
+            .into_iter()
+            .partition(|r| find_role(&r.key).is_some());
+        let builtin = builtin_roles()
+            .into_iter()
+            .map(|role| {
+                let stored = attached.iter().find(|r| r.key == role.key);
+                with_attached(role, stored)
+            })
+            .collect();
+        Ok((builtin, custom))
     }
 
     /// Custom permissions, oldest first.
@@ -176,14 +239,16 @@ impl Service {
         instance: &InstanceId,
         id_or_key: &str,
     ) -> Result<CustomRole> {
-        if find_role(id_or_key).is_some() {
-            // Built-in roles cannot be changed.
+        if builtin_key(id_or_key).is_some() {
+            // Built-in roles cannot be renamed or deleted (custom permissions can be attached).
             return Err(CoreError::PermissionDenied.into());
         }
         tx.list_roles(instance)
             .await?
             .into_iter()
-            .find(|r| r.id.as_str() == id_or_key || r.key == id_or_key)
+            .find(|r| {
+                find_role(&r.key).is_none() && (r.id.as_str() == id_or_key || r.key == id_or_key)
+            })
             .ok_or(ServiceError::NotFound)
     }
 
@@ -223,10 +288,19 @@ impl Service {
         Ok(role)
     }
 
-    /// `GET /v1/organization_roles/{id}` (custom roles).
-    pub async fn get_role(&self, instance: &InstanceId, id: &str) -> Result<CustomRole> {
+    /// `GET /v1/organization_roles/{id}`: a built-in role (by `role_admin`/`role_member` or its
+    /// key) or a custom one.
+    pub async fn get_role(&self, instance: &InstanceId, id: &str) -> Result<RoleView> {
         let mut conn = self.inner.store.read().await?;
-        Self::find_custom_role(conn.as_mut(), instance, id).await
+        if let Some(key) = builtin_key(id) {
+            let role = Self::resolve_role(conn.as_mut(), instance, key)
+                .await?
+                .ok_or(ServiceError::NotFound)?;
+            return Ok(RoleView::builtin(role));
+        }
+        Ok(RoleView::from(
+            &Self::find_custom_role(conn.as_mut(), instance, id).await?,
+        ))
     }
 
     /// `PATCH /v1/organization_roles/{id}`: name, description, permissions (replaced).
@@ -262,12 +336,38 @@ impl Service {
         id: &str,
         permission: &str,
         attach: bool,
-    ) -> Result<CustomRole> {
+    ) -> Result<RoleView> {
+        let now = self.now();
         let mut tx = self.inner.store.begin().await?;
-        let mut role = Self::find_custom_role(tx.as_mut(), instance, id).await?;
+        // Only custom permissions can be attached: system permissions are fixed per role.
         let key = Self::find_permission(tx.as_mut(), instance, permission)
             .await?
             .key;
+        let (mut role, stored) = match builtin_key(id) {
+            // A built-in role keeps the custom permissions attached to it in a stored record
+            // under its key; the record is created on the first attachment.
+            Some(builtin) => match tx.find_role_by_key(instance, builtin).await? {
+                Some(record) => (record, true),
+                None => {
+                    let role = find_role(builtin).ok_or(ServiceError::NotFound)?;
+                    let record = CustomRole {
+                        id: RoleId::generate(&mut Self::rng()),
+                        instance_id: instance.clone(),
+                        key: role.key,
+                        name: role.name,
+                        description: role.description,
+                        permissions: Vec::new(),
+                        created_at: now,
+                        updated_at: now,
+                    };
+                    (record, false)
+                }
+            },
+            None => (
+                Self::find_custom_role(tx.as_mut(), instance, id).await?,
+                true,
+            ),
+        };
         if attach {
             if !role.permissions.contains(&key) {
                 role.permissions.push(key);
@@ -275,10 +375,17 @@ impl Service {
         } else {
             role.permissions.retain(|k| k != &key);
         }
-        role.updated_at = self.now();
-        tx.update_role(&role).await?;
+        role.updated_at = now;
+        if stored {
+            tx.update_role(&role).await?;
+        } else {
+            tx.insert_role(&role).await?;
+        }
         tx.commit().await?;
-        Ok(role)
+        Ok(match find_role(&role.key) {
+            Some(builtin) => RoleView::builtin(with_attached(builtin, Some(&role))),
+            None => RoleView::from(&role),
+        })
     }
 
     /// `DELETE /v1/organization_roles/{id}`: refused while members hold the role or while it

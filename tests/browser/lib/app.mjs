@@ -172,10 +172,14 @@ function protectedPage(state, auth) {
 </body></html>`;
 }
 
-/** `/protected-org`: like `/protected`, plus the active organization from `toAuth()` (orgId, orgSlug, orgRole, has). */
-function protectedOrgPage(state, auth) {
+/**
+ * `/protected-org`: like `/protected`, plus the active organization from `toAuth()` (orgId, orgSlug, orgRole, has);
+ * `?permission=org:feature:action` also shows `has({ permission })`.
+ */
+function protectedOrgPage(state, auth, permission) {
   const signedIn = state.status === 'signed-in';
   const isAdmin = auth ? String(auth.has({ role: 'org:admin' })) : '';
+  const hasPermission = auth && permission ? String(auth.has({ permission })) : '';
   return `<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>Protected org</title><link rel="icon" href="data:,"></head>
 <body>
@@ -188,6 +192,7 @@ function protectedOrgPage(state, auth) {
 <p>orgSlug: <span data-testid="org-slug">${escapeHtml(auth?.orgSlug ?? '')}</span></p>
 <p>orgRole: <span data-testid="org-role">${escapeHtml(auth?.orgRole ?? '')}</span></p>
 <p>has admin: <span data-testid="org-is-admin">${escapeHtml(isAdmin)}</span></p>
+<p>has ${escapeHtml(permission ?? '')}: <span data-testid="org-has-permission">${escapeHtml(hasPermission)}</span></p>
 </body></html>`;
 }
 
@@ -310,7 +315,7 @@ export async function startApp({ concierge, logPath }) {
       res.setHeader('content-type', 'text/html; charset=utf-8');
       res.setHeader('cache-control', 'no-store');
       res.writeHead(state.status === 'signed-in' ? 200 : 401);
-      return res.end(protectedOrgPage(state, auth));
+      return res.end(protectedOrgPage(state, auth, url.searchParams.get('permission')));
     }
 
     const base = `/${url.pathname.split('/')[1]}`;

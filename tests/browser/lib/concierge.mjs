@@ -2,7 +2,7 @@
 // `instance show --json`, `mailbox --json`, /healthz) and stops it with SIGTERM.
 // A trimmed copy of tests/sdk-compat/harness.mjs that keeps its artifacts in tests/browser/artifacts.
 import { spawn, execFile } from 'node:child_process';
-import { mkdtempSync, mkdirSync, createWriteStream, readFileSync } from 'node:fs';
+import { mkdtempSync, mkdirSync, createWriteStream, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -38,8 +38,11 @@ async function waitHealthy(url, child, deadlineMs) {
   throw new Error(`${url}/healthz not ready`);
 }
 
-/** Starts a server on a fresh SQLite database (or CONCIERGE_SDK_DATABASE_URL) and reads the `default` instance. */
-export async function startConcierge(name = 'run') {
+/**
+ * Starts a server on a fresh SQLite database (or CONCIERGE_SDK_DATABASE_URL) and reads the `default` instance.
+ * `config` is the text of a TOML configuration file handed to the server (`CONCIERGE_CONFIG`).
+ */
+export async function startConcierge(name = 'run', { config } = {}) {
   const dir = mkdtempSync(join(tmpdir(), 'concierge-browser-'));
   const databaseUrl = process.env.CONCIERGE_SDK_DATABASE_URL ?? `sqlite://${dir}/concierge.db`;
   const frontendAddr = `127.0.0.1:${await freePort()}`;
@@ -52,6 +55,10 @@ export async function startConcierge(name = 'run') {
     RUST_LOG: process.env.RUST_LOG ?? 'info',
     NO_COLOR: '1',
   };
+  if (config !== undefined) {
+    env.CONCIERGE_CONFIG = join(dir, 'concierge.toml');
+    writeFileSync(env.CONCIERGE_CONFIG, config);
+  }
   mkdirSync(ARTIFACTS, { recursive: true });
   const logPath = join(ARTIFACTS, `concierge-${name}.log`);
   const log = createWriteStream(logPath);

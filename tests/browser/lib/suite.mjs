@@ -15,9 +15,9 @@ const slug = (s) => s.toLowerCase().replace(/[^a-z0-9]+/g, '-').replace(/^-|-$/g
 
 /**
  * Registers before/after hooks for the calling test file and returns the suite object
- * (its fields are filled in by the `before` hook).
+ * (its fields are filled in by the `before` hook). `options.config` is a TOML configuration for the server.
  */
-export function useSuite(name) {
+export function useSuite(name, options = {}) {
   const suite = {
     name,
     concierge: null,
@@ -124,7 +124,7 @@ export function useSuite(name) {
   };
 
   before(async () => {
-    suite.concierge = await startConcierge(name);
+    suite.concierge = await startConcierge(name, options);
     mkdirSync(ARTIFACTS, { recursive: true });
     suite.app = await startApp({ concierge: suite.concierge, logPath: join(ARTIFACTS, `fapi-${name}.log`) });
     suite.browser = await chromium.launch({

@@ -60,6 +60,7 @@ fn membership_json(view: &MembershipView) -> Value {
         &view.organization,
         &view.role,
         &view.user,
+        None,
         true,
     )
 }
@@ -89,7 +90,10 @@ async fn create(
         role_set_key: body.role_set_key,
     };
     let org = app.service.create_organization(&instance, params).await?;
-    let count = app.service.members_count(&instance.id, &org.id).await?;
+    let count = app
+        .service
+        .organization_counts(&instance.id, &org.id)
+        .await?;
     Ok(ClerkJson(convert::organization(&org, Some(count), true)))
 }
 
@@ -120,7 +124,11 @@ async fn list(
     let mut data = Vec::with_capacity(orgs.len());
     for org in &orgs {
         let count = if with_counts {
-            Some(app.service.members_count(&instance.id, &org.id).await?)
+            Some(
+                app.service
+                    .organization_counts(&instance.id, &org.id)
+                    .await?,
+            )
         } else {
             None
         };
@@ -137,7 +145,11 @@ async fn get_one(
 ) -> Answer {
     let org = app.service.get_organization(&instance.id, &id).await?;
     let count = if params.get_bool("include_members_count")?.unwrap_or(false) {
-        Some(app.service.members_count(&instance.id, &org.id).await?)
+        Some(
+            app.service
+                .organization_counts(&instance.id, &org.id)
+                .await?,
+        )
     } else {
         None
     };

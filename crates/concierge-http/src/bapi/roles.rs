@@ -1,5 +1,6 @@
 //! `/v1/organization_roles…` and `/v1/organization_permissions…` (wire §8.2): the built-in
-//! roles (read-only) and custom roles made of custom permissions.
+//! roles (fixed system permissions; custom permissions can be attached) and custom roles made
+//! of custom permissions.
 
 use super::BapiInstance;
 use crate::common::convert::{
@@ -10,8 +11,9 @@ use crate::AppState;
 use axum::extract::{Path, State};
 use axum::routing::{get, post};
 use axum::Router;
+use concierge_core::organizations::builtin_role_id;
 use concierge_core::{Permission, Role};
-use concierge_service::roles::RoleParams;
+use concierge_service::roles::{RoleParams, RoleView};
 use serde::Deserialize;
 use serde_json::{json, Value};
 
@@ -69,15 +71,7 @@ async fn list_roles(
     let permissions = app.service.list_permissions(&instance.id).await?;
     let mut all: Vec<Value> = builtin
         .iter()
-        .map(|r| {
-            role_json(
-                &format!("role_{}", r.key.trim_start_matches("org:")),
-                r,
-                &permissions,
-                0,
-                0,
-            )
-        })
+        .map(|r| role_json(&builtin_role_id(&r.key), r, &permissions, 0, 0))
         .collect();
     all.extend(custom.iter().map(|r| custom_role_json(r, &permissions)));
     Ok(page_of(all, limit, offset))
@@ -93,6 +87,16 @@ async fn create_role(
     Ok(ClerkJson(custom_role_json(&role, &permissions)))
 }
 
+fn role_view_json(view: &RoleView, permissions: &[Permission]) -> Value {
+    role_json(
+        &view.id,
+        &view.role,
+        permissions,
+        view.created_at,
+        view.updated_at,
+    )
+}
+
 async fn get_role(
     State(app): State<AppState>,
     BapiInstance(instance): BapiInstance,
@@ -100,7 +104,7 @@ async fn get_role(
 ) -> Answer {
     let role = app.service.get_role(&instance.id, &id).await?;
     let permissions = app.service.list_permissions(&instance.id).await?;
-    Ok(ClerkJson(custom_role_json(&role, &permissions)))
+    Ok(ClerkJson(role_view_json(&role, &permissions)))
 }
 
 async fn update_role(
@@ -138,7 +142,7 @@ async fn attach(
         .set_role_permission(&instance.id, &id, &permission, true)
         .await?;
     let permissions = app.service.list_permissions(&instance.id).await?;
-    Ok(ClerkJson(custom_role_json(&role, &permissions)))
+    Ok(ClerkJson(role_view_json(&role, &permissions)))
 }
 
 async fn detach(
@@ -151,7 +155,7 @@ async fn detach(
         .set_role_permission(&instance.id, &id, &permission, false)
         .await?;
     let permissions = app.service.list_permissions(&instance.id).await?;
-    Ok(ClerkJson(custom_role_json(&role, &permissions)))
+    Ok(ClerkJson(role_view_json(&role, &permissions)))
 }
 
 async fn list_permissions(

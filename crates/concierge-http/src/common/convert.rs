@@ -2,6 +2,7 @@
 
 use concierge_core::{EmailAddress, JwtTemplate, Millis, Session};
 use concierge_service::clients::ClientView;
+use concierge_service::organizations::OrganizationCounts;
 use concierge_service::UserView;
 use concierge_wire::bapi as wire;
 use serde_json::Value;
@@ -181,9 +182,10 @@ pub fn object_or_empty(value: Option<Value>) -> Value {
 }
 
 /// An organization; the Backend API (`private = true`) also shows private metadata and the creator.
+/// The counts are shown when given (always in the Frontend API, on request in the Backend API).
 pub fn organization(
     org: &concierge_core::Organization,
-    members_count: Option<i64>,
+    counts: Option<OrganizationCounts>,
     private: bool,
 ) -> Value {
     let mut value = serde_json::json!({
@@ -192,12 +194,13 @@ pub fn organization(
         "public_metadata": org.public_metadata,
         "max_allowed_memberships": org.max_allowed_memberships,
         "admin_delete_enabled": org.admin_delete_enabled,
-        "pending_invitations_count": 0, "self_serve_sso_enabled": false,
+        "self_serve_sso_enabled": false,
         "role_set_key": org.role_set_key,
         "created_at": org.created_at, "updated_at": org.updated_at,
     });
-    if let Some(count) = members_count {
-        value["members_count"] = serde_json::json!(count);
+    if let Some(counts) = counts {
+        value["members_count"] = serde_json::json!(counts.members);
+        value["pending_invitations_count"] = serde_json::json!(counts.pending_invitations);
     }
     if private {
         value["private_metadata"] = org.private_metadata.clone();
@@ -230,11 +233,12 @@ pub fn membership(
     org: &concierge_core::Organization,
     role: &concierge_core::Role,
     user: &UserView,
+    counts: Option<OrganizationCounts>,
     private: bool,
 ) -> Value {
     let mut value = serde_json::json!({
         "object": "organization_membership", "id": membership.id.as_str(),
-        "organization": organization(org, None, private),
+        "organization": organization(org, counts, private),
         "role": membership.role,
         "role_name": role.name,
         "permissions": role.permissions,

@@ -38,8 +38,9 @@ fn user_with_memberships(snapshot: &SessionSnapshot, now: Millis) -> Value {
     let memberships: Vec<Value> = snapshot
         .memberships
         .iter()
-        .map(|(membership, org, role)| {
-            let mut json = convert::membership(membership, org, role, &snapshot.user, false);
+        .map(|(membership, org, role, counts)| {
+            let mut json =
+                convert::membership(membership, org, role, &snapshot.user, Some(*counts), false);
             json["public_user_data"]["image_url"] = json!(image_url(&snapshot.user.user));
             json
         })

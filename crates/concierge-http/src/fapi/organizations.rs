@@ -19,7 +19,7 @@ use serde_json::{json, Value};
 type Answer = Result<Response, ApiError>;
 
 fn org_json(view: &MyOrganization) -> Value {
-    convert::organization(&view.organization, Some(view.members_count), false)
+    convert::organization(&view.organization, Some(view.counts), false)
 }
 
 fn membership_json(view: &MembershipView) -> Value {
@@ -28,6 +28,7 @@ fn membership_json(view: &MembershipView) -> Value {
         &view.organization,
         &view.role,
         &view.user,
+        None,
         false,
     )
 }

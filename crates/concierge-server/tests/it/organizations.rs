@@ -11,6 +11,7 @@ crate::both_databases!(
     active_organization_in_tokens,
     browser_organizations_and_system_permissions,
     custom_roles_and_permissions_in_tokens,
+    custom_permissions_on_builtin_roles,
     invitations_by_email,
     membership_and_creation_limits,
     handshake_switches_the_active_organization,
@@ -890,6 +891,167 @@ async fn custom_roles_and_permissions_in_tokens(db: Db) {
     assert_eq!(members["data"][0]["role"], "org:analyst");
 }
 
+/// Keys of a role object's `permissions`.
+fn permission_keys(role: &Value) -> Vec<&str> {
+    role["permissions"]
+        .as_array()
+        .map(|list| list.iter().filter_map(|p| p["key"].as_str()).collect())
+        .unwrap_or_default()
+}
+
+async fn custom_permissions_on_builtin_roles(db: Db) {
+    let srv = TestServer::spawn(db).await;
+    let d = &srv.default;
+    let (status, permission) = srv
+        .bapi(
+            d,
+            Method::POST,
+            "/v1/organization_permissions",
+            Some(json!({"key": "org:reports:export", "name": "Export reports"})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{permission}");
+    let permission_id = permission["id"].as_str().unwrap().to_owned();
+    let ada = srv.create_user(d, "ada@example.com").await;
+    let bob = srv.create_user(d, "bob@example.com").await;
+    let (_, org) = srv
+        .bapi(
+            d,
+            Method::POST,
+            "/v1/organizations",
+            Some(json!({"name": "Acme", "created_by": ada["id"]})),
+        )
+        .await;
+    let org_id = org["id"].as_str().unwrap().to_owned();
+    srv.bapi(
+        d,
+        Method::POST,
+        &format!("/v1/organizations/{org_id}/memberships"),
+        Some(json!({"user_id": bob["id"], "role": "org:member"})),
+    )
+    .await;
+    let (mut browser, sid) = srv.signed_in("bob@example.com").await;
+    let touched = browser
+        .post(
+            &format!("/v1/client/sessions/{sid}/touch"),
+            &[("active_organization_id", &org_id)],
+        )
+        .await;
+    let token = claims(
+        touched.body["response"]["last_active_token"]["jwt"]
+            .as_str()
+            .unwrap(),
+    );
+    assert_eq!(token["o"]["rol"], "member");
+    assert!(token["o"].get("per").is_none(), "{token}");
+
+    // Attach by the built-in role's id; the role keeps its system permissions.
+    let (status, role) = srv
+        .bapi(
+            d,
+            Method::POST,
+            &format!("/v1/organization_roles/role_member/permissions/{permission_id}"),
+            None,
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{role}");
+    assert_eq!(role["id"], "role_member");
+    assert_eq!(role["key"], "org:member");
+    let keys = permission_keys(&role);
+    assert!(keys.contains(&"org:sys_memberships:read"), "{keys:?}");
+    assert!(keys.contains(&"org:reports:export"), "{keys:?}");
+    let (status, fetched) = srv
+        .bapi(d, Method::GET, "/v1/organization_roles/role_member", None)
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(permission_keys(&fetched), keys);
+    let (_, roles) = srv
+        .bapi(d, Method::GET, "/v1/organization_roles", None)
+        .await;
+    let listed: Vec<&str> = roles["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["key"].as_str().unwrap())
+        .collect();
+    assert_eq!(listed, ["org:admin", "org:member"], "no extra role appears");
+    assert!(permission_keys(&roles["data"][1]).contains(&"org:reports:export"));
+    assert!(!permission_keys(&roles["data"][0]).contains(&"org:reports:export"));
+
+    // Only custom permissions can be attached; built-in roles still cannot be renamed.
+    let (status, _) = srv
+        .bapi(
+            d,
+            Method::POST,
+            "/v1/organization_roles/org:member/permissions/org:sys_memberships:manage",
+            None,
+        )
+        .await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    let (status, _) = srv
+        .bapi(
+            d,
+            Method::PATCH,
+            "/v1/organization_roles/role_member",
+            Some(json!({"name": "Peon"})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+
+    // The next token and the Frontend API membership carry it.
+    let answer = browser
+        .post(&format!("/v1/client/sessions/{sid}/tokens"), &[])
+        .await;
+    let token = claims(answer.body["jwt"].as_str().unwrap());
+    assert_eq!(token["o"]["per"], "export", "{token}");
+    assert_eq!(token["fea"], "o:reports");
+    let client = browser.get("/v1/client").await;
+    let memberships = &client.body["response"]["sessions"][0]["user"]["organization_memberships"];
+    let permissions = memberships[0]["permissions"].as_array().unwrap();
+    assert!(
+        permissions.contains(&json!("org:reports:export")),
+        "{memberships}"
+    );
+    assert!(permissions.contains(&json!("org:sys_memberships:read")));
+
+    // Detached (by key): gone from the next token.
+    let (status, role) = srv
+        .bapi(
+            d,
+            Method::DELETE,
+            "/v1/organization_roles/org:member/permissions/org:reports:export",
+            None,
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{role}");
+    assert!(!permission_keys(&role).contains(&"org:reports:export"));
+    let answer = browser
+        .post(&format!("/v1/client/sessions/{sid}/tokens"), &[])
+        .await;
+    let token = claims(answer.body["jwt"].as_str().unwrap());
+    assert!(token["o"].get("per").is_none(), "{token}");
+
+    // Attached again, then the permission is deleted: it leaves the built-in role too.
+    srv.bapi(
+        d,
+        Method::POST,
+        "/v1/organization_roles/org:member/permissions/org:reports:export",
+        None,
+    )
+    .await;
+    srv.bapi(
+        d,
+        Method::DELETE,
+        &format!("/v1/organization_permissions/{permission_id}"),
+        None,
+    )
+    .await;
+    let (_, role) = srv
+        .bapi(d, Method::GET, "/v1/organization_roles/org:member", None)
+        .await;
+    assert!(!permission_keys(&role).contains(&"org:reports:export"));
+}
+
 async fn invitations_by_email(db: Db) {
     let srv = TestServer::spawn(db).await;
     let d = &srv.default;
@@ -1147,6 +1309,38 @@ async fn membership_and_creation_limits(db: Db) {
         status,
         StatusCode::OK,
         "a revoked invitation frees its seat"
+    );
+    // Both APIs show the counts the components compare with the limit.
+    let (_, counted) = srv
+        .bapi(
+            &srv.default,
+            Method::GET,
+            &format!("/v1/organizations/{small_id}?include_members_count=true"),
+            None,
+        )
+        .await;
+    assert_eq!(counted["members_count"], 1, "{counted}");
+    assert_eq!(counted["pending_invitations_count"], 2, "{counted}");
+    let mine = browser
+        .get(&format!(
+            "/v1/organizations/{small_id}?_clerk_session_id={sid}"
+        ))
+        .await;
+    assert_eq!(mine.body["response"]["members_count"], 1, "{}", mine.body);
+    assert_eq!(mine.body["response"]["pending_invitations_count"], 2);
+    // clerk-js reads the active organization from the client's memberships.
+    let client = browser.get("/v1/client").await;
+    let memberships = client.body["response"]["sessions"][0]["user"]["organization_memberships"]
+        .as_array()
+        .unwrap();
+    let small_membership = memberships
+        .iter()
+        .find(|m| m["organization"]["id"] == small_id)
+        .unwrap();
+    assert_eq!(small_membership["organization"]["members_count"], 1);
+    assert_eq!(
+        small_membership["organization"]["pending_invitations_count"],
+        2
     );
 
     // At most three organizations created per user (two exist already, made for ada).
