@@ -11,7 +11,7 @@ use aws_lc_rs::encoding::AsDer;
 use aws_lc_rs::rand::SystemRandom;
 use aws_lc_rs::rsa::KeySize;
 use aws_lc_rs::signature::{
-    KeyPair, RsaKeyPair, RsaPublicKeyComponents, RSA_PKCS1_2048_8192_SHA256, RSA_PKCS1_SHA256,
+    KeyPair, ParsedPublicKey, RsaKeyPair, RSA_PKCS1_2048_8192_SHA256, RSA_PKCS1_SHA256,
 };
 use axum::body::Body;
 use axum::routing::get;
@@ -143,13 +143,11 @@ fn main() {
     let cookie = format!("__session={token}; __client_uat={now}");
 
     // (a) Raw RS256 verification: the signature over the token's signing input, checked with
-    // the aws-lc-rs call the SDK makes, the key's components prepared once.
+    // aws-lc-rs and the public key parsed once (the fastest way the library offers).
     let (signing_input, signature_b64) = token.rsplit_once('.').unwrap();
     let signature = URL_SAFE_NO_PAD.decode(signature_b64).unwrap();
-    let public = pair.public_key();
-    let n = public.modulus().big_endian_without_leading_zero().to_vec();
-    let e = public.exponent().big_endian_without_leading_zero().to_vec();
-    let components = RsaPublicKeyComponents { n: &n, e: &e };
+    let public_der = pair.public_key().as_der().unwrap();
+    let parsed = ParsedPublicKey::new(&RSA_PKCS1_2048_8192_SHA256, public_der.as_ref()).unwrap();
 
     // (b) The SDK configured networkless with the PEM public key, in front of a handler that
     // extracts `Auth`; a bare router with a handler that extracts nothing as the floor.
@@ -177,8 +175,8 @@ fn main() {
         assert_eq!(&body[..], b"user_2abcdefghijklmnopqrstuvwxyz");
 
         let raw = rate_async(budget, || async {
-            components
-                .verify(&RSA_PKCS1_2048_8192_SHA256, signing_input.as_bytes(), &signature)
+            parsed
+                .verify_sig(signing_input.as_bytes(), &signature)
                 .unwrap();
         })
         .await;
@@ -197,7 +195,7 @@ fn main() {
 
         println!("| one thread (current_thread runtime) | per second | vs raw RS256 verify | allocations per request |");
         println!("|---|---|---|---|");
-        println!("| raw RS256 verify (aws-lc-rs, as the SDK calls it) | {raw:.0} | 100% | |");
+        println!("| raw RS256 verify (aws-lc-rs, key parsed once) | {raw:.0} | 100% | |");
         println!(
             "| authenticated request: `ClerkLayer` + `Auth` extractor, `__session` cookie, PEM key | {layered:.0} | {:.1}% | {allocs:.1} |",
             layered / raw * 100.0

@@ -4,6 +4,7 @@
 //! treated as absent, except `sub` and `exp`, which verification requires.
 
 use serde_json::{Map, Value};
+use std::sync::Arc;
 
 /// The v2 `o` claim: the active organization.
 ///
@@ -99,8 +100,9 @@ pub struct SessionClaims {
     pub org_role: Option<String>,
     /// v1 `org_permissions` (full keys, `org:reports:export`).
     pub org_permissions: Option<Vec<String>>,
-    /// Every claim as sent, including custom ones.
-    pub raw: Map<String, Value>,
+    /// Every claim as sent, including custom ones (shared: cloning the claims does not copy
+    /// them).
+    pub raw: Arc<Map<String, Value>>,
 }
 
 fn string(map: &Map<String, Value>, name: &str) -> Option<String> {
@@ -186,7 +188,7 @@ impl SessionClaims {
             organization,
             sub,
             exp,
-            raw,
+            raw: Arc::new(raw),
         })
     }
 

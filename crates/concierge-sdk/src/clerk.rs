@@ -574,6 +574,7 @@ impl Clerk {
         self.inner.config.clock.now_ms()
     }
 
+    /// The key for a `kid`: the PEM key (shared, not copied) or the cached JWKS's.
     async fn key_for(&self, kid: Option<&str>) -> Result<VerificationKey, VerifyError> {
         match &self.inner.keys {
             Keys::Pem(key) => Ok(key.clone()),
@@ -602,13 +603,26 @@ impl Clerk {
         token: &str,
         clock_skew_ms: i64,
     ) -> Result<SessionClaims, VerifyError> {
-        let jwt = crate::jwt::decode(token)?;
+        let (claims, _) = self
+            .verify_decoded(crate::jwt::decode(token)?, clock_skew_ms)
+            .await?;
+        Ok(claims)
+    }
+
+    /// [`Clerk::verify_token`] for a token already decoded: the claims and the token move
+    /// into the result.
+    pub(crate) async fn verify_decoded(
+        &self,
+        jwt: crate::jwt::DecodedJwt,
+        clock_skew_ms: i64,
+    ) -> Result<(SessionClaims, String), VerifyError> {
         verify::check_token_type(&jwt)?;
         let key = self.key_for(jwt.header_str("kid")).await?;
         verify::check_signature(&jwt, &key)?;
-        let mut options = self.inner.options.clone();
-        options.clock_skew_ms = clock_skew_ms;
-        verify::check_claims(&jwt, &options, self.now_ms())
+        verify::check_claim_rules(&jwt, &self.inner.options, clock_skew_ms, self.now_ms())?;
+        let claims = SessionClaims::from_map(jwt.claims)
+            .ok_or_else(|| VerifyError::VerificationFailed("sub and exp are required".into()))?;
+        Ok((claims, jwt.token))
     }
 
     /// Verifies a `__clerk_handshake` token and returns its `Set-Cookie` directives

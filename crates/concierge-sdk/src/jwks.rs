@@ -35,9 +35,10 @@
 
 use crate::client::{ApiError, BackendApi};
 use crate::{Clock, VerifyError};
+use aws_lc_rs::encoding::AsDer;
 use aws_lc_rs::signature::{
-    RsaParameters, RsaPublicKeyComponents, RSA_PKCS1_2048_8192_SHA256, RSA_PKCS1_2048_8192_SHA384,
-    RSA_PKCS1_2048_8192_SHA512,
+    ParsedPublicKey, RsaParameters, RsaPublicKeyComponents, RSA_PKCS1_2048_8192_SHA256,
+    RSA_PKCS1_2048_8192_SHA384, RSA_PKCS1_2048_8192_SHA512,
 };
 use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
 use base64::Engine;
@@ -152,6 +153,16 @@ impl Algorithm {
             Self::Rs512 => &RSA_PKCS1_2048_8192_SHA512,
         }
     }
+
+    const ALL: [Self; 3] = [Self::Rs256, Self::Rs384, Self::Rs512];
+
+    fn index(self) -> usize {
+        match self {
+            Self::Rs256 => 0,
+            Self::Rs384 => 1,
+            Self::Rs512 => 2,
+        }
+    }
 }
 
 /// An RSA public key that verifies token signatures.
@@ -171,18 +182,26 @@ impl Algorithm {
 /// assert_eq!(key.kid(), Some("ins_1"));
 /// assert!(VerificationKey::from_pem("not a key").is_err());
 /// ```
+///
+/// Cloning is cheap (the key is shared), and the key is parsed once for each algorithm, so a
+/// verification does no key set-up.
 #[derive(Clone)]
-pub struct VerificationKey {
+pub struct VerificationKey(Arc<KeyMaterial>);
+
+struct KeyMaterial {
     kid: Option<String>,
     n: Vec<u8>,
     e: Vec<u8>,
+    /// The key parsed for RS256, RS384 and RS512 (by [`Algorithm::index`]); `None` where the
+    /// library refuses it for that algorithm (keys under 2048 bits), which then never verifies.
+    parsed: [Option<ParsedPublicKey>; 3],
 }
 
 impl std::fmt::Debug for VerificationKey {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("VerificationKey")
-            .field("kid", &self.kid)
-            .field("bits", &(self.n.len() * 8))
+            .field("kid", &self.0.kid)
+            .field("bits", &(self.0.n.len() * 8))
             .finish()
     }
 }
@@ -213,11 +232,11 @@ impl VerificationKey {
                 .decode(text.trim_end_matches('='))
                 .map_err(|_| KeyError(format!("{name} is not base64url")))
         };
-        Ok(Self {
-            kid: jwk.kid.clone(),
-            n: component(&jwk.n, "n")?,
-            e: component(&jwk.e, "e")?,
-        })
+        Ok(Self::from_components(
+            jwk.kid.clone(),
+            component(&jwk.n, "n")?,
+            component(&jwk.e, "e")?,
+        ))
     }
 
     /// Loads an RSA public key from PEM: SPKI (`BEGIN PUBLIC KEY`, what Clerk's dashboard
@@ -257,11 +276,20 @@ impl VerificationKey {
             .map_err(|_| KeyError("the PEM body is not base64".into()))?;
         let key = aws_lc_rs::rsa::PublicKey::from_der(&der)
             .map_err(|_| KeyError("not an RSA public key".into()))?;
-        Ok(Self {
-            kid: None,
-            n: key.modulus().big_endian_without_leading_zero().to_vec(),
-            e: key.exponent().big_endian_without_leading_zero().to_vec(),
-        })
+        Ok(Self::from_components(
+            None,
+            key.modulus().big_endian_without_leading_zero().to_vec(),
+            key.exponent().big_endian_without_leading_zero().to_vec(),
+        ))
+    }
+
+    fn from_components(kid: Option<String>, n: Vec<u8>, e: Vec<u8>) -> Self {
+        let der = RsaPublicKeyComponents { n: &n, e: &e }.as_der().ok();
+        let parsed = Algorithm::ALL.map(|algorithm| {
+            der.as_ref()
+                .and_then(|der| ParsedPublicKey::new(algorithm.parameters(), der.as_ref()).ok())
+        });
+        Self(Arc::new(KeyMaterial { kid, n, e, parsed }))
     }
 
     /// The key id, when the key came from a JWKS.
@@ -276,17 +304,22 @@ impl VerificationKey {
     /// assert_eq!(VerificationKey::from_jwk(&jwk).unwrap().kid(), Some("ins_1"));
     /// ```
     pub fn kid(&self) -> Option<&str> {
-        self.kid.as_deref()
+        self.0.kid.as_deref()
     }
 
     /// Whether `signature` is a valid `algorithm` signature of `message` under this key.
     pub(crate) fn verifies(&self, algorithm: Algorithm, message: &[u8], signature: &[u8]) -> bool {
-        RsaPublicKeyComponents {
-            n: &self.n,
-            e: &self.e,
+        match &self.0.parsed[algorithm.index()] {
+            Some(key) => key.verify_sig(message, signature).is_ok(),
+            // Not parsable for this algorithm (too small a key, say): the component check
+            // refuses it the same way.
+            None => RsaPublicKeyComponents {
+                n: &self.0.n,
+                e: &self.0.e,
+            }
+            .verify(algorithm.parameters(), message, signature)
+            .is_ok(),
         }
-        .verify(algorithm.parameters(), message, signature)
-        .is_ok()
     }
 }
 
@@ -347,11 +380,7 @@ impl JwksCache {
         let Some(cached) = guard.as_ref() else {
             return Err(None);
         };
-        let found = cached
-            .keys
-            .iter()
-            .find(|key| key.kid.as_deref() == kid)
-            .cloned();
+        let found = cached.keys.iter().find(|key| key.kid() == kid).cloned();
         if now - cached.fetched_at_ms >= self.ttl_ms {
             return Err(found);
         }
@@ -393,7 +422,7 @@ impl JwksCache {
         match self.api.jwks().await {
             Ok(jwks) if !jwks.keys.is_empty() => {
                 let keys = keys_from_jwks(&jwks);
-                let found = keys.iter().find(|k| k.kid.as_deref() == kid).cloned();
+                let found = keys.iter().find(|k| k.kid() == kid).cloned();
                 *self.cached.write().unwrap_or_else(|e| e.into_inner()) = Some(Cached {
                     keys,
                     fetched_at_ms: self.clock.now_ms(),

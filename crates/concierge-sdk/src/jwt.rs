@@ -49,7 +49,9 @@ pub struct DecodedJwt {
     pub header: Map<String, Value>,
     /// The payload.
     pub claims: Map<String, Value>,
-    pub(crate) signing_input: String,
+    /// The compact token; its signing input is the part before the last `.`.
+    pub(crate) token: String,
+    pub(crate) signing_input_len: usize,
     pub(crate) signature: Vec<u8>,
 }
 
@@ -74,6 +76,11 @@ impl DecodedJwt {
     /// ```
     pub fn claim_str(&self, name: &str) -> Option<&str> {
         self.claims.get(name).and_then(Value::as_str)
+    }
+
+    /// `<header>.<payload>` as sent: what the signature covers.
+    pub(crate) fn signing_input(&self) -> &str {
+        &self.token[..self.signing_input_len]
     }
 }
 
@@ -109,10 +116,11 @@ pub fn decode(token: &str) -> Result<DecodedJwt, VerifyError> {
     Ok(DecodedJwt {
         header: decode_object(header, "header")?,
         claims: decode_object(payload, "payload")?,
-        signing_input: format!("{header}.{payload}"),
+        signing_input_len: header.len() + 1 + payload.len(),
         signature: LENIENT
             .decode(signature)
             .map_err(|_| VerifyError::Malformed("the signature is not base64url".into()))?,
+        token: token.to_owned(),
     })
 }
 
@@ -127,7 +135,7 @@ mod tests {
         assert_eq!(jwt.claim_str("sub"), Some("user_1"));
         assert_eq!(jwt.signature, b"sig");
         assert_eq!(
-            jwt.signing_input,
+            jwt.signing_input(),
             "eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJ1c2VyXzEifQ=="
         );
     }

@@ -46,6 +46,8 @@ pub struct PublishableKey {
     raw: String,
     frontend_api: String,
     instance_type: InstanceType,
+    /// [`cookie_suffix`] of `raw`, computed once.
+    suffix: String,
 }
 
 impl PublishableKey {
@@ -89,6 +91,7 @@ impl PublishableKey {
             raw: key.to_owned(),
             frontend_api: host.to_owned(),
             instance_type,
+            suffix: cookie_suffix(key),
         })
     }
 
@@ -138,7 +141,12 @@ impl PublishableKey {
     /// assert_eq!(key.cookie_suffix(), "6tQWJVae");
     /// ```
     pub fn cookie_suffix(&self) -> String {
-        cookie_suffix(&self.raw)
+        self.suffix.clone()
+    }
+
+    /// The cookie suffix without a copy (computed once when the key was parsed).
+    pub(crate) fn suffix(&self) -> &str {
+        &self.suffix
     }
 }
 

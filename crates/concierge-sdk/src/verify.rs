@@ -295,7 +295,7 @@ pub fn check_signature(jwt: &DecodedJwt, key: &VerificationKey) -> Result<(), Ve
     let name = jwt.header_str("alg").unwrap_or_default();
     let algorithm =
         Algorithm::from_name(name).ok_or_else(|| VerifyError::InvalidAlgorithm(name.into()))?;
-    if !key.verifies(algorithm, jwt.signing_input.as_bytes(), &jwt.signature) {
+    if !key.verifies(algorithm, jwt.signing_input().as_bytes(), &jwt.signature) {
         return Err(VerifyError::InvalidSignature);
     }
     Ok(())
@@ -334,6 +334,18 @@ pub fn check_claims(
     options: &VerifyOptions,
     now_ms: i64,
 ) -> Result<SessionClaims, VerifyError> {
+    check_claim_rules(jwt, options, options.clock_skew_ms, now_ms)?;
+    SessionClaims::from_map(jwt.claims.clone())
+        .ok_or_else(|| VerifyError::VerificationFailed("sub and exp are required".into()))
+}
+
+/// The rules of [`check_claims`] with an explicit clock skew, without building the claims.
+pub(crate) fn check_claim_rules(
+    jwt: &DecodedJwt,
+    options: &VerifyOptions,
+    skew: i64,
+    now_ms: i64,
+) -> Result<(), VerifyError> {
     let claims = &jwt.claims;
     if !claims.get("sub").is_some_and(Value::is_string) {
         return Err(VerifyError::VerificationFailed(
@@ -364,7 +376,6 @@ pub fn check_claims(
             return Err(VerifyError::InvalidIssuer(iss.to_owned()));
         }
     }
-    let skew = options.clock_skew_ms;
     let exp = seconds(claims, "exp")
         .ok_or_else(|| VerifyError::VerificationFailed("exp must be a number".into()))?;
     if exp.saturating_mul(1000) <= now_ms - skew {
@@ -386,8 +397,7 @@ pub fn check_claims(
             }
         }
     }
-    SessionClaims::from_map(claims.clone())
-        .ok_or_else(|| VerifyError::VerificationFailed("sub and exp are required".into()))
+    Ok(())
 }
 
 /// Verifies a session token against known keys at time `now_ms`, without any network.

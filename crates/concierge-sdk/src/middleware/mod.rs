@@ -91,10 +91,17 @@ pub struct AuthState {
 }
 
 impl AuthState {
-    fn from_state(state: &RequestState) -> Self {
-        Self {
-            auth: state.auth().cloned().map(Arc::new),
-            reason: state.reason().map(str::to_owned),
+    /// Takes the outcome apart without copying the session.
+    fn from_status(status: AuthStatus) -> Self {
+        match status {
+            AuthStatus::SignedIn(auth) => Self {
+                auth: Some(Arc::from(auth)),
+                reason: None,
+            },
+            AuthStatus::SignedOut { reason, .. } | AuthStatus::Handshake { reason, .. } => Self {
+                auth: None,
+                reason: Some(reason),
+            },
         }
     }
 
@@ -307,15 +314,26 @@ where
             if matches!(state.status, AuthStatus::Handshake { .. }) || state.location().is_some() {
                 return Ok(redirect(state));
             }
-            let auth_state = AuthState::from_state(&state);
+            let RequestState {
+                status,
+                headers: state_headers,
+            } = state;
+            let auth_state = AuthState::from_status(status);
             parts
                 .extensions
-                .insert(ClerkRequest::new(clerk.clone(), auth_state.auth.clone()));
+                .insert(ClerkRequest::new(clerk, auth_state.auth.clone()));
             parts.extensions.insert(auth_state);
             let mut response = inner.call(Request::from_parts(parts, body)).await?;
             let headers = response.headers_mut();
-            for (name, value) in &state.headers {
-                headers.append(name, value.clone());
+            // Owned iteration names a header once for all its values.
+            let mut current = None;
+            for (name, value) in state_headers {
+                if name.is_some() {
+                    current = name;
+                }
+                if let Some(name) = &current {
+                    headers.append(name.clone(), value);
+                }
             }
             Ok(response)
         })

@@ -18,11 +18,15 @@
 //! and machine tokens (they are refused as `token-type-mismatch`).
 
 use crate::client::SUPPORTED_BAPI_VERSION;
+use crate::jwt::DecodedJwt;
 use crate::verify::check_token_type;
 use crate::{Auth, Clerk, InstanceType, OrganizationSyncTarget, VerifyError};
 use http::header::{self, HeaderMap, HeaderName, HeaderValue};
 use http::{Method, Request, Uri};
+use std::borrow::Cow;
+#[cfg(test)]
 use std::collections::BTreeMap;
+use std::sync::OnceLock;
 use url::Url;
 
 /// Reason strings (`x-clerk-auth-reason`, `__clerk_hs_reason`) of `@clerk/backend`, besides the
@@ -359,16 +363,19 @@ impl RequestState {
 }
 
 /// Everything the table reads from one request (`@clerk/backend`'s `AuthenticateContext`).
+/// It borrows the request's head; the public URL is only built when a decision needs it.
 struct Context<'a> {
     clerk: &'a Clerk,
     method: &'a Method,
-    url: Option<Url>,
+    uri: &'a Uri,
+    url: OnceLock<Option<Url>>,
     headers: &'a HeaderMap,
-    cookies: BTreeMap<String, String>,
+    cookies: Vec<(&'a str, Cow<'a, str>)>,
     suffixed: bool,
-    suffix: String,
-    token_in_header: Option<String>,
-    session_in_cookie: Option<String>,
+    suffix: &'a str,
+    token_in_header: Option<&'a str>,
+    /// The chosen family's `__session`, decoded once (`None` when there is none).
+    session_jwt: Option<Result<DecodedJwt, VerifyError>>,
     client_uat: i64,
     dev_browser_token: Option<String>,
     handshake_token: Option<String>,
@@ -379,8 +386,21 @@ struct Context<'a> {
 
 /// Cookies of all `Cookie` headers; the first occurrence of a name wins, values are
 /// percent-decoded when possible.
+#[cfg(test)]
 pub(crate) fn parse_cookies(headers: &HeaderMap) -> BTreeMap<String, String> {
     let mut cookies = BTreeMap::new();
+    for (name, value) in cookie_pairs(headers) {
+        cookies
+            .entry(name.to_owned())
+            .or_insert_with(|| value.into_owned());
+    }
+    cookies
+}
+
+/// Every `name=value` pair of all `Cookie` headers in order (look-ups take the first), values
+/// percent-decoded when possible; borrowed from the headers unless decoding changed them.
+fn cookie_pairs(headers: &HeaderMap) -> Vec<(&str, Cow<'_, str>)> {
+    let mut cookies = Vec::new();
     for value in headers.get_all(header::COOKIE) {
         let Ok(value) = value.to_str() else { continue };
         for pair in value.split(';') {
@@ -388,17 +408,18 @@ pub(crate) fn parse_cookies(headers: &HeaderMap) -> BTreeMap<String, String> {
                 continue;
             };
             let value = value.trim().trim_matches('"');
-            let decoded = percent_decode(value).unwrap_or_else(|| value.to_owned());
-            cookies.entry(name.trim().to_owned()).or_insert(decoded);
+            let decoded = if value.contains('%') {
+                percent_decode(value).map_or(Cow::Borrowed(value), Cow::Owned)
+            } else {
+                Cow::Borrowed(value)
+            };
+            cookies.push((name.trim(), decoded));
         }
     }
     cookies
 }
 
 fn percent_decode(value: &str) -> Option<String> {
-    if !value.contains('%') {
-        return Some(value.to_owned());
-    }
     let bytes = value.as_bytes();
     let mut out = Vec::with_capacity(bytes.len());
     let mut i = 0;
@@ -478,20 +499,18 @@ fn without_params(url: &Url, names: &[&str]) -> Url {
 }
 
 impl<'a> Context<'a> {
-    fn new(clerk: &'a Clerk, method: &'a Method, uri: &Uri, headers: &'a HeaderMap) -> Self {
-        let url = public_url(uri, headers);
-        let cookies = parse_cookies(headers);
-        let suffix = clerk.publishable_key().cookie_suffix();
+    fn new(clerk: &'a Clerk, method: &'a Method, uri: &'a Uri, headers: &'a HeaderMap) -> Self {
         let mut context = Self {
             clerk,
             method,
-            url,
+            uri,
+            url: OnceLock::new(),
             headers,
-            cookies,
+            cookies: cookie_pairs(headers),
             suffixed: false,
-            suffix,
+            suffix: clerk.publishable_key().suffix(),
             token_in_header: None,
-            session_in_cookie: None,
+            session_jwt: None,
             client_uat: 0,
             dev_browser_token: None,
             handshake_token: None,
@@ -503,19 +522,23 @@ impl<'a> Context<'a> {
             .get(header::AUTHORIZATION)
             .and_then(|v| v.to_str().ok())
             .and_then(|value| match value.split_once(' ') {
-                None => Some(value.to_owned()).filter(|v| !v.is_empty()),
+                None => Some(value).filter(|v| !v.is_empty()),
                 Some(("Bearer", token)) => {
-                    Some(token.split(' ').next().unwrap_or_default().to_owned())
-                        .filter(|t| !t.is_empty())
+                    Some(token.split(' ').next().unwrap_or_default()).filter(|t| !t.is_empty())
                 }
                 Some(_) => None,
             });
-        context.suffixed = context.uses_suffixed_cookies();
-        context.session_in_cookie = context.family_cookie(SESSION);
-        context.client_uat = parse_int(context.family_cookie(CLIENT_UAT).as_deref());
+        if context.token_in_header.is_some() {
+            // The header path reads nothing else.
+            return context;
+        }
+        let (suffixed, session_jwt) = context.uses_suffixed_cookies();
+        context.suffixed = suffixed;
+        context.session_jwt = session_jwt;
+        context.client_uat = parse_int(context.family_cookie(CLIENT_UAT));
         context.dev_browser_token = context
             .query(DEV_BROWSER)
-            .or_else(|| context.family_cookie(DEV_BROWSER));
+            .or_else(|| context.family_cookie(DEV_BROWSER).map(str::to_owned));
         context.handshake_token = context
             .query(HANDSHAKE)
             .or_else(|| context.cookie(HANDSHAKE).map(str::to_owned));
@@ -528,12 +551,17 @@ impl<'a> Context<'a> {
             .unwrap_or(0);
         let sync = &clerk.inner.config.organization_sync;
         if !sync.is_empty() {
-            context.organization_target = context
-                .url
-                .as_ref()
-                .and_then(|url| sync.find_target(url.path()));
+            context.organization_target =
+                context.url().and_then(|url| sync.find_target(url.path()));
         }
         context
+    }
+
+    /// The public URL of the request (built on first use).
+    fn url(&self) -> Option<&Url> {
+        self.url
+            .get_or_init(|| public_url(self.uri, self.headers))
+            .as_ref()
     }
 
     fn is_development(&self) -> bool {
@@ -542,46 +570,76 @@ impl<'a> Context<'a> {
 
     fn cookie(&self, name: &str) -> Option<&str> {
         self.cookies
-            .get(name)
-            .map(String::as_str)
+            .iter()
+            .find(|(k, _)| *k == name)
+            .map(|(_, v)| v.as_ref())
             .filter(|v| !v.is_empty())
     }
 
+    /// `<name>_<suffix>`, matched without building the name.
     fn suffixed_cookie(&self, name: &str) -> Option<&str> {
-        self.cookie(&format!("{name}_{}", self.suffix))
+        let suffix = self.suffix;
+        self.cookies
+            .iter()
+            .find(|(k, _)| {
+                k.strip_prefix(name)
+                    .and_then(|rest| rest.strip_prefix('_'))
+                    .is_some_and(|rest| rest == suffix)
+            })
+            .map(|(_, v)| v.as_ref())
+            .filter(|v| !v.is_empty())
     }
 
-    fn family_cookie(&self, name: &str) -> Option<String> {
-        let value = if self.suffixed {
+    fn family_cookie(&self, name: &str) -> Option<&str> {
+        if self.suffixed {
             self.suffixed_cookie(name)
         } else {
             self.cookie(name)
-        };
-        value.map(str::to_owned)
+        }
     }
 
+    /// The chosen family's `__session` cookie.
+    fn session_in_cookie(&self) -> Option<&str> {
+        self.family_cookie(SESSION)
+    }
+
+    /// A non-empty query parameter of the request URI.
     fn query(&self, name: &str) -> Option<String> {
-        self.url.as_ref().and_then(|url| {
-            url.query_pairs()
-                .find(|(k, _)| k == name)
-                .map(|(_, v)| v.into_owned())
-                .filter(|v| !v.is_empty())
-        })
+        let query = self.uri.query()?;
+        url::form_urlencoded::parse(query.as_bytes())
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.into_owned())
+            .filter(|v| !v.is_empty())
     }
 
     fn header(&self, name: &str) -> Option<&str> {
         self.headers.get(name).and_then(|v| v.to_str().ok())
     }
 
-    /// Wire §4.3: which cookie family (suffixed or not) to read.
-    fn uses_suffixed_cookies(&self) -> bool {
+    /// Wire §4.3: which cookie family (suffixed or not) to read, and that family's `__session`
+    /// decoded (each token is decoded once per request).
+    fn uses_suffixed_cookies(&self) -> (bool, Option<Result<DecodedJwt, VerifyError>>) {
+        let decode = |token: Option<&str>| token.map(crate::jwt::decode);
+        let session_jwt = decode(self.cookie(SESSION));
+        let suffixed_jwt = decode(self.suffixed_cookie(SESSION));
+        if self.family_is_suffixed(session_jwt.as_ref(), suffixed_jwt.as_ref()) {
+            (true, suffixed_jwt)
+        } else {
+            (false, session_jwt)
+        }
+    }
+
+    fn family_is_suffixed(
+        &self,
+        session_jwt: Option<&Result<DecodedJwt, VerifyError>>,
+        suffixed_jwt: Option<&Result<DecodedJwt, VerifyError>>,
+    ) -> bool {
         let suffixed_uat = self.suffixed_cookie(CLIENT_UAT);
         let uat = self.cookie(CLIENT_UAT);
         let suffixed_session = self.suffixed_cookie(SESSION).unwrap_or_default();
         let session = self.cookie(SESSION).unwrap_or_default();
-        let decoded = |token: &str| crate::jwt::decode(token).ok();
-        let session_jwt = decoded(session);
-        let suffixed_jwt = decoded(suffixed_session);
+        let session_jwt = session_jwt.and_then(|r| r.as_ref().ok());
+        let suffixed_jwt = suffixed_jwt.and_then(|r| r.as_ref().ok());
         if !session.is_empty() {
             let iss = session_jwt.as_ref().and_then(|jwt| jwt.claim_str("iss"));
             match iss.filter(|iss| !iss.is_empty()) {
@@ -602,19 +660,18 @@ impl<'a> Context<'a> {
         if suffixed_uat.is_none() && suffixed_session.is_empty() {
             return false;
         }
-        let iat = |jwt: &Option<crate::jwt::DecodedJwt>| {
-            jwt.as_ref()
-                .and_then(|j| crate::claims::seconds(&j.claims, "iat"))
+        let iat = |jwt: Option<&DecodedJwt>| {
+            jwt.and_then(|j| crate::claims::seconds(&j.claims, "iat"))
                 .unwrap_or(0)
         };
-        if suffixed_uat != Some("0") && uat != Some("0") && iat(&session_jwt) > iat(&suffixed_jwt) {
+        if suffixed_uat != Some("0") && uat != Some("0") && iat(session_jwt) > iat(suffixed_jwt) {
             return false;
         }
         if suffixed_uat == Some("0") && uat != Some("0") {
             return false;
         }
         if self.is_development() && suffixed_uat != Some("0") && uat == Some("0") {
-            let expired = suffixed_jwt.as_ref().is_some_and(|jwt| {
+            let expired = suffixed_jwt.is_some_and(|jwt| {
                 crate::claims::seconds(&jwt.claims, "exp")
                     .is_some_and(|exp| exp <= self.clerk.now_ms() / 1000)
             });
@@ -646,7 +703,7 @@ impl<'a> Context<'a> {
     fn frontend_api(&self) -> Option<String> {
         match &self.clerk.inner.config.proxy_url {
             Some(proxy) if proxy.starts_with('/') => {
-                let origin = self.url.as_ref()?.origin().ascii_serialization();
+                let origin = self.url()?.origin().ascii_serialization();
                 Some(format!("{origin}{proxy}"))
             }
             Some(proxy) => Some(proxy.clone()),
@@ -663,7 +720,7 @@ impl<'a> Context<'a> {
         };
         let base = format!("{}/", base.trim_end_matches('/'));
         let mut location = Url::parse(&base).ok()?.join("v1/client/handshake").ok()?;
-        let redirect = without_params(self.url.as_ref()?, &[DEV_BROWSER, "__dev_session"]);
+        let redirect = without_params(self.url()?, &[DEV_BROWSER, "__dev_session"]);
         {
             let mut query = location.query_pairs_mut();
             query
@@ -675,11 +732,7 @@ impl<'a> Context<'a> {
                 )
                 .append_pair("__clerk_hs_reason", reason)
                 .append_pair("format", "nonce");
-            if let Some(token) = self
-                .session_in_cookie
-                .as_ref()
-                .or(self.token_in_header.as_ref())
-            {
+            if let Some(token) = self.session_in_cookie().or(self.token_in_header) {
                 query.append_pair(SESSION, token);
             }
             if self.is_development() {
@@ -697,7 +750,7 @@ impl<'a> Context<'a> {
 
     /// Wire §2.3/§4.5: "from the referrer of another site that is not the Frontend API".
     fn is_cross_origin_foreign_referrer(&self) -> bool {
-        let (Some(referrer), Some(url)) = (self.header("referer"), self.url.as_ref()) else {
+        let (Some(referrer), Some(url)) = (self.header("referer"), self.url()) else {
             return false;
         };
         let Ok(referrer) = Url::parse(referrer) else {
@@ -744,10 +797,9 @@ fn with_debug_headers(status: AuthStatus, mut headers: HeaderMap) -> RequestStat
         }
         AuthStatus::Handshake { reason, .. } => ("handshake", reason.as_str(), ""),
     };
-    set(
-        &mut headers,
+    headers.insert(
         HeaderName::from_static("x-clerk-auth-status"),
-        label,
+        HeaderValue::from_static(label),
     );
     if !reason.is_empty() {
         set(
@@ -827,13 +879,20 @@ impl Clerk {
         headers: &HeaderMap,
     ) -> RequestState {
         let context = Context::new(self, method, uri, headers);
-        if let Some(token) = context.token_in_header.clone() {
-            return match self.verify_token(&token).await {
-                Ok(claims) => self.signed_in(claims, token, HeaderMap::new()),
+        if let Some(token) = context.token_in_header {
+            let verified = match crate::jwt::decode(token) {
+                Ok(jwt) => {
+                    self.verify_decoded(jwt, self.inner.options.clock_skew_ms)
+                        .await
+                }
+                Err(error) => Err(error),
+            };
+            return match verified {
+                Ok((claims, token)) => self.signed_in(claims, token, HeaderMap::new()),
                 Err(error) => self.token_error(&context, &error),
             };
         }
-        self.authenticate_with_cookies(&context).await
+        self.authenticate_with_cookies(context).await
     }
 
     fn signed_in(
@@ -911,7 +970,9 @@ impl Clerk {
         }
     }
 
-    async fn authenticate_with_cookies(&self, context: &Context<'_>) -> RequestState {
+    async fn authenticate_with_cookies(&self, mut context: Context<'_>) -> RequestState {
+        let session_jwt = context.session_jwt.take();
+        let context = &context;
         // Row 1: a handshake carrier wins over everything else.
         if context.handshake_nonce.is_some() || context.handshake_token.is_some() {
             match self.resolve_handshake(context).await {
@@ -938,7 +999,7 @@ impl Clerk {
             return self.maybe_handshake(context, reason::DEV_BROWSER_MISSING, "");
         }
         let has_client = context.client_uat != 0;
-        let Some(token) = context.session_in_cookie.clone() else {
+        let Some(token) = context.session_in_cookie() else {
             // Rows 6 and 8.
             return if has_client {
                 self.maybe_handshake(context, reason::CLIENT_UAT_BUT_NO_SESSION_TOKEN, "")
@@ -950,8 +1011,8 @@ impl Clerk {
         if !has_client {
             return self.maybe_handshake(context, reason::SESSION_TOKEN_BUT_NO_CLIENT_UAT, "");
         }
-        // Rows 9 and 10.
-        let jwt = match crate::jwt::decode(&token) {
+        // Rows 9 and 10 (the token was decoded when its cookie family was chosen).
+        let jwt = match session_jwt.unwrap_or_else(|| crate::jwt::decode(token)) {
             Ok(jwt) => jwt,
             Err(error) => return self.token_error(context, &error),
         };
@@ -967,8 +1028,11 @@ impl Clerk {
             return self.maybe_handshake(context, reason::SESSION_TOKEN_IAT_BEFORE_CLIENT_UAT, "");
         }
         // Rows 12 to 15.
-        match self.verify_token(&token).await {
-            Ok(claims) => {
+        match self
+            .verify_decoded(jwt, self.inner.options.clock_skew_ms)
+            .await
+        {
+            Ok((claims, token)) => {
                 if context.header("sec-fetch-dest") == Some("document")
                     && context.redirect_count == 0
                     && context.is_cross_origin_foreign_referrer()
@@ -1048,7 +1112,7 @@ impl Clerk {
             }
         }
         if context.is_development() {
-            if let Some(url) = &context.url {
+            if let Some(url) = context.url() {
                 let clean = without_params(
                     url,
                     &[HANDSHAKE, "__clerk_help", DEV_BROWSER, HANDSHAKE_NONCE],
