@@ -85,7 +85,7 @@ async function openMembers(page) {
 }
 
 test(
-  'create an organization with <OrganizationSwitcher/>, it becomes active (client and server), then back to the personal account',
+  'create an organization with <OrganizationSwitcher/>, it becomes active (client and server), switch to a second organization and back, then to the personal account',
   { timeout: 60_000 },
   suite.wrap('create and switch', async () => {
     const { app, concierge } = suite;
@@ -147,6 +147,21 @@ test(
     assert.equal(auth.orgSlug, 'acme-rockets', 'orgSlug');
     assert.equal(auth.orgRole, 'org:admin', 'orgRole');
     assert.equal(auth.isAdmin, 'true', "has({ role: 'org:admin' })");
+
+    // A second organization (made through the Backend API): switch to it and back in the switcher.
+    const beta = await createOrg(concierge, 'Beta Works', user.id);
+    for (const [name, id, slug] of [['Beta Works', beta.id, beta.slug], ['Acme Rockets', org.id, 'acme-rockets']]) {
+      trigger = await openOrgsPage(page);
+      await trigger.click();
+      await page.getByRole('dialog').getByRole('button', { name: new RegExp(name) }).click();
+      await page.getByTestId('org-id').filter({ hasText: id }).waitFor().catch(async (err) => {
+        throw new Error(`selecting "${name}" in the switcher did not activate it\nFAPI:\n  ${orgCalls(app)}\n${err.message.split('\n')[0]}`);
+      });
+      await page.getByRole('button', { name: 'Open organization switcher' }).filter({ hasText: name }).waitFor();
+      auth = await serverAuth(page);
+      assert.equal(auth.status, 200, `/protected-org after switching to ${name} (reason: ${auth.reason})`);
+      assert.deepEqual([auth.orgId, auth.orgSlug, auth.orgRole], [id, slug, 'org:admin'], `the server sees ${name}`);
+    }
 
     // Back to the personal account through the switcher.
     trigger = await openOrgsPage(page);
