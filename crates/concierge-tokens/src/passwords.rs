@@ -3,8 +3,8 @@
 //! anything but current argon2id asks the caller to re-hash. CPU heavy: run on a blocking thread.
 
 use crate::TokenError;
-use argon2::password_hash::{PasswordHash as Phc, PasswordHasher, PasswordVerifier, SaltString};
-use argon2::{Algorithm, Argon2, Params, Version};
+use argon2::password_hash::{Output, ParamsString, PasswordHash as Phc, SaltString};
+use argon2::{Algorithm, Argon2, Block, Params, Version};
 use concierge_core::{CoreError, PasswordHash};
 use rand::{CryptoRng, RngCore};
 
@@ -13,10 +13,49 @@ const M_COST_KIB: u32 = 19_456;
 const T_COST: u32 = 2;
 const P_COST: u32 = 1;
 
-fn hasher() -> Result<Argon2<'static>, TokenError> {
-    let params =
-        Params::new(M_COST_KIB, T_COST, P_COST, None).map_err(|_| TokenError::PasswordHash)?;
-    Ok(Argon2::new(Algorithm::Argon2id, Version::V0x13, params))
+fn current_params() -> Result<Params, TokenError> {
+    Params::new(M_COST_KIB, T_COST, P_COST, None).map_err(|_| TokenError::PasswordHash)
+}
+
+/// Work memory of finished hashes with the current parameters (19 MiB each), kept for the next
+/// hash: allocating, zero-filling and page-faulting it afresh every time cost about a sixth of a
+/// sign-in (perf under `scripts/bench.sh`). At most this many are kept; the service runs one
+/// hash per core at a time.
+const KEPT_MEMORY: usize = 16;
+static MEMORY: std::sync::Mutex<Vec<Vec<Block>>> = std::sync::Mutex::new(Vec::new());
+
+/// Runs argon2 into `out`, on kept memory when the parameters are the current ones.
+fn argon2_into(
+    algorithm: Algorithm,
+    version: Version,
+    params: Params,
+    password: &[u8],
+    salt: &[u8],
+    out: &mut [u8],
+) -> Result<(), argon2::Error> {
+    let blocks = params.block_count();
+    let reusable = blocks == M_COST_KIB as usize;
+    let kept = if reusable {
+        MEMORY.lock().ok().and_then(|mut kept| kept.pop())
+    } else {
+        None
+    };
+    // Argon2 overwrites every block before reading it, so kept memory needs no clearing.
+    let mut memory = kept.unwrap_or_else(|| vec![Block::default(); blocks]);
+    let result = Argon2::new(algorithm, version, params).hash_password_into_with_memory(
+        password,
+        salt,
+        out,
+        &mut memory[..],
+    );
+    if reusable {
+        if let Ok(mut kept) = MEMORY.lock() {
+            if kept.len() < KEPT_MEMORY {
+                kept.push(memory);
+            }
+        }
+    }
+    result
 }
 
 /// The outcome of a password check.
@@ -34,9 +73,31 @@ pub fn hash_password(
     rng: &mut (impl RngCore + CryptoRng),
 ) -> Result<PasswordHash, TokenError> {
     let salt = SaltString::generate(rng);
-    let hash = hasher()?
-        .hash_password(password.as_bytes(), &salt)
+    let mut salt_bytes = [0u8; 64];
+    let raw_salt = salt
+        .as_salt()
+        .decode_b64(&mut salt_bytes)
         .map_err(|_| TokenError::PasswordHash)?;
+    let params = current_params()?;
+    let output = Output::init_with(Params::DEFAULT_OUTPUT_LEN, |out| {
+        argon2_into(
+            Algorithm::Argon2id,
+            Version::V0x13,
+            params.clone(),
+            password.as_bytes(),
+            raw_salt,
+            out,
+        )
+        .map_err(|_| argon2::password_hash::Error::Password)
+    })
+    .map_err(|_| TokenError::PasswordHash)?;
+    let hash = Phc {
+        algorithm: Algorithm::Argon2id.ident(),
+        version: Some(Version::V0x13.into()),
+        params: ParamsString::try_from(&params).map_err(|_| TokenError::PasswordHash)?,
+        salt: Some(salt.as_salt()),
+        hash: Some(output),
+    };
     Ok(PasswordHash(hash.to_string()))
 }
 
@@ -57,9 +118,7 @@ pub fn verify_password(hash: &PasswordHash, password: &str) -> Result<PasswordCh
         });
     }
     let phc = Phc::new(stored).map_err(|_| TokenError::PasswordHash)?;
-    let matches = Argon2::default()
-        .verify_password(password.as_bytes(), &phc)
-        .is_ok();
+    let matches = argon2_matches(&phc, password.as_bytes())?;
     let current = phc.algorithm.as_str() == "argon2id"
         && Params::try_from(&phc).is_ok_and(|p| {
             p.m_cost() == M_COST_KIB && p.t_cost() == T_COST && p.p_cost() == P_COST
@@ -68,6 +127,31 @@ pub fn verify_password(hash: &PasswordHash, password: &str) -> Result<PasswordCh
         matches,
         needs_rehash: matches && !current,
     })
+}
+
+/// Recomputes an argon2 PHC hash for `password`; the comparison is constant-time (`Output`'s
+/// equality).
+fn argon2_matches(phc: &Phc<'_>, password: &[u8]) -> Result<bool, TokenError> {
+    let (Some(salt), Some(expected)) = (&phc.salt, &phc.hash) else {
+        return Ok(false);
+    };
+    let algorithm = Algorithm::try_from(phc.algorithm).map_err(|_| TokenError::PasswordHash)?;
+    let version = phc
+        .version
+        .map(Version::try_from)
+        .transpose()
+        .map_err(|_| TokenError::PasswordHash)?
+        .unwrap_or_default();
+    let params = Params::try_from(phc).map_err(|_| TokenError::PasswordHash)?;
+    let mut salt_bytes = [0u8; 64];
+    let raw_salt = salt
+        .decode_b64(&mut salt_bytes)
+        .map_err(|_| TokenError::PasswordHash)?;
+    let computed = Output::init_with(expected.len(), |out| {
+        argon2_into(algorithm, version, params, password, raw_salt, out)
+            .map_err(|_| argon2::password_hash::Error::Password)
+    });
+    Ok(computed.is_ok_and(|computed| &computed == expected))
 }
 
 /// Accepts an imported digest (`password_hasher` + `password_digest` of the Backend API) after
@@ -90,6 +174,7 @@ pub fn import_password_digest(hasher: &str, digest: &str) -> Result<PasswordHash
 #[cfg(test)]
 mod tests {
     use super::*;
+    use argon2::password_hash::{PasswordHasher, PasswordVerifier};
 
     #[test]
     fn argon2id_round_trip() {
@@ -109,6 +194,56 @@ mod tests {
                 needs_rehash: false
             }
         );
+    }
+
+    #[test]
+    fn interoperates_with_the_reference_argon2_api() {
+        // Ours (kept memory, used twice so the second hash runs on reused blocks) verify with
+        // the library's own verifier, and the library's hashes verify with ours.
+        let mut rng = rand::rngs::OsRng;
+        for _ in 0..2 {
+            let ours = hash_password("s3cret-pass", &mut rng).unwrap();
+            let parsed = Phc::new(&ours.0).unwrap();
+            let reference = Argon2::new(
+                Algorithm::Argon2id,
+                Version::V0x13,
+                current_params().unwrap(),
+            );
+            assert!(reference.verify_password(b"s3cret-pass", &parsed).is_ok());
+            assert!(reference.verify_password(b"other", &parsed).is_err());
+        }
+        let theirs = Argon2::new(
+            Algorithm::Argon2id,
+            Version::V0x13,
+            current_params().unwrap(),
+        )
+        .hash_password(b"pw-from-elsewhere", &SaltString::generate(rng))
+        .unwrap()
+        .to_string();
+        let check = verify_password(&PasswordHash(theirs.clone()), "pw-from-elsewhere").unwrap();
+        assert_eq!(
+            check,
+            PasswordCheck {
+                matches: true,
+                needs_rehash: false
+            }
+        );
+        assert!(
+            !verify_password(&PasswordHash(theirs), "pw-from-elsewhere!")
+                .unwrap()
+                .matches
+        );
+        // Other parameters take the path without kept memory, and ask for a re-hash.
+        let small = Argon2::new(
+            Algorithm::Argon2id,
+            Version::V0x13,
+            Params::new(8192, 1, 1, None).unwrap(),
+        )
+        .hash_password(b"small", &SaltString::generate(&mut rng))
+        .unwrap()
+        .to_string();
+        let check = verify_password(&PasswordHash(small), "small").unwrap();
+        assert!(check.matches && check.needs_rehash);
     }
 
     #[test]
