@@ -309,6 +309,51 @@ export function fapiCalls(app, pattern = /^\/v1\//) {
   return lines.length ? `\n  ${lines.join('\n  ')}` : '(none)';
 }
 
+/**
+ * Creates an organization through the Backend API (`body` as for `POST /v1/organizations`; its
+ * `created_by` becomes the admin) and adds `members` (user ids) as org:member. Returns the organization.
+ */
+export async function createOrganization(concierge, body, members = []) {
+  const res = await concierge.bapi('POST', '/v1/organizations', body);
+  assert.equal(res.status, 200, `POST /v1/organizations: ${res.text}`);
+  for (const userId of members) {
+    const added = await concierge.bapi('POST', `/v1/organizations/${res.json.id}/memberships`, { user_id: userId, role: 'org:member' });
+    assert.equal(added.status, 200, `POST /v1/organizations/${res.json.id}/memberships: ${added.text}`);
+  }
+  return res.json;
+}
+
+/** The accept link of the newest invitation mailed to `to` (waits for the mail), read through `concierge mailbox --json`. */
+export async function mailedInvitationLink(concierge, to) {
+  const messages = await eventually(async () => {
+    const found = await concierge.mailbox(to);
+    return found.length ? found : null;
+  });
+  assert.ok(messages, `an invitation was mailed to ${to}`);
+  const match = /https?:\/\/\S+\/v1\/tickets\/accept\?ticket=[\w.-]+/.exec(messages[0].text ?? '');
+  assert.ok(match, `an accept link in the mail: ${messages[0].text}`);
+  return match[0];
+}
+
+/**
+ * On <OrganizationProfile/>'s Members page: Invite → the addresses → role → "Send invitations". Returns once the
+ * form was submitted (the caller checks the outcome).
+ */
+export async function sendInvitations(page, emails, roleName = 'Member') {
+  await page.getByRole('button', { name: 'Invite', exact: true }).click();
+  const input = page.getByPlaceholder('example@email.com, example2@email.com');
+  await input.click();
+  // The tag input turns each address into a pill when a comma is typed (its placeholder goes away).
+  for (const email of emails) await page.keyboard.type(`${email},`);
+  // The form's role select shows the instance's default role, or "Select role".
+  const roleSelect = page.locator('form .cl-selectButton__role');
+  if (!(await roleSelect.textContent()).includes(roleName)) {
+    await roleSelect.click();
+    await page.getByRole('option', { name: roleName, exact: true }).click();
+  }
+  await page.getByRole('button', { name: 'Send invitations' }).click();
+}
+
 /** A six-digit code different from `code`. */
 export const otherCode = (code) => String((Number(code) + 1) % 1_000_000).padStart(6, '0');
 

@@ -16,17 +16,12 @@ import {
   continueButton,
   fapiCalls,
   homeUserId,
+  createOrganization,
+  mailedInvitationLink,
 } from '../lib/suite.mjs';
 
 const suite = useSuite('invitation-link');
 const PASSWORD = 'correct-horse-battery-7';
-
-/** Creates an organization through the Backend API with `creatorId` as its admin. */
-async function createOrg(concierge, name, creatorId) {
-  const res = await concierge.bapi('POST', '/v1/organizations', { name, created_by: creatorId, max_allowed_memberships: 0 });
-  assert.equal(res.status, 200, `POST /v1/organizations: ${res.text}`);
-  return res.json;
-}
 
 /** Invites `email` to `org` through the Backend API; returns the invitation. */
 async function invite(concierge, org, email, body) {
@@ -34,15 +29,6 @@ async function invite(concierge, org, email, body) {
   assert.equal(res.status, 200, `POST /v1/organizations/${org.id}/invitations: ${res.text}`);
   assert.equal(res.json.status, 'pending');
   return res.json;
-}
-
-/** The accept link of the newest invitation mailed to `to`, read through `concierge mailbox --json`. */
-async function mailedLink(concierge, to) {
-  const messages = await concierge.mailbox(to);
-  assert.ok(messages.length > 0, `an invitation was mailed to ${to}`);
-  const match = /https?:\/\/\S+\/v1\/tickets\/accept\?ticket=[\w.-]+/.exec(messages[0].text ?? '');
-  assert.ok(match, `an accept link in the mail: ${messages[0].text}`);
-  return match[0];
 }
 
 /** Where the link's 303 points (a plain request, which does not use the ticket). */
@@ -58,10 +44,10 @@ test(
   suite.wrap('ticket sign-up', async () => {
     const { app, concierge } = suite;
     const admin = await createUser(concierge, randomEmail('admin'), PASSWORD);
-    const org = await createOrg(concierge, 'Rocket Lab', admin.id);
+    const org = await createOrganization(concierge, { name: 'Rocket Lab', created_by: admin.id, max_allowed_memberships: 0 });
     const email = randomEmail('invitee');
     const invitation = await invite(concierge, org, email, { role: 'org:member', inviter_user_id: admin.id, redirect_url: app.url('/sign-up') });
-    const link = await mailedLink(concierge, email);
+    const link = await mailedInvitationLink(concierge, email);
     assert.equal(link, invitation.url, 'the mail and the Backend API object carry the same link');
 
     // The link answers 303 to the app's sign-up page with the ticket.
@@ -136,9 +122,9 @@ test(
     const admin = await createUser(concierge, randomEmail('owner'), PASSWORD);
     const email = randomEmail('member');
     const member = await createUser(concierge, email, PASSWORD);
-    const org = await createOrg(concierge, 'Blue Harbor', admin.id);
+    const org = await createOrganization(concierge, { name: 'Blue Harbor', created_by: admin.id, max_allowed_memberships: 0 });
     await invite(concierge, org, email, { role: 'org:admin', redirect_url: app.url('/sign-in') });
-    const link = await mailedLink(concierge, email);
+    const link = await mailedInvitationLink(concierge, email);
 
     const landed = await landing(link);
     assert.equal(`${landed.origin}${landed.pathname}`, app.url('/sign-in'));

@@ -3,7 +3,7 @@
 // with 429, `Retry-After` and the error envelope, which the invite form shows; nothing is invited by it.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { useSuite, signInThroughUi, waitForClerk, createUser, randomEmail, cardError, fapiCalls } from '../lib/suite.mjs';
+import { useSuite, signInThroughUi, waitForClerk, createUser, randomEmail, cardError, fapiCalls, createOrganization, sendInvitations } from '../lib/suite.mjs';
 
 const suite = useSuite('invitation-rate-limit', {
   config: '[rate_limits]\norganization_invitations_per_hour = 1\norganization_invitation_bulks_per_hour = 1\n',
@@ -15,16 +15,7 @@ async function inviteFromMembersPage(page, email) {
   await page.goto(suite.app.url('/org-profile/organization-members'));
   await waitForClerk(page);
   await page.getByRole('heading', { name: 'Members', exact: true }).waitFor({ state: 'visible' });
-  await page.getByRole('button', { name: 'Invite', exact: true }).click();
-  const input = page.getByPlaceholder('example@email.com, example2@email.com');
-  await input.click();
-  await page.keyboard.type(`${email},`);
-  const roleSelect = page.locator('form .cl-selectButton__role');
-  if (!(await roleSelect.textContent()).includes('Member')) {
-    await roleSelect.click();
-    await page.getByRole('option', { name: 'Member', exact: true }).click();
-  }
-  await page.getByRole('button', { name: 'Send invitations' }).click();
+  await sendInvitations(page, [email]);
 }
 
 test(
@@ -34,9 +25,7 @@ test(
     const { app, concierge } = suite;
     const email = randomEmail('rate');
     const admin = await createUser(concierge, email, PASSWORD);
-    const created = await concierge.bapi('POST', '/v1/organizations', { name: 'Busy Org', created_by: admin.id });
-    assert.equal(created.status, 200, created.text);
-    const org = created.json;
+    const org = await createOrganization(concierge, { name: 'Busy Org', created_by: admin.id });
 
     const page = await suite.newPage();
     await signInThroughUi(suite, page, email, PASSWORD);

@@ -23,22 +23,14 @@ import {
   eventually,
   cookieJar,
   decodePart,
+  createOrganization,
+  mailedInvitationLink,
+  sendInvitations,
 } from '../lib/suite.mjs';
 
 const suite = useSuite('organization-invitations');
 const PASSWORD = 'correct-horse-battery-7';
 const ORG_CALLS = /^\/v1\/(organizations|me\/organization)/;
-
-/** Creates an organization through the Backend API (the creator is its admin) and adds `members` as org:member. */
-async function createOrg(concierge, body, members = []) {
-  const res = await concierge.bapi('POST', '/v1/organizations', body);
-  assert.equal(res.status, 200, `POST /v1/organizations: ${res.text}`);
-  for (const userId of members) {
-    const added = await concierge.bapi('POST', `/v1/organizations/${res.json.id}/memberships`, { user_id: userId, role: 'org:member' });
-    assert.equal(added.status, 200, `POST /v1/organizations/${res.json.id}/memberships: ${added.text}`);
-  }
-  return res.json;
-}
 
 /** The organization's memberships through the Backend API: user id → role. */
 async function bapiRoles(concierge, orgId) {
@@ -67,37 +59,6 @@ async function openMembers(page) {
   return page.getByRole('row');
 }
 
-/**
- * On the Members page: Invite → the addresses → role → "Send invitations". Returns once the form was submitted
- * (the caller checks the outcome).
- */
-async function submitInvitations(page, emails, roleName = 'Member') {
-  await page.getByRole('button', { name: 'Invite', exact: true }).click();
-  const input = page.getByPlaceholder('example@email.com, example2@email.com');
-  await input.click();
-  // The tag input turns each address into a pill when a comma is typed (its placeholder goes away).
-  for (const email of emails) await page.keyboard.type(`${email},`);
-  // The form's role select shows the instance's default role, or "Select role".
-  const roleSelect = page.locator('form .cl-selectButton__role');
-  if (!(await roleSelect.textContent()).includes(roleName)) {
-    await roleSelect.click();
-    await page.getByRole('option', { name: roleName, exact: true }).click();
-  }
-  await page.getByRole('button', { name: 'Send invitations' }).click();
-}
-
-/** The accept link of the newest invitation mailed to `to`. */
-async function mailedLink(concierge, to) {
-  const messages = await eventually(async () => {
-    const found = await concierge.mailbox(to);
-    return found.length ? found : null;
-  });
-  assert.ok(messages, `an invitation was mailed to ${to}`);
-  const match = /https?:\/\/\S+\/v1\/tickets\/accept\?ticket=[\w.-]+/.exec(messages[0].text ?? '');
-  assert.ok(match, `an accept link in the mail: ${messages[0].text}`);
-  return match[0];
-}
-
 test(
   'an admin invites from <OrganizationProfile/>, the invitee signs up from the mailed link, then the admin makes them Admin and removes them',
   { timeout: 150_000 },
@@ -107,7 +68,7 @@ test(
     await concierge.cli('instance', 'configure', 'default', '--sign-up-url', app.url('/sign-up'), '--sign-in-url', app.url('/sign-in'));
     const adminEmail = randomEmail('ada');
     const admin = await createUser(concierge, adminEmail, PASSWORD);
-    const org = await createOrg(concierge, { name: 'Invite Works', created_by: admin.id });
+    const org = await createOrganization(concierge, { name: 'Invite Works', created_by: admin.id });
 
     const adminPage = await suite.newPage();
     await signInToOrg(adminPage, adminEmail, org.id);
@@ -115,7 +76,7 @@ test(
     await rows.filter({ hasText: adminEmail }).waitFor({ state: 'visible' });
 
     const email = randomEmail('newbie');
-    await submitInvitations(adminPage, [email]);
+    await sendInvitations(adminPage, [email]);
     await adminPage.getByText('Invitations successfully sent').waitFor().catch(async (err) => {
       throw new Error(`the invitation was not sent: ${await cardError(adminPage)}\nFAPI:${fapiCalls(app, ORG_CALLS)}\n${err.message.split('\n')[0]}`);
     });
@@ -125,7 +86,7 @@ test(
     assert.deepEqual(pending.json.data.map((i) => [i.email_address, i.role]), [[email, 'org:member']]);
 
     // The invitee opens the mailed link in their own browser and signs up with a password only.
-    const link = await mailedLink(concierge, email);
+    const link = await mailedInvitationLink(concierge, email);
     const landed = await eventually(async () => {
       const res = await fetch(link, { redirect: 'manual' });
       const location = res.headers.get('location');
@@ -197,7 +158,7 @@ test(
     const memberEmail = randomEmail('mia');
     const owner = await createUser(concierge, ownerEmail, PASSWORD);
     const member = await createUser(concierge, memberEmail, PASSWORD);
-    const org = await createOrg(concierge, { name: 'Report Makers', created_by: owner.id }, [member.id]);
+    const org = await createOrganization(concierge, { name: 'Report Makers', created_by: owner.id }, [member.id]);
 
     const context = await suite.newContext();
     const page = await suite.newPage(context);
@@ -255,14 +216,14 @@ test(
     const admin = await createUser(concierge, adminEmail, PASSWORD);
     const member = await createUser(concierge, randomEmail('m1'), PASSWORD);
     // Three seats: the admin, a member, and one left.
-    const org = await createOrg(concierge, { name: 'Small Team', created_by: admin.id, max_allowed_memberships: 3 }, [member.id]);
+    const org = await createOrganization(concierge, { name: 'Small Team', created_by: admin.id, max_allowed_memberships: 3 }, [member.id]);
 
     const page = await suite.newPage();
     await signInToOrg(page, adminEmail, org.id);
     await openMembers(page);
 
     // Two addresses for one seat: refused, and the form says why.
-    await submitInvitations(page, [randomEmail('x1'), randomEmail('x2')]);
+    await sendInvitations(page, [randomEmail('x1'), randomEmail('x2')]);
     const error = page.getByText(/limit of organization memberships|maximum number of members/);
     await error.first().waitFor({ state: 'visible' }).catch(async (err) => {
       throw new Error(`no membership-limit error in the invite form: ${await cardError(page)}\nFAPI:${fapiCalls(app, ORG_CALLS)}\n${err.message.split('\n')[0]}`);
@@ -277,7 +238,7 @@ test(
     // One address fits.
     await openMembers(page);
     const lastSeat = randomEmail('x3');
-    await submitInvitations(page, [lastSeat]);
+    await sendInvitations(page, [lastSeat]);
     await page.getByText('Invitations successfully sent').waitFor().catch(async (err) => {
       throw new Error(`the invitation for the last seat was not sent: ${await cardError(page)}\nFAPI:${fapiCalls(app, ORG_CALLS)}\n${err.message.split('\n')[0]}`);
     });

@@ -4,21 +4,10 @@
 // and shows a plain member the list without any management controls.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { useSuite, signInThroughUi, waitForClerk, createUser, cookieJar, decodePart, cardError } from '../lib/suite.mjs';
+import { useSuite, signInThroughUi, waitForClerk, createUser, cookieJar, decodePart, cardError, createOrganization, eventually } from '../lib/suite.mjs';
 
 const suite = useSuite('organizations');
 const PASSWORD = 'correct-horse-battery-7';
-
-/** Creates an organization through the Backend API (the creator becomes its admin) and adds `members` as org:member. */
-async function createOrg(concierge, name, creatorId, members = []) {
-  const res = await concierge.bapi('POST', '/v1/organizations', { name, created_by: creatorId });
-  assert.equal(res.status, 200, `POST /v1/organizations: ${res.text}`);
-  for (const userId of members) {
-    const added = await concierge.bapi('POST', `/v1/organizations/${res.json.id}/memberships`, { user_id: userId, role: 'org:member' });
-    assert.equal(added.status, 200, `POST /v1/organizations/${res.json.id}/memberships: ${added.text}`);
-  }
-  return res.json;
-}
 
 /** The organization's memberships through the Backend API, as { total, roles: Map(user id → role) }. */
 async function bapiMemberships(concierge, orgId) {
@@ -26,18 +15,6 @@ async function bapiMemberships(concierge, orgId) {
   assert.equal(res.status, 200, `GET /v1/organizations/${orgId}/memberships: ${res.text}`);
   const roles = new Map(res.json.data.map((m) => [m.public_user_data?.user_id, m.role]));
   return { total: res.json.total_count, roles };
-}
-
-/** Polls `check` (async, returns truthy when done) for up to `timeout` ms; returns its last value. */
-async function eventually(check, timeout = 10_000) {
-  const deadline = Date.now() + timeout;
-  let last;
-  while (Date.now() < deadline) {
-    last = await check();
-    if (last) return last;
-    await new Promise((r) => setTimeout(r, 250));
-  }
-  return last;
 }
 
 /** The FAPI calls the UI made under `/v1/organizations` or `/v1/me/organization…`, for failure messages. */
@@ -149,7 +126,7 @@ test(
     assert.equal(auth.isAdmin, 'true', "has({ role: 'org:admin' })");
 
     // A second organization (made through the Backend API): switch to it and back in the switcher.
-    const beta = await createOrg(concierge, 'Beta Works', user.id);
+    const beta = await createOrganization(concierge, { name: 'Beta Works', created_by: user.id });
     for (const [name, id, slug] of [['Beta Works', beta.id, beta.slug], ['Acme Rockets', org.id, 'acme-rockets']]) {
       trigger = await openOrgsPage(page);
       await trigger.click();
@@ -191,7 +168,7 @@ test(
     const { app, concierge } = suite;
     const ann = await createUser(concierge, 'ann@example.com', PASSWORD);
     const ben = await createUser(concierge, 'ben@example.com', PASSWORD);
-    const org = await createOrg(concierge, 'Blue Team', ann.id, [ben.id]);
+    const org = await createOrganization(concierge, { name: 'Blue Team', created_by: ann.id }, [ben.id]);
     const before = await bapiMemberships(concierge, org.id);
     assert.equal(before.roles.get(ann.id), 'org:admin');
     assert.equal(before.roles.get(ben.id), 'org:member');
@@ -249,7 +226,7 @@ test(
     const { app, concierge } = suite;
     const carl = await createUser(concierge, 'carl@example.com', PASSWORD);
     const dora = await createUser(concierge, 'dora@example.com', PASSWORD);
-    const org = await createOrg(concierge, 'Green Team', carl.id, [dora.id]);
+    const org = await createOrganization(concierge, { name: 'Green Team', created_by: carl.id }, [dora.id]);
 
     const page = await suite.newPage();
     await signInThroughUi(suite, page, 'dora@example.com', PASSWORD);
