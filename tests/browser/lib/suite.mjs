@@ -335,6 +335,17 @@ export async function mailedInvitationLink(concierge, to) {
   return match[0];
 }
 
+/** Opens <OrganizationProfile/> (the app's `/org-profile`) and its Members page; returns the table's rows. */
+export async function openMembersPage(suite, page) {
+  await page.goto(suite.app.url('/org-profile'));
+  await waitForClerk(page);
+  await page.locator('.cl-organizationProfile-root').waitFor({ state: 'visible' });
+  await page.getByRole('button', { name: 'Members', exact: true }).click();
+  await page.waitForURL((u) => u.pathname === '/org-profile/organization-members');
+  await page.getByRole('heading', { name: 'Members', exact: true }).waitFor({ state: 'visible' });
+  return page.getByRole('row');
+}
+
 /**
  * On <OrganizationProfile/>'s Members page: Invite → the addresses → role → "Send invitations". Returns once the
  * form was submitted (the caller checks the outcome).

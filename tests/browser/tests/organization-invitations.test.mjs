@@ -26,6 +26,7 @@ import {
   createOrganization,
   mailedInvitationLink,
   sendInvitations,
+  openMembersPage,
 } from '../lib/suite.mjs';
 
 const suite = useSuite('organization-invitations');
@@ -48,17 +49,6 @@ async function signInToOrg(page, email, orgId) {
   await page.getByTestId('org-id').filter({ hasText: orgId }).waitFor();
 }
 
-/** Opens <OrganizationProfile/>'s Members page; returns the table's rows. */
-async function openMembers(page) {
-  await page.goto(suite.app.url('/org-profile'));
-  await waitForClerk(page);
-  await page.locator('.cl-organizationProfile-root').waitFor({ state: 'visible' });
-  await page.getByRole('button', { name: 'Members', exact: true }).click();
-  await page.waitForURL((u) => u.pathname === '/org-profile/organization-members');
-  await page.getByRole('heading', { name: 'Members', exact: true }).waitFor({ state: 'visible' });
-  return page.getByRole('row');
-}
-
 test(
   'an admin invites from <OrganizationProfile/>, the invitee signs up from the mailed link, then the admin makes them Admin and removes them',
   { timeout: 150_000 },
@@ -72,7 +62,7 @@ test(
 
     const adminPage = await suite.newPage();
     await signInToOrg(adminPage, adminEmail, org.id);
-    let rows = await openMembers(adminPage);
+    let rows = await openMembersPage(suite, adminPage);
     await rows.filter({ hasText: adminEmail }).waitFor({ state: 'visible' });
 
     const email = randomEmail('newbie');
@@ -113,7 +103,7 @@ test(
     assert.deepEqual(memberships, [[org.id, 'org:member']]);
 
     // Back on the admin's Members page: the new member is listed; Member → Admin, then removed.
-    rows = await openMembers(adminPage);
+    rows = await openMembersPage(suite, adminPage);
     const row = rows.filter({ hasText: email });
     await row.waitFor({ state: 'visible' }).catch(async (err) => {
       throw new Error(`the invitee is not listed on the Members page: ${await cardError(adminPage)}\nFAPI:${fapiCalls(app, ORG_CALLS)}\n${err.message.split('\n')[0]}`);
@@ -220,7 +210,7 @@ test(
 
     const page = await suite.newPage();
     await signInToOrg(page, adminEmail, org.id);
-    await openMembers(page);
+    await openMembersPage(suite, page);
 
     // Two addresses for one seat: refused, and the form says why.
     await sendInvitations(page, [randomEmail('x1'), randomEmail('x2')]);
@@ -236,7 +226,7 @@ test(
     assert.equal(pending.json.total_count, 0, `nothing was invited: ${pending.text}`);
 
     // One address fits.
-    await openMembers(page);
+    await openMembersPage(suite, page);
     const lastSeat = randomEmail('x3');
     await sendInvitations(page, [lastSeat]);
     await page.getByText('Invitations successfully sent').waitFor().catch(async (err) => {
@@ -246,7 +236,7 @@ test(
     assert.deepEqual(pending.json.data.map((i) => i.email_address), [lastSeat]);
 
     // Now two members and one pending invitation fill the three seats: Invite is disabled.
-    await openMembers(page);
+    await openMembersPage(suite, page);
     const invite = page.getByRole('button', { name: 'Invite', exact: true });
     await invite.waitFor({ state: 'visible' });
     assert.ok(await eventually(() => invite.isDisabled(), 5_000), 'the Invite button of a full organization is disabled');

@@ -4,7 +4,7 @@
 // and shows a plain member the list without any management controls.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { useSuite, signInThroughUi, waitForClerk, createUser, cookieJar, decodePart, cardError, createOrganization, eventually } from '../lib/suite.mjs';
+import { useSuite, signInThroughUi, waitForClerk, createUser, cookieJar, decodePart, cardError, createOrganization, eventually, openMembersPage } from '../lib/suite.mjs';
 
 const suite = useSuite('organizations');
 const PASSWORD = 'correct-horse-battery-7';
@@ -48,17 +48,6 @@ async function serverAuth(page) {
     orgRole: await text('org-role'),
     isAdmin: await text('org-is-admin'),
   };
-}
-
-/** Opens <OrganizationProfile/> and its Members page through the navigation; returns the members table's body rows. */
-async function openMembers(page) {
-  await page.goto(suite.app.url('/org-profile'));
-  await waitForClerk(page);
-  await page.locator('.cl-organizationProfile-root').waitFor({ state: 'visible' });
-  await page.getByRole('button', { name: 'Members', exact: true }).click();
-  await page.waitForURL((u) => u.pathname === '/org-profile/organization-members');
-  await page.getByRole('heading', { name: 'Members', exact: true }).waitFor({ state: 'visible' });
-  return page.getByRole('row');
 }
 
 test(
@@ -184,7 +173,7 @@ test(
       throw new Error(`selecting "Blue Team" in the switcher did not activate it\nFAPI:\n  ${orgCalls(app)}\n${err.message.split('\n')[0]}`);
     });
 
-    const rows = await openMembers(page);
+    const rows = await openMembersPage(suite, page);
     const annRow = rows.filter({ hasText: 'ann@example.com' });
     const benRow = rows.filter({ hasText: 'ben@example.com' });
     await benRow.waitFor({ state: 'visible' }).catch(async (err) => {
@@ -248,7 +237,7 @@ test(
     assert.equal(auth.orgRole, 'org:member');
     assert.equal(auth.isAdmin, 'false', "has({ role: 'org:admin' }) for a member");
 
-    const rows = await openMembers(page);
+    const rows = await openMembersPage(suite, page);
     const carlRow = rows.filter({ hasText: 'carl@example.com' });
     const doraRow = rows.filter({ hasText: 'dora@example.com' });
     await carlRow.waitFor({ state: 'visible' }).catch(async (err) => {
