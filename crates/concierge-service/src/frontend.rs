@@ -258,13 +258,16 @@ impl Service {
                     limit: 500,
                     ..Default::default()
                 };
-                let mut memberships = Vec::new();
-                for membership in conn.list_memberships(&instance.id, &query).await? {
+                let listed = conn.list_memberships(&instance.id, &query).await?;
+                let org_ids: Vec<OrganizationId> =
+                    listed.iter().map(|m| m.organization_id.clone()).collect();
+                let counts = Self::counts_of(conn.as_mut(), &instance.id, &org_ids, now).await?;
+                let mut memberships = Vec::with_capacity(listed.len());
+                for (membership, counts) in listed.into_iter().zip(counts) {
                     let org = conn
                         .get_organization(&instance.id, &membership.organization_id)
                         .await?;
                     let role = Self::role_of(conn.as_mut(), &instance.id, &membership.role).await?;
-                    let counts = Self::counts_of(conn.as_mut(), &org, now).await?;
                     memberships.push((membership, org, role, counts));
                 }
                 with_users.push((session, user, memberships));

@@ -9,7 +9,7 @@ use crate::{Result, Service, ServiceError};
 use concierge_core::metadata::deep_merge;
 use concierge_core::organizations::{check_org_name, check_slug, slugify};
 use concierge_core::*;
-use concierge_store::{InvitationQuery, MembershipQuery, OrganizationQuery, Tx};
+use concierge_store::{MembershipQuery, OrganizationQuery, Tx};
 use serde_json::{json, Value};
 use tracing::instrument;
 
@@ -205,32 +205,37 @@ impl Service {
         org: &OrganizationId,
     ) -> Result<OrganizationCounts> {
         let mut conn = self.inner.store.read().await?;
-        let org = conn.get_organization(instance, org).await?;
-        Self::counts_of(conn.as_mut(), &org, self.now()).await
+        let counts = Self::counts_of(
+            conn.as_mut(),
+            instance,
+            std::slice::from_ref(org),
+            self.now(),
+        )
+        .await?;
+        Ok(counts.into_iter().next().unwrap_or_default())
     }
 
-    /// [`Service::organization_counts`] inside an open transaction or connection.
+    /// [`Service::organization_counts`] for several organizations of one instance, in one query
+    /// inside an open transaction or connection (organizations not found count zero).
     pub(crate) async fn counts_of(
         tx: &mut dyn Tx,
-        org: &Organization,
+        instance: &InstanceId,
+        orgs: &[OrganizationId],
         now: Millis,
-    ) -> Result<OrganizationCounts> {
-        let members = MembershipQuery {
-            organization_id: Some(org.id.clone()),
-            ..MembershipQuery::default()
-        };
-        let pending = InvitationQuery {
-            organization_id: Some(org.id.clone()),
-            email_addresses: Vec::new(),
-            statuses: vec!["pending".into()],
-            now,
-            limit: 1,
-            offset: 0,
-        };
-        Ok(OrganizationCounts {
-            members: tx.count_memberships(&org.instance_id, &members).await?,
-            pending_invitations: tx.count_invitations(&org.instance_id, &pending).await?,
-        })
+    ) -> Result<Vec<OrganizationCounts>> {
+        let found = tx.organization_counts(instance, orgs, now).await?;
+        Ok(orgs
+            .iter()
+            .map(|id| {
+                found.iter().find(|(found, _, _)| found == id).map_or_else(
+                    OrganizationCounts::default,
+                    |(_, members, pending)| OrganizationCounts {
+                        members: *members,
+                        pending_invitations: *pending,
+                    },
+                )
+            })
+            .collect())
     }
 
     /// `PATCH /v1/organizations/{id}`.

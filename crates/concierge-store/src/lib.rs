@@ -470,6 +470,14 @@ pub trait Tx: DomainTx + RoleSetTx + Send {
         instance: &InstanceId,
         query: &InvitationQuery,
     ) -> Result<i64, StoreError>;
+    /// For each of these organizations of the instance (others are left out): its members and
+    /// its invitations pending as of `now`, in one query.
+    async fn organization_counts(
+        &mut self,
+        instance: &InstanceId,
+        organizations: &[OrganizationId],
+        now: Millis,
+    ) -> Result<Vec<(OrganizationId, i64, i64)>, StoreError>;
 
     // ---- mailbox ---------------------------------------------------------------------------
 

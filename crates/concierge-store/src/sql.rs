@@ -1194,6 +1194,28 @@ macro_rules! impl_tx {
                 col(&row, "n")
             }
 
+            async fn organization_counts(&mut self, instance: &InstanceId, organizations: &[OrganizationId], now: Millis) -> Result<Vec<(OrganizationId, i64, i64)>, StoreError> {
+                if organizations.is_empty() {
+                    return Ok(Vec::new());
+                }
+                let mut qb = QueryBuilder::<$db>::new("SELECT o.id AS id, \
+                    (SELECT COUNT(*) FROM organization_memberships m WHERE m.instance_id = o.instance_id AND m.organization_id = o.id) AS members, \
+                    (SELECT COUNT(*) FROM organization_invitations i WHERE i.instance_id = o.instance_id AND i.organization_id = o.id AND i.status = 'pending' AND i.expires_at > ");
+                qb.push_bind(now);
+                qb.push(") AS pending FROM organizations o WHERE o.instance_id = ");
+                qb.push_bind(instance.as_str());
+                qb.push(" AND o.id IN (");
+                let mut list = qb.separated(", ");
+                for id in organizations {
+                    list.push_bind(id.as_str());
+                }
+                qb.push(")");
+                let rows = qb.build().fetch_all(self.conn()).await.map_err(map_err)?;
+                rows.iter()
+                    .map(|row| Ok((OrganizationId::from_trusted(col(row, "id")?), col(row, "members")?, col(row, "pending")?)))
+                    .collect()
+            }
+
             async fn insert_mail_message(&mut self, m: &MailMessage) -> Result<(), StoreError> {
                 sqlx::query("INSERT INTO mail_messages (id, instance_id, to_address, subject, text_body, html_body, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7)")
                     .bind(m.id.as_str()).bind(m.instance_id.as_str()).bind(&m.to).bind(&m.subject).bind(&m.text).bind(&m.html).bind(m.created_at)

@@ -281,6 +281,30 @@ pub async fn domain_enrollment_bookkeeping(store: &dyn Store) {
     tx.commit().await.unwrap();
 
     let mut tx = store.begin().await.unwrap();
+    // Organization counts: pending invitations as of now (the expired one is not), members.
+    let members = tx
+        .count_memberships(
+            &a.id,
+            &crate::MembershipQuery {
+                organization_id: Some(acme.id.clone()),
+                ..crate::MembershipQuery::default()
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        tx.organization_counts(&a.id, std::slice::from_ref(&acme.id), T0 + 100)
+            .await
+            .unwrap(),
+        vec![(acme.id.clone(), members, 2)]
+    );
+    assert_eq!(
+        tx.organization_counts(&b.id, std::slice::from_ref(&acme.id), T0 + 100)
+            .await
+            .unwrap(),
+        vec![],
+        "another instance's organization is left out"
+    );
     assert_eq!(
         tx.count_domain_pending(&a.id, &d.id, T0 + 100)
             .await
