@@ -24,7 +24,22 @@ fn current_params() -> Result<Params, TokenError> {
 const KEPT_MEMORY: usize = 16;
 static MEMORY: std::sync::Mutex<Vec<Vec<Block>>> = std::sync::Mutex::new(Vec::new());
 
-/// Runs argon2 into `out`, on kept memory when the parameters are the current ones.
+/// Runs argon2 into an output of `len` bytes, on kept memory when it needs the current
+/// parameters' amount of memory.
+fn argon2_output(
+    algorithm: Algorithm,
+    version: Version,
+    params: Params,
+    password: &[u8],
+    salt: &[u8],
+    len: usize,
+) -> argon2::password_hash::Result<Output> {
+    Output::init_with(len, |out| {
+        argon2_into(algorithm, version, params, password, salt, out)
+            .map_err(|_| argon2::password_hash::Error::Password)
+    })
+}
+
 fn argon2_into(
     algorithm: Algorithm,
     version: Version,
@@ -79,17 +94,14 @@ pub fn hash_password(
         .decode_b64(&mut salt_bytes)
         .map_err(|_| TokenError::PasswordHash)?;
     let params = current_params()?;
-    let output = Output::init_with(Params::DEFAULT_OUTPUT_LEN, |out| {
-        argon2_into(
-            Algorithm::Argon2id,
-            Version::V0x13,
-            params.clone(),
-            password.as_bytes(),
-            raw_salt,
-            out,
-        )
-        .map_err(|_| argon2::password_hash::Error::Password)
-    })
+    let output = argon2_output(
+        Algorithm::Argon2id,
+        Version::V0x13,
+        params.clone(),
+        password.as_bytes(),
+        raw_salt,
+        Params::DEFAULT_OUTPUT_LEN,
+    )
     .map_err(|_| TokenError::PasswordHash)?;
     let hash = Phc {
         algorithm: Algorithm::Argon2id.ident(),
@@ -147,10 +159,14 @@ fn argon2_matches(phc: &Phc<'_>, password: &[u8]) -> Result<bool, TokenError> {
     let raw_salt = salt
         .decode_b64(&mut salt_bytes)
         .map_err(|_| TokenError::PasswordHash)?;
-    let computed = Output::init_with(expected.len(), |out| {
-        argon2_into(algorithm, version, params, password, raw_salt, out)
-            .map_err(|_| argon2::password_hash::Error::Password)
-    });
+    let computed = argon2_output(
+        algorithm,
+        version,
+        params,
+        password,
+        raw_salt,
+        expected.len(),
+    );
     Ok(computed.is_ok_and(|computed| &computed == expected))
 }
 
