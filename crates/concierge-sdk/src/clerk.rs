@@ -594,19 +594,20 @@ impl Clerk {
     /// # }
     /// ```
     pub async fn verify_token(&self, token: &str) -> Result<SessionClaims, VerifyError> {
-        self.verify_token_with_skew(token, self.inner.options.clock_skew_ms)
-            .await
+        let (claims, _) = self
+            .verify_token_with_skew(token, self.inner.options.clock_skew_ms)
+            .await?;
+        Ok(claims)
     }
 
+    /// Decodes and verifies a token; the claims and the token (owned) come back together.
     pub(crate) async fn verify_token_with_skew(
         &self,
         token: &str,
         clock_skew_ms: i64,
-    ) -> Result<SessionClaims, VerifyError> {
-        let (claims, _) = self
-            .verify_decoded(crate::jwt::decode(token)?, clock_skew_ms)
-            .await?;
-        Ok(claims)
+    ) -> Result<(SessionClaims, String), VerifyError> {
+        self.verify_decoded(crate::jwt::decode(token)?, clock_skew_ms)
+            .await
     }
 
     /// [`Clerk::verify_token`] for a token already decoded: the claims and the token move
@@ -620,9 +621,7 @@ impl Clerk {
         let key = self.key_for(jwt.header_str("kid")).await?;
         verify::check_signature(&jwt, &key)?;
         verify::check_claim_rules(&jwt, &self.inner.options, clock_skew_ms, self.now_ms())?;
-        let claims = SessionClaims::from_map(jwt.claims)
-            .ok_or_else(|| VerifyError::VerificationFailed("sub and exp are required".into()))?;
-        Ok((claims, jwt.token))
+        Ok((verify::typed_claims(jwt.claims)?, jwt.token))
     }
 
     /// Verifies a `__clerk_handshake` token and returns its `Set-Cookie` directives

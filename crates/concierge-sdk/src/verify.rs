@@ -335,7 +335,14 @@ pub fn check_claims(
     now_ms: i64,
 ) -> Result<SessionClaims, VerifyError> {
     check_claim_rules(jwt, options, options.clock_skew_ms, now_ms)?;
-    SessionClaims::from_map(jwt.claims.clone())
+    typed_claims(jwt.claims.clone())
+}
+
+/// The typed claims of a payload that passed [`check_claim_rules`].
+pub(crate) fn typed_claims(
+    claims: serde_json::Map<String, Value>,
+) -> Result<SessionClaims, VerifyError> {
+    SessionClaims::from_map(claims)
         .ok_or_else(|| VerifyError::VerificationFailed("sub and exp are required".into()))
 }
 

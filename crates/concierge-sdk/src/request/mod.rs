@@ -880,13 +880,9 @@ impl Clerk {
     ) -> RequestState {
         let context = Context::new(self, method, uri, headers);
         if let Some(token) = context.token_in_header {
-            let verified = match crate::jwt::decode(token) {
-                Ok(jwt) => {
-                    self.verify_decoded(jwt, self.inner.options.clock_skew_ms)
-                        .await
-                }
-                Err(error) => Err(error),
-            };
+            let verified = self
+                .verify_token_with_skew(token, self.inner.options.clock_skew_ms)
+                .await;
             return match verified {
                 Ok((claims, token)) => self.signed_in(claims, token, HeaderMap::new()),
                 Err(error) => self.token_error(&context, &error),
@@ -1133,7 +1129,7 @@ impl Clerk {
             ) if context.is_development() => {
                 // Development tolerates a skewed local clock once (wire §2.3).
                 tracing::warn!("clock skew detected while resolving a handshake");
-                let claims = self.verify_token_with_skew(&session, 86_400_000).await?;
+                let (claims, _) = self.verify_token_with_skew(&session, 86_400_000).await?;
                 Ok(self.signed_in(claims, session, headers))
             }
             Err(error) => Err(error),
