@@ -204,15 +204,20 @@ impl Service {
         instance: &InstanceId,
         org: &OrganizationId,
     ) -> Result<OrganizationCounts> {
-        let mut conn = self.inner.store.read().await?;
-        let counts = Self::counts_of(
-            conn.as_mut(),
-            instance,
-            std::slice::from_ref(org),
-            self.now(),
-        )
-        .await?;
+        let counts = self
+            .organizations_counts(instance, std::slice::from_ref(org))
+            .await?;
         Ok(counts.into_iter().next().unwrap_or_default())
+    }
+
+    /// [`Service::organization_counts`] of several organizations, in one query, in order.
+    pub async fn organizations_counts(
+        &self,
+        instance: &InstanceId,
+        orgs: &[OrganizationId],
+    ) -> Result<Vec<OrganizationCounts>> {
+        let mut conn = self.inner.store.read().await?;
+        Self::counts_of(conn.as_mut(), instance, orgs, self.now()).await
     }
 
     /// [`Service::organization_counts`] for several organizations of one instance, in one query

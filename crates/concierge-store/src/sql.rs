@@ -1198,10 +1198,12 @@ macro_rules! impl_tx {
                 if organizations.is_empty() {
                     return Ok(Vec::new());
                 }
+                let pending = ["pending".to_owned()];
                 let mut qb = QueryBuilder::<$db>::new("SELECT o.id AS id, \
                     (SELECT COUNT(*) FROM organization_memberships m WHERE m.instance_id = o.instance_id AND m.organization_id = o.id) AS members, \
-                    (SELECT COUNT(*) FROM organization_invitations i WHERE i.instance_id = o.instance_id AND i.organization_id = o.id AND i.status = 'pending' AND i.expires_at > ");
-                qb.push_bind(now);
+                    (SELECT COUNT(*) FROM organization_invitations i WHERE i.instance_id = o.instance_id AND i.organization_id = o.id");
+                // The same definition of `pending` as the invitation lists and counts.
+                push_invitation_status_filter(&mut qb, &pending, now);
                 qb.push(") AS pending FROM organizations o WHERE o.instance_id = ");
                 qb.push_bind(instance.as_str());
                 qb.push(" AND o.id IN (");

@@ -9,7 +9,7 @@ use crate::AppState;
 use axum::extract::{Path, State};
 use axum::routing::{get, patch};
 use axum::Router;
-use concierge_core::{Instance, UserId};
+use concierge_core::{Instance, OrganizationId, UserId};
 use concierge_service::invitations::InvitationView;
 use concierge_service::organizations::{CreateOrganization, MembershipView, UpdateOrganization};
 use concierge_service::{MembershipQuery, OrganizationQuery};
@@ -121,19 +121,22 @@ async fn list(
     };
     let with_counts = params.get_bool("include_members_count")?.unwrap_or(false);
     let (orgs, total) = app.service.list_organizations(&instance.id, &query).await?;
-    let mut data = Vec::with_capacity(orgs.len());
-    for org in &orgs {
-        let count = if with_counts {
-            Some(
-                app.service
-                    .organization_counts(&instance.id, &org.id)
-                    .await?,
-            )
-        } else {
-            None
-        };
-        data.push(convert::organization(org, count, true));
-    }
+    let counts = if with_counts {
+        let ids: Vec<OrganizationId> = orgs.iter().map(|o| o.id.clone()).collect();
+        app.service
+            .organizations_counts(&instance.id, &ids)
+            .await?
+            .into_iter()
+            .map(Some)
+            .collect()
+    } else {
+        vec![None; orgs.len()]
+    };
+    let data = orgs
+        .iter()
+        .zip(counts)
+        .map(|(org, counts)| convert::organization(org, counts, true))
+        .collect();
     Ok(page(data, total))
 }
 
