@@ -1,7 +1,7 @@
 //! Organizations and memberships through the Backend API (wire §8.2), the active organization
 //! of a browser session, and the v2 `o` claim of its tokens (wire §2.2, §2.4).
 
-use concierge_testkit::{claims, Db, TestServer};
+use concierge_testkit::{claims, Browser, Db, TestServer};
 use reqwest::{Method, StatusCode};
 use serde_json::{json, Value};
 
@@ -16,6 +16,30 @@ crate::both_databases!(
     membership_and_creation_limits,
     handshake_switches_the_active_organization,
 );
+
+/// Makes `org_id` the session's active organization (`setActive`); the claims of the token the
+/// answer carries.
+async fn activate(browser: &mut Browser, sid: &str, org_id: &str) -> Value {
+    let touched = browser
+        .post(
+            &format!("/v1/client/sessions/{sid}/touch"),
+            &[("active_organization_id", org_id)],
+        )
+        .await;
+    claims(
+        touched.body["response"]["last_active_token"]["jwt"]
+            .as_str()
+            .unwrap(),
+    )
+}
+
+/// The claims of a freshly minted session token (the browser's refresh).
+async fn fresh_claims(browser: &mut Browser, sid: &str) -> Value {
+    let answer = browser
+        .post(&format!("/v1/client/sessions/{sid}/tokens"), &[])
+        .await;
+    claims(answer.body["jwt"].as_str().unwrap())
+}
 
 async fn organizations_crud(db: Db) {
     let srv = TestServer::spawn(db).await;
@@ -774,17 +798,7 @@ async fn custom_roles_and_permissions_in_tokens(db: Db) {
     );
 
     let (mut browser, sid) = srv.signed_in("bob@example.com").await;
-    let touched = browser
-        .post(
-            &format!("/v1/client/sessions/{sid}/touch"),
-            &[("active_organization_id", &org_id)],
-        )
-        .await;
-    let token = claims(
-        touched.body["response"]["last_active_token"]["jwt"]
-            .as_str()
-            .unwrap(),
-    );
+    let token = activate(&mut browser, &sid, &org_id).await;
     assert_eq!(token["o"]["rol"], "analyst");
     assert_eq!(token["o"]["per"], "export,read");
     assert_eq!(token["o"]["fpm"], "3");
@@ -800,10 +814,7 @@ async fn custom_roles_and_permissions_in_tokens(db: Db) {
         )
         .await;
     assert_eq!(status, StatusCode::OK);
-    let answer = browser
-        .post(&format!("/v1/client/sessions/{sid}/tokens"), &[])
-        .await;
-    let token = claims(answer.body["jwt"].as_str().unwrap());
+    let token = fresh_claims(&mut browser, &sid).await;
     assert_eq!(token["fea"], "o:reports,o:posts");
     assert_eq!(token["o"]["per"], "export,read,publish");
     assert_eq!(token["o"]["fpm"], "3,4");
@@ -931,17 +942,7 @@ async fn custom_permissions_on_builtin_roles(db: Db) {
     )
     .await;
     let (mut browser, sid) = srv.signed_in("bob@example.com").await;
-    let touched = browser
-        .post(
-            &format!("/v1/client/sessions/{sid}/touch"),
-            &[("active_organization_id", &org_id)],
-        )
-        .await;
-    let token = claims(
-        touched.body["response"]["last_active_token"]["jwt"]
-            .as_str()
-            .unwrap(),
-    );
+    let token = activate(&mut browser, &sid, &org_id).await;
     assert_eq!(token["o"]["rol"], "member");
     assert!(token["o"].get("per").is_none(), "{token}");
 
@@ -999,10 +1000,7 @@ async fn custom_permissions_on_builtin_roles(db: Db) {
     assert_eq!(status, StatusCode::FORBIDDEN);
 
     // The next token and the Frontend API membership carry it.
-    let answer = browser
-        .post(&format!("/v1/client/sessions/{sid}/tokens"), &[])
-        .await;
-    let token = claims(answer.body["jwt"].as_str().unwrap());
+    let token = fresh_claims(&mut browser, &sid).await;
     assert_eq!(token["o"]["per"], "export", "{token}");
     assert_eq!(token["fea"], "o:reports");
     let client = browser.get("/v1/client").await;
@@ -1025,10 +1023,7 @@ async fn custom_permissions_on_builtin_roles(db: Db) {
         .await;
     assert_eq!(status, StatusCode::OK, "{role}");
     assert!(!permission_keys(&role).contains(&"org:reports:export"));
-    let answer = browser
-        .post(&format!("/v1/client/sessions/{sid}/tokens"), &[])
-        .await;
-    let token = claims(answer.body["jwt"].as_str().unwrap());
+    let token = fresh_claims(&mut browser, &sid).await;
     assert!(token["o"].get("per").is_none(), "{token}");
 
     // Attached again, then the permission is deleted: it leaves the built-in role too.
