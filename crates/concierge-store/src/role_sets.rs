@@ -196,25 +196,25 @@ macro_rules! impl_role_set_tx {
                     .bind(r.id.as_str()).bind(r.instance_id.as_str()).bind(&r.key).bind(&r.name).bind(&r.description)
                     .bind(to_json(&r.roles)?).bind(&r.default_role).bind(&r.creator_role).bind(r.initial)
                     .bind(r.created_at).bind(r.updated_at)
-                    .execute(self.conn()).await.map_err(map_err)?;
+                    .execute(self.conn().await?).await.map_err(map_err)?;
                 Ok(())
             }
 
             async fn get_role_set(&mut self, instance: &InstanceId, id: &RoleSetId) -> Result<RoleSet, StoreError> {
                 let row = sqlx::query(&format!("SELECT {ROLE_SET_COLUMNS} FROM role_sets WHERE instance_id = $1 AND id = $2"))
-                    .bind(instance.as_str()).bind(id.as_str()).fetch_optional(self.conn()).await.map_err(map_err)?;
+                    .bind(instance.as_str()).bind(id.as_str()).fetch_optional(self.conn().await?).await.map_err(map_err)?;
                 row.as_ref().map(role_set_row).transpose()?.ok_or(StoreError::NotFound)
             }
 
             async fn find_role_set_by_key(&mut self, instance: &InstanceId, key: &str) -> Result<Option<RoleSet>, StoreError> {
                 let row = sqlx::query(&format!("SELECT {ROLE_SET_COLUMNS} FROM role_sets WHERE instance_id = $1 AND key = $2"))
-                    .bind(instance.as_str()).bind(key).fetch_optional(self.conn()).await.map_err(map_err)?;
+                    .bind(instance.as_str()).bind(key).fetch_optional(self.conn().await?).await.map_err(map_err)?;
                 row.as_ref().map(role_set_row).transpose()
             }
 
             async fn find_initial_role_set(&mut self, instance: &InstanceId) -> Result<Option<RoleSet>, StoreError> {
                 let row = sqlx::query(&format!("SELECT {ROLE_SET_COLUMNS} FROM role_sets WHERE instance_id = $1 AND is_initial = $2"))
-                    .bind(instance.as_str()).bind(true).fetch_optional(self.conn()).await.map_err(map_err)?;
+                    .bind(instance.as_str()).bind(true).fetch_optional(self.conn().await?).await.map_err(map_err)?;
                 row.as_ref().map(role_set_row).transpose()
             }
 
@@ -232,7 +232,7 @@ macro_rules! impl_role_set_tx {
                 qb.push_bind(query.limit);
                 qb.push(" OFFSET ");
                 qb.push_bind(query.offset);
-                let rows = qb.build().fetch_all(self.conn()).await.map_err(map_err)?;
+                let rows = qb.build().fetch_all(self.conn().await?).await.map_err(map_err)?;
                 rows.iter().map(role_set_row).collect()
             }
 
@@ -240,7 +240,7 @@ macro_rules! impl_role_set_tx {
                 let mut qb = QueryBuilder::<$db>::new("SELECT COUNT(*) AS n FROM role_sets WHERE instance_id = ");
                 qb.push_bind(instance.as_str());
                 push_role_set_filter(&mut qb, query);
-                let row = qb.build().fetch_one(self.conn()).await.map_err(map_err)?;
+                let row = qb.build().fetch_one(self.conn().await?).await.map_err(map_err)?;
                 col(&row, "n")
             }
 
@@ -248,13 +248,13 @@ macro_rules! impl_role_set_tx {
                 let result = sqlx::query("UPDATE role_sets SET key = $1, name = $2, description = $3, roles = $4, default_role = $5, creator_role = $6, is_initial = $7, updated_at = $8 WHERE instance_id = $9 AND id = $10")
                     .bind(&r.key).bind(&r.name).bind(&r.description).bind(to_json(&r.roles)?).bind(&r.default_role)
                     .bind(&r.creator_role).bind(r.initial).bind(r.updated_at).bind(r.instance_id.as_str()).bind(r.id.as_str())
-                    .execute(self.conn()).await.map_err(map_err)?;
+                    .execute(self.conn().await?).await.map_err(map_err)?;
                 affected(result.rows_affected())
             }
 
             async fn delete_role_set(&mut self, instance: &InstanceId, id: &RoleSetId) -> Result<(), StoreError> {
                 let result = sqlx::query("DELETE FROM role_sets WHERE instance_id = $1 AND id = $2")
-                    .bind(instance.as_str()).bind(id.as_str()).execute(self.conn()).await.map_err(map_err)?;
+                    .bind(instance.as_str()).bind(id.as_str()).execute(self.conn().await?).await.map_err(map_err)?;
                 affected(result.rows_affected())
             }
 
@@ -269,7 +269,7 @@ macro_rules! impl_role_set_tx {
                 qb.push(" AND i.status = 'pending'");
                 push_role_scope(&mut qb, "i.organization_id", instance, scope);
                 qb.push(" GROUP BY i.role) u GROUP BY role ORDER BY role");
-                let rows = qb.build().fetch_all(self.conn()).await.map_err(map_err)?;
+                let rows = qb.build().fetch_all(self.conn().await?).await.map_err(map_err)?;
                 rows.iter()
                     .map(|row| {
                         Ok(RoleUsage {
@@ -291,7 +291,7 @@ macro_rules! impl_role_set_tx {
                 qb.push(" AND role = ");
                 qb.push_bind(from);
                 push_role_scope(&mut qb, "organization_id", instance, scope);
-                let members = qb.build().execute(self.conn()).await.map_err(map_err)?.rows_affected();
+                let members = qb.build().execute(self.conn().await?).await.map_err(map_err)?.rows_affected();
                 let mut qb = QueryBuilder::<$db>::new("UPDATE organization_invitations SET role = ");
                 qb.push_bind(to);
                 qb.push(", updated_at = ");
@@ -301,14 +301,14 @@ macro_rules! impl_role_set_tx {
                 qb.push(" AND status = 'pending' AND role = ");
                 qb.push_bind(from);
                 push_role_scope(&mut qb, "organization_id", instance, scope);
-                qb.build().execute(self.conn()).await.map_err(map_err)?;
+                qb.build().execute(self.conn().await?).await.map_err(map_err)?;
                 Ok(i64::try_from(members).unwrap_or(i64::MAX))
             }
 
             async fn move_role_set_organizations(&mut self, instance: &InstanceId, from: &RoleSetId, to: &RoleSetId, now: Millis) -> Result<i64, StoreError> {
                 let result = sqlx::query("UPDATE organizations SET role_set_id = $1, updated_at = $2 WHERE instance_id = $3 AND role_set_id = $4")
                     .bind(to.as_str()).bind(now).bind(instance.as_str()).bind(from.as_str())
-                    .execute(self.conn()).await.map_err(map_err)?;
+                    .execute(self.conn().await?).await.map_err(map_err)?;
                 Ok(i64::try_from(result.rows_affected()).unwrap_or(i64::MAX))
             }
         }

@@ -3,6 +3,12 @@
 //! only portable SQL (no `ILIKE`, no `RETURNING`). Each backend module supplies `map_err`
 //! (backend error → [`crate::StoreError`]) and a `conn()` accessor; nothing else differs.
 
+use crate::StoreError;
+use concierge_core::{
+    Client, EmailAddress, InstanceId, Session, SessionId, SigningKeyId, User, UserId,
+};
+use std::sync::LazyLock;
+
 /// JSON text of a value (metadata, settings, claims).
 pub(crate) fn to_json(value: &impl serde::Serialize) -> Result<String, crate::StoreError> {
     serde_json::to_string(value).map_err(|e| crate::StoreError::Other(format!("json encode: {e}")))
@@ -44,11 +50,168 @@ pub(crate) const ORG_COLUMNS: &str = "id, instance_id, name, slug, image_url, pu
 pub(crate) const MEMBERSHIP_COLUMNS: &str = "id, instance_id, organization_id, user_id, role, public_metadata, private_metadata, created_at, updated_at";
 pub(crate) const TEMPLATE_COLUMNS: &str = "id, instance_id, name, claims, lifetime, allowed_clock_skew, custom_signing_key, signing_algorithm, signing_key, created_at, updated_at";
 
+/// The point reads on the hot request paths (a user with its addresses for `GET /v1/users/{id}`,
+/// a client by its cookie and a session's token context for every token), shared by the sqlx
+/// statements below and the SQLite backend's synchronous reader (`sqlite/fast.rs`).
+pub(crate) static USER_SQL: LazyLock<String> = LazyLock::new(|| {
+    format!("SELECT {USER_COLUMNS} FROM users u WHERE u.instance_id = $1 AND u.id = $2")
+});
+pub(crate) static USER_WITH_EMAILS_SQL: LazyLock<String> = LazyLock::new(|| {
+    format!(
+        "SELECT {USER_COLUMNS}, e.id AS e_id, e.email_address AS e_email_address, e.verified AS e_verified, \
+         e.verification_strategy AS e_verification_strategy, e.created_at AS e_created_at, e.updated_at AS e_updated_at \
+         FROM users u LEFT JOIN email_addresses e ON e.instance_id = u.instance_id AND e.user_id = u.id \
+         WHERE u.instance_id = $1 AND u.id = $2 ORDER BY e.created_at, e.id"
+    )
+});
+pub(crate) static CLIENT_BY_TOKEN_SQL: LazyLock<String> = LazyLock::new(|| {
+    format!("SELECT {CLIENT_COLUMNS} FROM clients WHERE instance_id = $1 AND token_hash = $2")
+});
+pub(crate) static TOKEN_CONTEXT_SQL: LazyLock<String> = LazyLock::new(|| {
+    format!(
+        "SELECT {SESSION_COLUMNS_S}, u.banned AS user_banned, \
+         (SELECT k.id FROM signing_keys k WHERE k.instance_id = s.instance_id AND k.retired_at IS NULL \
+          ORDER BY k.created_at DESC, k.id DESC LIMIT 1) AS current_kid \
+         FROM sessions s JOIN users u ON u.instance_id = s.instance_id AND u.id = s.user_id \
+         WHERE s.instance_id = $1 AND s.id = $2"
+    )
+});
+
+/// The point reads a backend may answer synchronously instead of through its async driver:
+/// `None` means "not here, run the statement". The SQLite backend answers them on plain read
+/// connections from its rusqlite reader pool (sqlx-sqlite would hand every statement to a
+/// connection thread and back); PostgreSQL never does.
+pub(crate) trait FastReads {
+    fn fast_user(&mut self, _: &InstanceId, _: &UserId) -> Option<Result<User, StoreError>> {
+        None
+    }
+    fn fast_user_with_email_addresses(
+        &mut self,
+        _: &InstanceId,
+        _: &UserId,
+    ) -> Option<Result<(User, Vec<EmailAddress>), StoreError>> {
+        None
+    }
+    fn fast_client_by_token_hash(
+        &mut self,
+        _: &InstanceId,
+        _: &[u8],
+    ) -> Option<Result<Option<Client>, StoreError>> {
+        None
+    }
+    #[allow(clippy::type_complexity)]
+    fn fast_session_token_context(
+        &mut self,
+        _: &InstanceId,
+        _: &SessionId,
+    ) -> Option<Result<(Session, bool, Option<SigningKeyId>), StoreError>> {
+        None
+    }
+}
+
+/// Row mappers written once against a `col(row, name)` function and a `DbRow` type that the
+/// invoking module defines (sqlx rows in [`impl_tx!`], rusqlite rows in `sqlite/fast.rs`).
+macro_rules! row_mappers {
+    () => {
+        fn user_row(row: &DbRow) -> Result<User, StoreError> {
+            Ok(User {
+                id: UserId::from_trusted(col(row, "id")?),
+                instance_id: InstanceId::from_trusted(col(row, "instance_id")?),
+                external_id: col(row, "external_id")?,
+                username: col(row, "username")?,
+                first_name: col(row, "first_name")?,
+                last_name: col(row, "last_name")?,
+                password_hash: col::<Option<String>>(row, "password_hash")?.map(PasswordHash),
+                public_metadata: from_json(&col::<String>(row, "public_metadata")?)?,
+                private_metadata: from_json(&col::<String>(row, "private_metadata")?)?,
+                unsafe_metadata: from_json(&col::<String>(row, "unsafe_metadata")?)?,
+                primary_email_address_id: col::<Option<String>>(row, "primary_email_address_id")?
+                    .map(EmailAddressId::from_trusted),
+                image_url: col(row, "image_url")?,
+                banned: col(row, "banned")?,
+                locked: col(row, "locked")?,
+                locked_until: col(row, "locked_until")?,
+                failed_password_attempts: col(row, "failed_password_attempts")?,
+                last_sign_in_at: col(row, "last_sign_in_at")?,
+                last_active_at: col(row, "last_active_at")?,
+                legal_accepted_at: col(row, "legal_accepted_at")?,
+                create_organization_enabled: col(row, "create_organization_enabled")?,
+                create_organizations_limit: col(row, "create_organizations_limit")?,
+                delete_self_enabled: col(row, "delete_self_enabled")?,
+                locale: col(row, "locale")?,
+                created_at: col(row, "created_at")?,
+                updated_at: col(row, "updated_at")?,
+            })
+        }
+
+        /// The address on a row of [`USER_WITH_EMAILS_SQL`](crate::sql::USER_WITH_EMAILS_SQL)
+        /// (none for a user without addresses: the LEFT JOIN's NULLs).
+        fn joined_email_row(row: &DbRow, user: &User) -> Result<Option<EmailAddress>, StoreError> {
+            let Some(email_id) = col::<Option<String>>(row, "e_id")? else {
+                return Ok(None);
+            };
+            Ok(Some(EmailAddress {
+                id: EmailAddressId::from_trusted(email_id),
+                instance_id: user.instance_id.clone(),
+                user_id: user.id.clone(),
+                email_address: col(row, "e_email_address")?,
+                verified: col(row, "e_verified")?,
+                verification_strategy: col(row, "e_verification_strategy")?,
+                created_at: col(row, "e_created_at")?,
+                updated_at: col(row, "e_updated_at")?,
+            }))
+        }
+
+        fn client_row(row: &DbRow) -> Result<Client, StoreError> {
+            Ok(Client {
+                id: ClientId::from_trusted(col(row, "id")?),
+                instance_id: InstanceId::from_trusted(col(row, "instance_id")?),
+                token_hash: col(row, "token_hash")?,
+                last_active_session_id: col::<Option<String>>(row, "last_active_session_id")?
+                    .map(SessionId::from_trusted),
+                sign_in_id: col(row, "sign_in_id")?,
+                sign_up_id: col(row, "sign_up_id")?,
+                uat: col(row, "uat")?,
+                created_at: col(row, "created_at")?,
+                updated_at: col(row, "updated_at")?,
+            })
+        }
+
+        fn session_row(row: &DbRow) -> Result<Session, StoreError> {
+            let status: String = col(row, "status")?;
+            Ok(Session {
+                id: SessionId::from_trusted(col(row, "id")?),
+                instance_id: InstanceId::from_trusted(col(row, "instance_id")?),
+                client_id: ClientId::from_trusted(col(row, "client_id")?),
+                user_id: UserId::from_trusted(col(row, "user_id")?),
+                status: SessionStatus::parse(&status)
+                    .ok_or_else(|| StoreError::Other(format!("unknown session status {status}")))?,
+                last_active_organization_id: col(row, "last_active_organization_id")?,
+                last_active_at: col(row, "last_active_at")?,
+                expire_at: col(row, "expire_at")?,
+                abandon_at: col(row, "abandon_at")?,
+                azp: col(row, "azp")?,
+                created_at: col(row, "created_at")?,
+                updated_at: col(row, "updated_at")?,
+            })
+        }
+
+        /// A row of [`TOKEN_CONTEXT_SQL`](crate::sql::TOKEN_CONTEXT_SQL).
+        fn token_context_row(
+            row: &DbRow,
+        ) -> Result<(Session, bool, Option<SigningKeyId>), StoreError> {
+            let kid = col::<Option<String>>(row, "current_kid")?.map(SigningKeyId::from_trusted);
+            Ok((session_row(row)?, col(row, "user_banned")?, kid))
+        }
+    };
+}
+pub(crate) use row_mappers;
+
 /// Implements [`crate::Tx`] for `$tx` over database `$db`; expects `map_err` and
 /// `$tx::conn(&mut self)` in the invoking module.
 macro_rules! impl_tx {
     ($tx:ty, $db:ty) => {
-        use $crate::sql::{affected, from_json, like_pattern, to_json, CLIENT_COLUMNS, EMAIL_COLUMNS, INSTANCE_COLUMNS, MEMBERSHIP_COLUMNS, ORG_COLUMNS, SESSION_COLUMNS, SESSION_COLUMNS_S, TEMPLATE_COLUMNS, USER_COLUMNS};
+        use $crate::sql::{affected, from_json, like_pattern, to_json, CLIENT_COLUMNS, EMAIL_COLUMNS, INSTANCE_COLUMNS, MEMBERSHIP_COLUMNS, ORG_COLUMNS, SESSION_COLUMNS, TEMPLATE_COLUMNS, USER_COLUMNS};
         use $crate::{InvitationQuery, MembershipQuery, OrganizationQuery, SessionQuery, StoreError, UserOrderField, UserQuery};
         use concierge_core::*;
         use sqlx::{QueryBuilder, Row};
@@ -61,6 +224,8 @@ macro_rules! impl_tx {
         {
             row.try_get::<T, _>(name).map_err(map_err)
         }
+
+        $crate::sql::row_mappers!();
 
         fn instance_row(row: &DbRow) -> Result<Instance, StoreError> {
             Ok(Instance {
@@ -89,36 +254,6 @@ macro_rules! impl_tx {
             })
         }
 
-        fn user_row(row: &DbRow) -> Result<User, StoreError> {
-            Ok(User {
-                id: UserId::from_trusted(col(row, "id")?),
-                instance_id: InstanceId::from_trusted(col(row, "instance_id")?),
-                external_id: col(row, "external_id")?,
-                username: col(row, "username")?,
-                first_name: col(row, "first_name")?,
-                last_name: col(row, "last_name")?,
-                password_hash: col::<Option<String>>(row, "password_hash")?.map(PasswordHash),
-                public_metadata: from_json(&col::<String>(row, "public_metadata")?)?,
-                private_metadata: from_json(&col::<String>(row, "private_metadata")?)?,
-                unsafe_metadata: from_json(&col::<String>(row, "unsafe_metadata")?)?,
-                primary_email_address_id: col::<Option<String>>(row, "primary_email_address_id")?.map(EmailAddressId::from_trusted),
-                image_url: col(row, "image_url")?,
-                banned: col(row, "banned")?,
-                locked: col(row, "locked")?,
-                locked_until: col(row, "locked_until")?,
-                failed_password_attempts: col(row, "failed_password_attempts")?,
-                last_sign_in_at: col(row, "last_sign_in_at")?,
-                last_active_at: col(row, "last_active_at")?,
-                legal_accepted_at: col(row, "legal_accepted_at")?,
-                create_organization_enabled: col(row, "create_organization_enabled")?,
-                create_organizations_limit: col(row, "create_organizations_limit")?,
-                delete_self_enabled: col(row, "delete_self_enabled")?,
-                locale: col(row, "locale")?,
-                created_at: col(row, "created_at")?,
-                updated_at: col(row, "updated_at")?,
-            })
-        }
-
         fn email_row(row: &DbRow) -> Result<EmailAddress, StoreError> {
             Ok(EmailAddress {
                 id: EmailAddressId::from_trusted(col(row, "id")?),
@@ -127,20 +262,6 @@ macro_rules! impl_tx {
                 email_address: col(row, "email_address")?,
                 verified: col(row, "verified")?,
                 verification_strategy: col(row, "verification_strategy")?,
-                created_at: col(row, "created_at")?,
-                updated_at: col(row, "updated_at")?,
-            })
-        }
-
-        fn client_row(row: &DbRow) -> Result<Client, StoreError> {
-            Ok(Client {
-                id: ClientId::from_trusted(col(row, "id")?),
-                instance_id: InstanceId::from_trusted(col(row, "instance_id")?),
-                token_hash: col(row, "token_hash")?,
-                last_active_session_id: col::<Option<String>>(row, "last_active_session_id")?.map(SessionId::from_trusted),
-                sign_in_id: col(row, "sign_in_id")?,
-                sign_up_id: col(row, "sign_up_id")?,
-                uat: col(row, "uat")?,
                 created_at: col(row, "created_at")?,
                 updated_at: col(row, "updated_at")?,
             })
@@ -337,24 +458,6 @@ macro_rules! impl_tx {
             }
         }
 
-        fn session_row(row: &DbRow) -> Result<Session, StoreError> {
-            let status: String = col(row, "status")?;
-            Ok(Session {
-                id: SessionId::from_trusted(col(row, "id")?),
-                instance_id: InstanceId::from_trusted(col(row, "instance_id")?),
-                client_id: ClientId::from_trusted(col(row, "client_id")?),
-                user_id: UserId::from_trusted(col(row, "user_id")?),
-                status: SessionStatus::parse(&status).ok_or_else(|| StoreError::Other(format!("unknown session status {status}")))?,
-                last_active_organization_id: col(row, "last_active_organization_id")?,
-                last_active_at: col(row, "last_active_at")?,
-                expire_at: col(row, "expire_at")?,
-                abandon_at: col(row, "abandon_at")?,
-                azp: col(row, "azp")?,
-                created_at: col(row, "created_at")?,
-                updated_at: col(row, "updated_at")?,
-            })
-        }
-
         fn template_row(row: &DbRow) -> Result<JwtTemplate, StoreError> {
             Ok(JwtTemplate {
                 id: JwtTemplateId::from_trusted(col(row, "id")?),
@@ -497,44 +600,44 @@ macro_rules! impl_tx {
                     .bind(i.id.as_str()).bind(&i.name).bind(i.frontend_host.to_ascii_lowercase()).bind(&i.publishable_key)
                     .bind(&i.secret_key).bind(secret_hash(&i.secret_key)).bind(to_json(&i.allowed_origins)?)
                     .bind(i.allow_localhost).bind(i.test_mode).bind(to_json(&i.settings)?).bind(i.created_at)
-                    .execute(self.conn()).await.map_err(map_err)?;
+                    .execute(self.conn().await?).await.map_err(map_err)?;
                 Ok(())
             }
 
             async fn get_instance(&mut self, id: &InstanceId) -> Result<Instance, StoreError> {
                 let row = sqlx::query(&format!("SELECT {INSTANCE_COLUMNS} FROM instances WHERE id = $1"))
-                    .bind(id.as_str()).fetch_optional(self.conn()).await.map_err(map_err)?;
+                    .bind(id.as_str()).fetch_optional(self.conn().await?).await.map_err(map_err)?;
                 row.as_ref().map(instance_row).transpose()?.ok_or(StoreError::NotFound)
             }
 
             async fn find_instance_by_name(&mut self, name: &str) -> Result<Option<Instance>, StoreError> {
                 let row = sqlx::query(&format!("SELECT {INSTANCE_COLUMNS} FROM instances WHERE name = $1"))
-                    .bind(name).fetch_optional(self.conn()).await.map_err(map_err)?;
+                    .bind(name).fetch_optional(self.conn().await?).await.map_err(map_err)?;
                 row.as_ref().map(instance_row).transpose()
             }
 
             async fn find_instance_by_secret_key_hash(&mut self, hash: &[u8]) -> Result<Option<Instance>, StoreError> {
                 let row = sqlx::query(&format!("SELECT {INSTANCE_COLUMNS} FROM instances WHERE secret_key_hash = $1"))
-                    .bind(hash.to_vec()).fetch_optional(self.conn()).await.map_err(map_err)?;
+                    .bind(hash.to_vec()).fetch_optional(self.conn().await?).await.map_err(map_err)?;
                 row.as_ref().map(instance_row).transpose()
             }
 
             async fn find_instance_by_frontend_host(&mut self, host: &str) -> Result<Option<Instance>, StoreError> {
                 let row = sqlx::query(&format!("SELECT {INSTANCE_COLUMNS} FROM instances WHERE frontend_host = $1"))
-                    .bind(host.to_ascii_lowercase()).fetch_optional(self.conn()).await.map_err(map_err)?;
+                    .bind(host.to_ascii_lowercase()).fetch_optional(self.conn().await?).await.map_err(map_err)?;
                 row.as_ref().map(instance_row).transpose()
             }
 
             async fn list_instances(&mut self) -> Result<Vec<Instance>, StoreError> {
                 let rows = sqlx::query(&format!("SELECT {INSTANCE_COLUMNS} FROM instances ORDER BY created_at, id"))
-                    .fetch_all(self.conn()).await.map_err(map_err)?;
+                    .fetch_all(self.conn().await?).await.map_err(map_err)?;
                 rows.iter().map(instance_row).collect()
             }
 
             async fn update_instance(&mut self, i: &Instance) -> Result<(), StoreError> {
                 let result = sqlx::query("UPDATE instances SET allowed_origins = $1, allow_localhost = $2, test_mode = $3, settings = $4 WHERE id = $5")
                     .bind(to_json(&i.allowed_origins)?).bind(i.allow_localhost).bind(i.test_mode).bind(to_json(&i.settings)?).bind(i.id.as_str())
-                    .execute(self.conn()).await.map_err(map_err)?;
+                    .execute(self.conn().await?).await.map_err(map_err)?;
                 affected(result.rows_affected())
             }
 
@@ -542,19 +645,19 @@ macro_rules! impl_tx {
                 sqlx::query("INSERT INTO signing_keys (id, instance_id, private_key_der, public_n, public_e, created_at, retired_at) VALUES ($1, $2, $3, $4, $5, $6, $7)")
                     .bind(k.id.as_str()).bind(k.instance_id.as_str()).bind(k.private_key_der.clone()).bind(&k.public_n)
                     .bind(&k.public_e).bind(k.created_at).bind(k.retired_at)
-                    .execute(self.conn()).await.map_err(map_err)?;
+                    .execute(self.conn().await?).await.map_err(map_err)?;
                 Ok(())
             }
 
             async fn list_signing_keys(&mut self, instance: &InstanceId) -> Result<Vec<SigningKey>, StoreError> {
                 let rows = sqlx::query("SELECT id, instance_id, private_key_der, public_n, public_e, created_at, retired_at FROM signing_keys WHERE instance_id = $1 ORDER BY created_at DESC, id DESC")
-                    .bind(instance.as_str()).fetch_all(self.conn()).await.map_err(map_err)?;
+                    .bind(instance.as_str()).fetch_all(self.conn().await?).await.map_err(map_err)?;
                 rows.iter().map(key_row).collect()
             }
 
             async fn retire_signing_keys(&mut self, instance: &InstanceId, now: Millis) -> Result<(), StoreError> {
                 sqlx::query("UPDATE signing_keys SET retired_at = $1 WHERE instance_id = $2 AND retired_at IS NULL")
-                    .bind(now).bind(instance.as_str()).execute(self.conn()).await.map_err(map_err)?;
+                    .bind(now).bind(instance.as_str()).execute(self.conn().await?).await.map_err(map_err)?;
                 Ok(())
             }
 
@@ -568,39 +671,29 @@ macro_rules! impl_tx {
                     .bind(u.last_sign_in_at).bind(u.last_active_at).bind(u.legal_accepted_at)
                     .bind(u.create_organization_enabled).bind(u.create_organizations_limit).bind(u.delete_self_enabled)
                     .bind(&u.locale).bind(u.created_at).bind(u.updated_at)
-                    .execute(self.conn()).await.map_err(map_err)?;
+                    .execute(self.conn().await?).await.map_err(map_err)?;
                 Ok(())
             }
 
             async fn get_user(&mut self, instance: &InstanceId, id: &UserId) -> Result<User, StoreError> {
-                let row = sqlx::query(&format!("SELECT {USER_COLUMNS} FROM users u WHERE u.instance_id = $1 AND u.id = $2"))
-                    .bind(instance.as_str()).bind(id.as_str()).fetch_optional(self.conn()).await.map_err(map_err)?;
+                if let Some(done) = $crate::sql::FastReads::fast_user(self, instance, id) {
+                    return done;
+                }
+                let row = sqlx::query(&$crate::sql::USER_SQL)
+                    .bind(instance.as_str()).bind(id.as_str()).fetch_optional(self.conn().await?).await.map_err(map_err)?;
                 row.as_ref().map(user_row).transpose()?.ok_or(StoreError::NotFound)
             }
 
             async fn get_user_with_email_addresses(&mut self, instance: &InstanceId, id: &UserId) -> Result<(User, Vec<EmailAddress>), StoreError> {
-                let rows = sqlx::query(&format!(
-                    "SELECT {USER_COLUMNS}, e.id AS e_id, e.email_address AS e_email_address, e.verified AS e_verified, \
-                     e.verification_strategy AS e_verification_strategy, e.created_at AS e_created_at, e.updated_at AS e_updated_at \
-                     FROM users u LEFT JOIN email_addresses e ON e.instance_id = u.instance_id AND e.user_id = u.id \
-                     WHERE u.instance_id = $1 AND u.id = $2 ORDER BY e.created_at, e.id"
-                ))
-                .bind(instance.as_str()).bind(id.as_str()).fetch_all(self.conn()).await.map_err(map_err)?;
+                if let Some(done) = $crate::sql::FastReads::fast_user_with_email_addresses(self, instance, id) {
+                    return done;
+                }
+                let rows = sqlx::query(&$crate::sql::USER_WITH_EMAILS_SQL)
+                    .bind(instance.as_str()).bind(id.as_str()).fetch_all(self.conn().await?).await.map_err(map_err)?;
                 let user = rows.first().map(user_row).transpose()?.ok_or(StoreError::NotFound)?;
                 let mut emails = Vec::with_capacity(rows.len());
                 for row in &rows {
-                    if let Some(email_id) = col::<Option<String>>(row, "e_id")? {
-                        emails.push(EmailAddress {
-                            id: EmailAddressId::from_trusted(email_id),
-                            instance_id: user.instance_id.clone(),
-                            user_id: user.id.clone(),
-                            email_address: col(row, "e_email_address")?,
-                            verified: col(row, "e_verified")?,
-                            verification_strategy: col(row, "e_verification_strategy")?,
-                            created_at: col(row, "e_created_at")?,
-                            updated_at: col(row, "e_updated_at")?,
-                        });
-                    }
+                    emails.extend(joined_email_row(row, &user)?);
                 }
                 Ok((user, emails))
             }
@@ -615,7 +708,7 @@ macro_rules! impl_tx {
                     .bind(u.last_sign_in_at).bind(u.last_active_at).bind(u.legal_accepted_at)
                     .bind(u.create_organization_enabled).bind(u.create_organizations_limit).bind(u.delete_self_enabled)
                     .bind(&u.locale).bind(u.updated_at).bind(u.instance_id.as_str()).bind(u.id.as_str())
-                    .execute(self.conn()).await.map_err(map_err)?;
+                    .execute(self.conn().await?).await.map_err(map_err)?;
                 affected(result.rows_affected())
             }
 
@@ -623,7 +716,7 @@ macro_rules! impl_tx {
                 // Sessions and email addresses go by foreign-key cascade; clients left without
                 // sessions are kept (a browser may sign in again on them).
                 let result = sqlx::query("DELETE FROM users WHERE instance_id = $1 AND id = $2")
-                    .bind(instance.as_str()).bind(id.as_str()).execute(self.conn()).await.map_err(map_err)?;
+                    .bind(instance.as_str()).bind(id.as_str()).execute(self.conn().await?).await.map_err(map_err)?;
                 affected(result.rows_affected())
             }
 
@@ -646,7 +739,7 @@ macro_rules! impl_tx {
                 qb.push_bind(query.limit);
                 qb.push(" OFFSET ");
                 qb.push_bind(query.offset);
-                let rows = qb.build().fetch_all(self.conn()).await.map_err(map_err)?;
+                let rows = qb.build().fetch_all(self.conn().await?).await.map_err(map_err)?;
                 rows.iter().map(user_row).collect()
             }
 
@@ -654,7 +747,7 @@ macro_rules! impl_tx {
                 let mut qb = QueryBuilder::<$db>::new("SELECT COUNT(*) AS n FROM users u WHERE u.instance_id = ");
                 qb.push_bind(instance.as_str());
                 push_user_filters(&mut qb, query);
-                let row = qb.build().fetch_one(self.conn()).await.map_err(map_err)?;
+                let row = qb.build().fetch_one(self.conn().await?).await.map_err(map_err)?;
                 col(&row, "n")
             }
 
@@ -662,19 +755,19 @@ macro_rules! impl_tx {
                 sqlx::query("INSERT INTO email_addresses (id, instance_id, user_id, email_address, verified, verification_strategy, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)")
                     .bind(e.id.as_str()).bind(e.instance_id.as_str()).bind(e.user_id.as_str()).bind(e.email_address.to_lowercase())
                     .bind(e.verified).bind(&e.verification_strategy).bind(e.created_at).bind(e.updated_at)
-                    .execute(self.conn()).await.map_err(map_err)?;
+                    .execute(self.conn().await?).await.map_err(map_err)?;
                 Ok(())
             }
 
             async fn get_email_address(&mut self, instance: &InstanceId, id: &EmailAddressId) -> Result<EmailAddress, StoreError> {
                 let row = sqlx::query(&format!("SELECT {EMAIL_COLUMNS} FROM email_addresses WHERE instance_id = $1 AND id = $2"))
-                    .bind(instance.as_str()).bind(id.as_str()).fetch_optional(self.conn()).await.map_err(map_err)?;
+                    .bind(instance.as_str()).bind(id.as_str()).fetch_optional(self.conn().await?).await.map_err(map_err)?;
                 row.as_ref().map(email_row).transpose()?.ok_or(StoreError::NotFound)
             }
 
             async fn find_email_address_by_address(&mut self, instance: &InstanceId, address: &str) -> Result<Option<EmailAddress>, StoreError> {
                 let row = sqlx::query(&format!("SELECT {EMAIL_COLUMNS} FROM email_addresses WHERE instance_id = $1 AND email_address = $2"))
-                    .bind(instance.as_str()).bind(address.to_lowercase()).fetch_optional(self.conn()).await.map_err(map_err)?;
+                    .bind(instance.as_str()).bind(address.to_lowercase()).fetch_optional(self.conn().await?).await.map_err(map_err)?;
                 row.as_ref().map(email_row).transpose()
             }
 
@@ -690,20 +783,20 @@ macro_rules! impl_tx {
                     list.push_bind(user.as_str());
                 }
                 qb.push(") ORDER BY created_at, id");
-                let rows = qb.build().fetch_all(self.conn()).await.map_err(map_err)?;
+                let rows = qb.build().fetch_all(self.conn().await?).await.map_err(map_err)?;
                 rows.iter().map(email_row).collect()
             }
 
             async fn update_email_address(&mut self, e: &EmailAddress) -> Result<(), StoreError> {
                 let result = sqlx::query("UPDATE email_addresses SET verified = $1, verification_strategy = $2, updated_at = $3 WHERE instance_id = $4 AND id = $5")
                     .bind(e.verified).bind(&e.verification_strategy).bind(e.updated_at).bind(e.instance_id.as_str()).bind(e.id.as_str())
-                    .execute(self.conn()).await.map_err(map_err)?;
+                    .execute(self.conn().await?).await.map_err(map_err)?;
                 affected(result.rows_affected())
             }
 
             async fn delete_email_address(&mut self, instance: &InstanceId, id: &EmailAddressId) -> Result<(), StoreError> {
                 let result = sqlx::query("DELETE FROM email_addresses WHERE instance_id = $1 AND id = $2")
-                    .bind(instance.as_str()).bind(id.as_str()).execute(self.conn()).await.map_err(map_err)?;
+                    .bind(instance.as_str()).bind(id.as_str()).execute(self.conn().await?).await.map_err(map_err)?;
                 affected(result.rows_affected())
             }
 
@@ -712,19 +805,22 @@ macro_rules! impl_tx {
                     .bind(c.id.as_str()).bind(c.instance_id.as_str()).bind(c.token_hash.clone())
                     .bind(c.last_active_session_id.as_ref().map(|s| s.to_string())).bind(&c.sign_in_id).bind(&c.sign_up_id)
                     .bind(c.uat).bind(c.created_at).bind(c.updated_at)
-                    .execute(self.conn()).await.map_err(map_err)?;
+                    .execute(self.conn().await?).await.map_err(map_err)?;
                 Ok(())
             }
 
             async fn get_client(&mut self, instance: &InstanceId, id: &ClientId) -> Result<Client, StoreError> {
                 let row = sqlx::query(&format!("SELECT {CLIENT_COLUMNS} FROM clients WHERE instance_id = $1 AND id = $2"))
-                    .bind(instance.as_str()).bind(id.as_str()).fetch_optional(self.conn()).await.map_err(map_err)?;
+                    .bind(instance.as_str()).bind(id.as_str()).fetch_optional(self.conn().await?).await.map_err(map_err)?;
                 row.as_ref().map(client_row).transpose()?.ok_or(StoreError::NotFound)
             }
 
             async fn find_client_by_token_hash(&mut self, instance: &InstanceId, hash: &[u8]) -> Result<Option<Client>, StoreError> {
-                let row = sqlx::query(&format!("SELECT {CLIENT_COLUMNS} FROM clients WHERE instance_id = $1 AND token_hash = $2"))
-                    .bind(instance.as_str()).bind(hash.to_vec()).fetch_optional(self.conn()).await.map_err(map_err)?;
+                if let Some(done) = $crate::sql::FastReads::fast_client_by_token_hash(self, instance, hash) {
+                    return done;
+                }
+                let row = sqlx::query(&$crate::sql::CLIENT_BY_TOKEN_SQL)
+                    .bind(instance.as_str()).bind(hash.to_vec()).fetch_optional(self.conn().await?).await.map_err(map_err)?;
                 row.as_ref().map(client_row).transpose()
             }
 
@@ -732,19 +828,19 @@ macro_rules! impl_tx {
                 let result = sqlx::query("UPDATE clients SET token_hash = $1, last_active_session_id = $2, sign_in_id = $3, sign_up_id = $4, uat = $5, updated_at = $6 WHERE instance_id = $7 AND id = $8")
                     .bind(c.token_hash.clone()).bind(c.last_active_session_id.as_ref().map(|s| s.to_string()))
                     .bind(&c.sign_in_id).bind(&c.sign_up_id).bind(c.uat).bind(c.updated_at).bind(c.instance_id.as_str()).bind(c.id.as_str())
-                    .execute(self.conn()).await.map_err(map_err)?;
+                    .execute(self.conn().await?).await.map_err(map_err)?;
                 affected(result.rows_affected())
             }
 
             async fn list_clients(&mut self, instance: &InstanceId, limit: i64, offset: i64) -> Result<Vec<Client>, StoreError> {
                 let rows = sqlx::query(&format!("SELECT {CLIENT_COLUMNS} FROM clients WHERE instance_id = $1 ORDER BY created_at DESC, id DESC LIMIT $2 OFFSET $3"))
-                    .bind(instance.as_str()).bind(limit).bind(offset).fetch_all(self.conn()).await.map_err(map_err)?;
+                    .bind(instance.as_str()).bind(limit).bind(offset).fetch_all(self.conn().await?).await.map_err(map_err)?;
                 rows.iter().map(client_row).collect()
             }
 
             async fn count_clients(&mut self, instance: &InstanceId) -> Result<i64, StoreError> {
                 let row = sqlx::query("SELECT COUNT(*) AS n FROM clients WHERE instance_id = $1")
-                    .bind(instance.as_str()).fetch_one(self.conn()).await.map_err(map_err)?;
+                    .bind(instance.as_str()).fetch_one(self.conn().await?).await.map_err(map_err)?;
                 col(&row, "n")
             }
 
@@ -753,35 +849,30 @@ macro_rules! impl_tx {
                     .bind(s.id.as_str()).bind(s.instance_id.as_str()).bind(s.client_id.as_str()).bind(s.user_id.as_str())
                     .bind(s.status.as_str()).bind(&s.last_active_organization_id).bind(s.last_active_at).bind(s.expire_at)
                     .bind(s.abandon_at).bind(&s.azp).bind(s.created_at).bind(s.updated_at)
-                    .execute(self.conn()).await.map_err(map_err)?;
+                    .execute(self.conn().await?).await.map_err(map_err)?;
                 Ok(())
             }
 
             async fn get_session(&mut self, instance: &InstanceId, id: &SessionId) -> Result<Session, StoreError> {
                 let row = sqlx::query(&format!("SELECT {SESSION_COLUMNS} FROM sessions WHERE instance_id = $1 AND id = $2"))
-                    .bind(instance.as_str()).bind(id.as_str()).fetch_optional(self.conn()).await.map_err(map_err)?;
+                    .bind(instance.as_str()).bind(id.as_str()).fetch_optional(self.conn().await?).await.map_err(map_err)?;
                 row.as_ref().map(session_row).transpose()?.ok_or(StoreError::NotFound)
             }
 
             async fn get_session_token_context(&mut self, instance: &InstanceId, id: &SessionId) -> Result<(Session, bool, Option<SigningKeyId>), StoreError> {
-                let row = sqlx::query(&format!(
-                    "SELECT {SESSION_COLUMNS_S}, u.banned AS user_banned, \
-                     (SELECT k.id FROM signing_keys k WHERE k.instance_id = s.instance_id AND k.retired_at IS NULL \
-                      ORDER BY k.created_at DESC, k.id DESC LIMIT 1) AS current_kid \
-                     FROM sessions s JOIN users u ON u.instance_id = s.instance_id AND u.id = s.user_id \
-                     WHERE s.instance_id = $1 AND s.id = $2"
-                ))
-                .bind(instance.as_str()).bind(id.as_str()).fetch_optional(self.conn()).await.map_err(map_err)?;
-                let row = row.ok_or(StoreError::NotFound)?;
-                let kid = col::<Option<String>>(&row, "current_kid")?.map(SigningKeyId::from_trusted);
-                Ok((session_row(&row)?, col(&row, "user_banned")?, kid))
+                if let Some(done) = $crate::sql::FastReads::fast_session_token_context(self, instance, id) {
+                    return done;
+                }
+                let row = sqlx::query(&$crate::sql::TOKEN_CONTEXT_SQL)
+                    .bind(instance.as_str()).bind(id.as_str()).fetch_optional(self.conn().await?).await.map_err(map_err)?;
+                token_context_row(&row.ok_or(StoreError::NotFound)?)
             }
 
             async fn update_session(&mut self, s: &Session) -> Result<(), StoreError> {
                 let result = sqlx::query("UPDATE sessions SET status = $1, last_active_organization_id = $2, last_active_at = $3, expire_at = $4, abandon_at = $5, azp = $6, updated_at = $7 WHERE instance_id = $8 AND id = $9")
                     .bind(s.status.as_str()).bind(&s.last_active_organization_id).bind(s.last_active_at).bind(s.expire_at)
                     .bind(s.abandon_at).bind(&s.azp).bind(s.updated_at).bind(s.instance_id.as_str()).bind(s.id.as_str())
-                    .execute(self.conn()).await.map_err(map_err)?;
+                    .execute(self.conn().await?).await.map_err(map_err)?;
                 affected(result.rows_affected())
             }
 
@@ -793,7 +884,7 @@ macro_rules! impl_tx {
                 qb.push_bind(query.limit);
                 qb.push(" OFFSET ");
                 qb.push_bind(query.offset);
-                let rows = qb.build().fetch_all(self.conn()).await.map_err(map_err)?;
+                let rows = qb.build().fetch_all(self.conn().await?).await.map_err(map_err)?;
                 rows.iter().map(session_row).collect()
             }
 
@@ -801,18 +892,18 @@ macro_rules! impl_tx {
                 let mut qb = QueryBuilder::<$db>::new("SELECT COUNT(*) AS n FROM sessions WHERE instance_id = ");
                 qb.push_bind(instance.as_str());
                 push_session_filters(&mut qb, query);
-                let row = qb.build().fetch_one(self.conn()).await.map_err(map_err)?;
+                let row = qb.build().fetch_one(self.conn().await?).await.map_err(map_err)?;
                 col(&row, "n")
             }
 
             async fn end_user_sessions(&mut self, instance: &InstanceId, user: &UserId, status: SessionStatus, keep: Option<&SessionId>, now: Millis) -> Result<Vec<SessionId>, StoreError> {
                 let keep = keep.map(|k| k.as_str()).unwrap_or("");
                 let rows = sqlx::query("SELECT id FROM sessions WHERE instance_id = $1 AND user_id = $2 AND status = 'active' AND id <> $3")
-                    .bind(instance.as_str()).bind(user.as_str()).bind(keep).fetch_all(self.conn()).await.map_err(map_err)?;
+                    .bind(instance.as_str()).bind(user.as_str()).bind(keep).fetch_all(self.conn().await?).await.map_err(map_err)?;
                 let ids = rows.iter().map(|r| col::<String>(r, "id").map(SessionId::from_trusted)).collect::<Result<Vec<_>, _>>()?;
                 sqlx::query("UPDATE sessions SET status = $1, updated_at = $2 WHERE instance_id = $3 AND user_id = $4 AND status = 'active' AND id <> $5")
                     .bind(status.as_str()).bind(now).bind(instance.as_str()).bind(user.as_str()).bind(keep)
-                    .execute(self.conn()).await.map_err(map_err)?;
+                    .execute(self.conn().await?).await.map_err(map_err)?;
                 Ok(ids)
             }
 
@@ -821,31 +912,31 @@ macro_rules! impl_tx {
                     .bind(t.id.as_str()).bind(t.instance_id.as_str()).bind(&t.name).bind(to_json(&t.claims)?)
                     .bind(t.lifetime).bind(t.allowed_clock_skew).bind(t.custom_signing_key).bind(&t.signing_algorithm)
                     .bind(&t.signing_key).bind(t.created_at).bind(t.updated_at)
-                    .execute(self.conn()).await.map_err(map_err)?;
+                    .execute(self.conn().await?).await.map_err(map_err)?;
                 Ok(())
             }
 
             async fn get_jwt_template(&mut self, instance: &InstanceId, id: &JwtTemplateId) -> Result<JwtTemplate, StoreError> {
                 let row = sqlx::query(&format!("SELECT {TEMPLATE_COLUMNS} FROM jwt_templates WHERE instance_id = $1 AND id = $2"))
-                    .bind(instance.as_str()).bind(id.as_str()).fetch_optional(self.conn()).await.map_err(map_err)?;
+                    .bind(instance.as_str()).bind(id.as_str()).fetch_optional(self.conn().await?).await.map_err(map_err)?;
                 row.as_ref().map(template_row).transpose()?.ok_or(StoreError::NotFound)
             }
 
             async fn find_jwt_template_by_name(&mut self, instance: &InstanceId, name: &str) -> Result<Option<JwtTemplate>, StoreError> {
                 let row = sqlx::query(&format!("SELECT {TEMPLATE_COLUMNS} FROM jwt_templates WHERE instance_id = $1 AND name = $2"))
-                    .bind(instance.as_str()).bind(name).fetch_optional(self.conn()).await.map_err(map_err)?;
+                    .bind(instance.as_str()).bind(name).fetch_optional(self.conn().await?).await.map_err(map_err)?;
                 row.as_ref().map(template_row).transpose()
             }
 
             async fn list_jwt_templates(&mut self, instance: &InstanceId, limit: i64, offset: i64) -> Result<Vec<JwtTemplate>, StoreError> {
                 let rows = sqlx::query(&format!("SELECT {TEMPLATE_COLUMNS} FROM jwt_templates WHERE instance_id = $1 ORDER BY created_at, id LIMIT $2 OFFSET $3"))
-                    .bind(instance.as_str()).bind(limit).bind(offset).fetch_all(self.conn()).await.map_err(map_err)?;
+                    .bind(instance.as_str()).bind(limit).bind(offset).fetch_all(self.conn().await?).await.map_err(map_err)?;
                 rows.iter().map(template_row).collect()
             }
 
             async fn count_jwt_templates(&mut self, instance: &InstanceId) -> Result<i64, StoreError> {
                 let row = sqlx::query("SELECT COUNT(*) AS n FROM jwt_templates WHERE instance_id = $1")
-                    .bind(instance.as_str()).fetch_one(self.conn()).await.map_err(map_err)?;
+                    .bind(instance.as_str()).fetch_one(self.conn().await?).await.map_err(map_err)?;
                 col(&row, "n")
             }
 
@@ -853,26 +944,26 @@ macro_rules! impl_tx {
                 let result = sqlx::query("UPDATE jwt_templates SET name = $1, claims = $2, lifetime = $3, allowed_clock_skew = $4, custom_signing_key = $5, signing_algorithm = $6, signing_key = $7, updated_at = $8 WHERE instance_id = $9 AND id = $10")
                     .bind(&t.name).bind(to_json(&t.claims)?).bind(t.lifetime).bind(t.allowed_clock_skew).bind(t.custom_signing_key)
                     .bind(&t.signing_algorithm).bind(&t.signing_key).bind(t.updated_at).bind(t.instance_id.as_str()).bind(t.id.as_str())
-                    .execute(self.conn()).await.map_err(map_err)?;
+                    .execute(self.conn().await?).await.map_err(map_err)?;
                 affected(result.rows_affected())
             }
 
             async fn delete_jwt_template(&mut self, instance: &InstanceId, id: &JwtTemplateId) -> Result<(), StoreError> {
                 let result = sqlx::query("DELETE FROM jwt_templates WHERE instance_id = $1 AND id = $2")
-                    .bind(instance.as_str()).bind(id.as_str()).execute(self.conn()).await.map_err(map_err)?;
+                    .bind(instance.as_str()).bind(id.as_str()).execute(self.conn().await?).await.map_err(map_err)?;
                 affected(result.rows_affected())
             }
 
             async fn insert_sign_up(&mut self, s: &SignUp) -> Result<(), StoreError> {
                 sqlx::query("INSERT INTO sign_ups (id, instance_id, client_id, document, created_at) VALUES ($1, $2, $3, $4, $5)")
                     .bind(s.id.as_str()).bind(s.instance_id.as_str()).bind(s.client_id.as_str()).bind(to_json(s)?).bind(s.created_at)
-                    .execute(self.conn()).await.map_err(map_err)?;
+                    .execute(self.conn().await?).await.map_err(map_err)?;
                 Ok(())
             }
 
             async fn get_sign_up(&mut self, instance: &InstanceId, id: &SignUpId) -> Result<SignUp, StoreError> {
                 let row = sqlx::query("SELECT document FROM sign_ups WHERE instance_id = $1 AND id = $2")
-                    .bind(instance.as_str()).bind(id.as_str()).fetch_optional(self.conn()).await.map_err(map_err)?;
+                    .bind(instance.as_str()).bind(id.as_str()).fetch_optional(self.conn().await?).await.map_err(map_err)?;
                 let row = row.ok_or(StoreError::NotFound)?;
                 from_json(&col::<String>(&row, "document")?)
             }
@@ -880,20 +971,20 @@ macro_rules! impl_tx {
             async fn update_sign_up(&mut self, s: &SignUp) -> Result<(), StoreError> {
                 let result = sqlx::query("UPDATE sign_ups SET document = $1 WHERE instance_id = $2 AND id = $3")
                     .bind(to_json(s)?).bind(s.instance_id.as_str()).bind(s.id.as_str())
-                    .execute(self.conn()).await.map_err(map_err)?;
+                    .execute(self.conn().await?).await.map_err(map_err)?;
                 affected(result.rows_affected())
             }
 
             async fn insert_sign_in(&mut self, s: &SignIn) -> Result<(), StoreError> {
                 sqlx::query("INSERT INTO sign_ins (id, instance_id, client_id, document, created_at) VALUES ($1, $2, $3, $4, $5)")
                     .bind(s.id.as_str()).bind(s.instance_id.as_str()).bind(s.client_id.as_str()).bind(to_json(s)?).bind(s.created_at)
-                    .execute(self.conn()).await.map_err(map_err)?;
+                    .execute(self.conn().await?).await.map_err(map_err)?;
                 Ok(())
             }
 
             async fn get_sign_in(&mut self, instance: &InstanceId, id: &SignInId) -> Result<SignIn, StoreError> {
                 let row = sqlx::query("SELECT document FROM sign_ins WHERE instance_id = $1 AND id = $2")
-                    .bind(instance.as_str()).bind(id.as_str()).fetch_optional(self.conn()).await.map_err(map_err)?;
+                    .bind(instance.as_str()).bind(id.as_str()).fetch_optional(self.conn().await?).await.map_err(map_err)?;
                 let row = row.ok_or(StoreError::NotFound)?;
                 from_json(&col::<String>(&row, "document")?)
             }
@@ -901,47 +992,47 @@ macro_rules! impl_tx {
             async fn update_sign_in(&mut self, s: &SignIn) -> Result<(), StoreError> {
                 let result = sqlx::query("UPDATE sign_ins SET document = $1 WHERE instance_id = $2 AND id = $3")
                     .bind(to_json(s)?).bind(s.instance_id.as_str()).bind(s.id.as_str())
-                    .execute(self.conn()).await.map_err(map_err)?;
+                    .execute(self.conn().await?).await.map_err(map_err)?;
                 affected(result.rows_affected())
             }
 
             async fn put_verification(&mut self, instance: &InstanceId, target: &str, v: &Verification) -> Result<(), StoreError> {
                 sqlx::query("INSERT INTO verifications (instance_id, target_id, document) VALUES ($1, $2, $3) ON CONFLICT (instance_id, target_id) DO UPDATE SET document = excluded.document")
                     .bind(instance.as_str()).bind(target).bind(to_json(v)?)
-                    .execute(self.conn()).await.map_err(map_err)?;
+                    .execute(self.conn().await?).await.map_err(map_err)?;
                 Ok(())
             }
 
             async fn get_verification(&mut self, instance: &InstanceId, target: &str) -> Result<Option<Verification>, StoreError> {
                 let row = sqlx::query("SELECT document FROM verifications WHERE instance_id = $1 AND target_id = $2")
-                    .bind(instance.as_str()).bind(target).fetch_optional(self.conn()).await.map_err(map_err)?;
+                    .bind(instance.as_str()).bind(target).fetch_optional(self.conn().await?).await.map_err(map_err)?;
                 row.map(|row| from_json(&col::<String>(&row, "document")?)).transpose()
             }
 
             async fn delete_verification(&mut self, instance: &InstanceId, target: &str) -> Result<(), StoreError> {
                 sqlx::query("DELETE FROM verifications WHERE instance_id = $1 AND target_id = $2")
-                    .bind(instance.as_str()).bind(target).execute(self.conn()).await.map_err(map_err)?;
+                    .bind(instance.as_str()).bind(target).execute(self.conn().await?).await.map_err(map_err)?;
                 Ok(())
             }
 
             async fn insert_handshake_nonce(&mut self, instance: &InstanceId, nonce_hash: &[u8], directives: &[String], expire_at: Millis) -> Result<(), StoreError> {
                 sqlx::query("INSERT INTO handshake_nonces (nonce_hash, instance_id, directives, expire_at) VALUES ($1, $2, $3, $4)")
                     .bind(nonce_hash.to_vec()).bind(instance.as_str()).bind(to_json(&directives)?).bind(expire_at)
-                    .execute(self.conn()).await.map_err(map_err)?;
+                    .execute(self.conn().await?).await.map_err(map_err)?;
                 Ok(())
             }
 
             async fn take_handshake_nonce(&mut self, instance: &InstanceId, nonce_hash: &[u8], now: Millis) -> Result<Option<Vec<String>>, StoreError> {
                 let row = sqlx::query("SELECT directives, expire_at FROM handshake_nonces WHERE instance_id = $1 AND nonce_hash = $2")
-                    .bind(instance.as_str()).bind(nonce_hash.to_vec()).fetch_optional(self.conn()).await.map_err(map_err)?;
+                    .bind(instance.as_str()).bind(nonce_hash.to_vec()).fetch_optional(self.conn().await?).await.map_err(map_err)?;
                 let Some(row) = row else { return Ok(None) };
                 let directives: String = col(&row, "directives")?;
                 let expire_at: Millis = col(&row, "expire_at")?;
                 // Single use: only the request whose delete removed the row gets the directives.
                 let deleted = sqlx::query("DELETE FROM handshake_nonces WHERE instance_id = $1 AND nonce_hash = $2")
-                    .bind(instance.as_str()).bind(nonce_hash.to_vec()).execute(self.conn()).await.map_err(map_err)?;
+                    .bind(instance.as_str()).bind(nonce_hash.to_vec()).execute(self.conn().await?).await.map_err(map_err)?;
                 sqlx::query("DELETE FROM handshake_nonces WHERE expire_at <= $1")
-                    .bind(now).execute(self.conn()).await.map_err(map_err)?;
+                    .bind(now).execute(self.conn().await?).await.map_err(map_err)?;
                 if deleted.rows_affected() == 0 || expire_at <= now {
                     return Ok(None);
                 }
@@ -951,13 +1042,13 @@ macro_rules! impl_tx {
             async fn insert_image(&mut self, i: &Image) -> Result<(), StoreError> {
                 sqlx::query("INSERT INTO images (id, instance_id, content_type, bytes, created_at) VALUES ($1, $2, $3, $4, $5)")
                     .bind(i.id.as_str()).bind(i.instance_id.as_str()).bind(&i.content_type).bind(i.bytes.clone()).bind(i.created_at)
-                    .execute(self.conn()).await.map_err(map_err)?;
+                    .execute(self.conn().await?).await.map_err(map_err)?;
                 Ok(())
             }
 
             async fn get_image(&mut self, id: &ImageId) -> Result<Image, StoreError> {
                 let row = sqlx::query("SELECT id, instance_id, content_type, bytes, created_at FROM images WHERE id = $1")
-                    .bind(id.as_str()).fetch_optional(self.conn()).await.map_err(map_err)?;
+                    .bind(id.as_str()).fetch_optional(self.conn().await?).await.map_err(map_err)?;
                 let row = row.ok_or(StoreError::NotFound)?;
                 Ok(Image {
                     id: ImageId::from_trusted(col(&row, "id")?),
@@ -970,7 +1061,7 @@ macro_rules! impl_tx {
 
             async fn delete_image(&mut self, instance: &InstanceId, id: &ImageId) -> Result<(), StoreError> {
                 sqlx::query("DELETE FROM images WHERE instance_id = $1 AND id = $2")
-                    .bind(instance.as_str()).bind(id.as_str()).execute(self.conn()).await.map_err(map_err)?;
+                    .bind(instance.as_str()).bind(id.as_str()).execute(self.conn().await?).await.map_err(map_err)?;
                 Ok(())
             }
 
@@ -980,19 +1071,19 @@ macro_rules! impl_tx {
                     .bind(to_json(&o.public_metadata)?).bind(to_json(&o.private_metadata)?).bind(o.max_allowed_memberships)
                     .bind(o.admin_delete_enabled).bind(o.created_by.as_ref().map(|u| u.to_string()))
                     .bind(o.role_set_id.as_ref().map(|r| r.to_string())).bind(o.created_at).bind(o.updated_at)
-                    .execute(self.conn()).await.map_err(map_err)?;
+                    .execute(self.conn().await?).await.map_err(map_err)?;
                 Ok(())
             }
 
             async fn get_organization(&mut self, instance: &InstanceId, id: &OrganizationId) -> Result<Organization, StoreError> {
                 let row = sqlx::query(&format!("SELECT {ORG_COLUMNS} FROM organizations WHERE instance_id = $1 AND id = $2"))
-                    .bind(instance.as_str()).bind(id.as_str()).fetch_optional(self.conn()).await.map_err(map_err)?;
+                    .bind(instance.as_str()).bind(id.as_str()).fetch_optional(self.conn().await?).await.map_err(map_err)?;
                 row.as_ref().map(org_row).transpose()?.ok_or(StoreError::NotFound)
             }
 
             async fn find_organization_by_slug(&mut self, instance: &InstanceId, slug: &str) -> Result<Option<Organization>, StoreError> {
                 let row = sqlx::query(&format!("SELECT {ORG_COLUMNS} FROM organizations WHERE instance_id = $1 AND slug = $2"))
-                    .bind(instance.as_str()).bind(slug).fetch_optional(self.conn()).await.map_err(map_err)?;
+                    .bind(instance.as_str()).bind(slug).fetch_optional(self.conn().await?).await.map_err(map_err)?;
                 row.as_ref().map(org_row).transpose()
             }
 
@@ -1001,15 +1092,15 @@ macro_rules! impl_tx {
                     .bind(&o.name).bind(&o.slug).bind(&o.image_url).bind(to_json(&o.public_metadata)?).bind(to_json(&o.private_metadata)?)
                     .bind(o.max_allowed_memberships).bind(o.admin_delete_enabled).bind(o.role_set_id.as_ref().map(|r| r.to_string()))
                     .bind(o.updated_at).bind(o.instance_id.as_str()).bind(o.id.as_str())
-                    .execute(self.conn()).await.map_err(map_err)?;
+                    .execute(self.conn().await?).await.map_err(map_err)?;
                 affected(result.rows_affected())
             }
 
             async fn delete_organization(&mut self, instance: &InstanceId, id: &OrganizationId) -> Result<(), StoreError> {
                 sqlx::query("DELETE FROM organization_memberships WHERE instance_id = $1 AND organization_id = $2")
-                    .bind(instance.as_str()).bind(id.as_str()).execute(self.conn()).await.map_err(map_err)?;
+                    .bind(instance.as_str()).bind(id.as_str()).execute(self.conn().await?).await.map_err(map_err)?;
                 let result = sqlx::query("DELETE FROM organizations WHERE instance_id = $1 AND id = $2")
-                    .bind(instance.as_str()).bind(id.as_str()).execute(self.conn()).await.map_err(map_err)?;
+                    .bind(instance.as_str()).bind(id.as_str()).execute(self.conn().await?).await.map_err(map_err)?;
                 affected(result.rows_affected())
             }
 
@@ -1021,7 +1112,7 @@ macro_rules! impl_tx {
                 qb.push_bind(query.limit);
                 qb.push(" OFFSET ");
                 qb.push_bind(query.offset);
-                let rows = qb.build().fetch_all(self.conn()).await.map_err(map_err)?;
+                let rows = qb.build().fetch_all(self.conn().await?).await.map_err(map_err)?;
                 rows.iter().map(org_row).collect()
             }
 
@@ -1029,7 +1120,7 @@ macro_rules! impl_tx {
                 let mut qb = QueryBuilder::<$db>::new("SELECT COUNT(*) AS n FROM organizations WHERE instance_id = ");
                 qb.push_bind(instance.as_str());
                 push_org_filters(&mut qb, query);
-                let row = qb.build().fetch_one(self.conn()).await.map_err(map_err)?;
+                let row = qb.build().fetch_one(self.conn().await?).await.map_err(map_err)?;
                 col(&row, "n")
             }
 
@@ -1037,13 +1128,13 @@ macro_rules! impl_tx {
                 sqlx::query("INSERT INTO organization_memberships (id, instance_id, organization_id, user_id, role, public_metadata, private_metadata, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)")
                     .bind(m.id.as_str()).bind(m.instance_id.as_str()).bind(m.organization_id.as_str()).bind(m.user_id.as_str())
                     .bind(&m.role).bind(to_json(&m.public_metadata)?).bind(to_json(&m.private_metadata)?).bind(m.created_at).bind(m.updated_at)
-                    .execute(self.conn()).await.map_err(map_err)?;
+                    .execute(self.conn().await?).await.map_err(map_err)?;
                 Ok(())
             }
 
             async fn find_membership(&mut self, instance: &InstanceId, org: &OrganizationId, user: &UserId) -> Result<Option<OrganizationMembership>, StoreError> {
                 let row = sqlx::query(&format!("SELECT {MEMBERSHIP_COLUMNS} FROM organization_memberships WHERE instance_id = $1 AND organization_id = $2 AND user_id = $3"))
-                    .bind(instance.as_str()).bind(org.as_str()).bind(user.as_str()).fetch_optional(self.conn()).await.map_err(map_err)?;
+                    .bind(instance.as_str()).bind(org.as_str()).bind(user.as_str()).fetch_optional(self.conn().await?).await.map_err(map_err)?;
                 row.as_ref().map(membership_row).transpose()
             }
 
@@ -1051,13 +1142,13 @@ macro_rules! impl_tx {
                 let result = sqlx::query("UPDATE organization_memberships SET role = $1, public_metadata = $2, private_metadata = $3, updated_at = $4 WHERE instance_id = $5 AND id = $6")
                     .bind(&m.role).bind(to_json(&m.public_metadata)?).bind(to_json(&m.private_metadata)?).bind(m.updated_at)
                     .bind(m.instance_id.as_str()).bind(m.id.as_str())
-                    .execute(self.conn()).await.map_err(map_err)?;
+                    .execute(self.conn().await?).await.map_err(map_err)?;
                 affected(result.rows_affected())
             }
 
             async fn delete_membership(&mut self, instance: &InstanceId, org: &OrganizationId, user: &UserId) -> Result<(), StoreError> {
                 let result = sqlx::query("DELETE FROM organization_memberships WHERE instance_id = $1 AND organization_id = $2 AND user_id = $3")
-                    .bind(instance.as_str()).bind(org.as_str()).bind(user.as_str()).execute(self.conn()).await.map_err(map_err)?;
+                    .bind(instance.as_str()).bind(org.as_str()).bind(user.as_str()).execute(self.conn().await?).await.map_err(map_err)?;
                 affected(result.rows_affected())
             }
 
@@ -1069,7 +1160,7 @@ macro_rules! impl_tx {
                 qb.push_bind(query.limit);
                 qb.push(" OFFSET ");
                 qb.push_bind(query.offset);
-                let rows = qb.build().fetch_all(self.conn()).await.map_err(map_err)?;
+                let rows = qb.build().fetch_all(self.conn().await?).await.map_err(map_err)?;
                 rows.iter().map(membership_row).collect()
             }
 
@@ -1077,7 +1168,7 @@ macro_rules! impl_tx {
                 let mut qb = QueryBuilder::<$db>::new("SELECT COUNT(*) AS n FROM organization_memberships WHERE instance_id = ");
                 qb.push_bind(instance.as_str());
                 push_membership_filters(&mut qb, query);
-                let row = qb.build().fetch_one(self.conn()).await.map_err(map_err)?;
+                let row = qb.build().fetch_one(self.conn().await?).await.map_err(map_err)?;
                 col(&row, "n")
             }
 
@@ -1085,13 +1176,13 @@ macro_rules! impl_tx {
                 sqlx::query("INSERT INTO organization_permissions (id, instance_id, key, name, description, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7)")
                     .bind(p.id.as_str()).bind(p.instance_id.as_str()).bind(&p.key).bind(&p.name).bind(&p.description)
                     .bind(p.created_at).bind(p.updated_at)
-                    .execute(self.conn()).await.map_err(map_err)?;
+                    .execute(self.conn().await?).await.map_err(map_err)?;
                 Ok(())
             }
 
             async fn list_permissions(&mut self, instance: &InstanceId) -> Result<Vec<Permission>, StoreError> {
                 let rows = sqlx::query("SELECT id, instance_id, key, name, description, created_at, updated_at FROM organization_permissions WHERE instance_id = $1 ORDER BY created_at, id")
-                    .bind(instance.as_str()).fetch_all(self.conn()).await.map_err(map_err)?;
+                    .bind(instance.as_str()).fetch_all(self.conn().await?).await.map_err(map_err)?;
                 rows.iter().map(|row| Ok(Permission {
                     id: PermissionId::from_trusted(col(row, "id")?),
                     instance_id: InstanceId::from_trusted(col(row, "instance_id")?),
@@ -1106,13 +1197,13 @@ macro_rules! impl_tx {
             async fn update_permission(&mut self, p: &Permission) -> Result<(), StoreError> {
                 let result = sqlx::query("UPDATE organization_permissions SET name = $1, description = $2, updated_at = $3 WHERE instance_id = $4 AND id = $5")
                     .bind(&p.name).bind(&p.description).bind(p.updated_at).bind(p.instance_id.as_str()).bind(p.id.as_str())
-                    .execute(self.conn()).await.map_err(map_err)?;
+                    .execute(self.conn().await?).await.map_err(map_err)?;
                 affected(result.rows_affected())
             }
 
             async fn delete_permission(&mut self, instance: &InstanceId, id: &PermissionId) -> Result<(), StoreError> {
                 let result = sqlx::query("DELETE FROM organization_permissions WHERE instance_id = $1 AND id = $2")
-                    .bind(instance.as_str()).bind(id.as_str()).execute(self.conn()).await.map_err(map_err)?;
+                    .bind(instance.as_str()).bind(id.as_str()).execute(self.conn().await?).await.map_err(map_err)?;
                 affected(result.rows_affected())
             }
 
@@ -1120,19 +1211,19 @@ macro_rules! impl_tx {
                 sqlx::query("INSERT INTO organization_roles (id, instance_id, key, name, description, permissions, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)")
                     .bind(r.id.as_str()).bind(r.instance_id.as_str()).bind(&r.key).bind(&r.name).bind(&r.description)
                     .bind(to_json(&r.permissions)?).bind(r.created_at).bind(r.updated_at)
-                    .execute(self.conn()).await.map_err(map_err)?;
+                    .execute(self.conn().await?).await.map_err(map_err)?;
                 Ok(())
             }
 
             async fn list_roles(&mut self, instance: &InstanceId) -> Result<Vec<CustomRole>, StoreError> {
                 let rows = sqlx::query("SELECT id, instance_id, key, name, description, permissions, created_at, updated_at FROM organization_roles WHERE instance_id = $1 ORDER BY created_at, id")
-                    .bind(instance.as_str()).fetch_all(self.conn()).await.map_err(map_err)?;
+                    .bind(instance.as_str()).fetch_all(self.conn().await?).await.map_err(map_err)?;
                 rows.iter().map(role_row).collect()
             }
 
             async fn find_role_by_key(&mut self, instance: &InstanceId, key: &str) -> Result<Option<CustomRole>, StoreError> {
                 let row = sqlx::query("SELECT id, instance_id, key, name, description, permissions, created_at, updated_at FROM organization_roles WHERE instance_id = $1 AND key = $2")
-                    .bind(instance.as_str()).bind(key).fetch_optional(self.conn()).await.map_err(map_err)?;
+                    .bind(instance.as_str()).bind(key).fetch_optional(self.conn().await?).await.map_err(map_err)?;
                 row.as_ref().map(role_row).transpose()
             }
 
@@ -1140,13 +1231,13 @@ macro_rules! impl_tx {
                 let result = sqlx::query("UPDATE organization_roles SET name = $1, description = $2, permissions = $3, updated_at = $4 WHERE instance_id = $5 AND id = $6")
                     .bind(&r.name).bind(&r.description).bind(to_json(&r.permissions)?).bind(r.updated_at)
                     .bind(r.instance_id.as_str()).bind(r.id.as_str())
-                    .execute(self.conn()).await.map_err(map_err)?;
+                    .execute(self.conn().await?).await.map_err(map_err)?;
                 affected(result.rows_affected())
             }
 
             async fn delete_role(&mut self, instance: &InstanceId, id: &RoleId) -> Result<(), StoreError> {
                 let result = sqlx::query("DELETE FROM organization_roles WHERE instance_id = $1 AND id = $2")
-                    .bind(instance.as_str()).bind(id.as_str()).execute(self.conn()).await.map_err(map_err)?;
+                    .bind(instance.as_str()).bind(id.as_str()).execute(self.conn().await?).await.map_err(map_err)?;
                 affected(result.rows_affected())
             }
 
@@ -1156,13 +1247,13 @@ macro_rules! impl_tx {
                     .bind(&i.role).bind(i.status.as_str()).bind(i.inviter_user_id.as_ref().map(|u| u.to_string()))
                     .bind(to_json(&i.public_metadata)?).bind(to_json(&i.private_metadata)?).bind(&i.redirect_url)
                     .bind(i.expires_at).bind(i.created_at).bind(i.updated_at)
-                    .execute(self.conn()).await.map_err(map_err)?;
+                    .execute(self.conn().await?).await.map_err(map_err)?;
                 Ok(())
             }
 
             async fn get_invitation(&mut self, instance: &InstanceId, id: &OrganizationInvitationId) -> Result<OrganizationInvitation, StoreError> {
                 let row = sqlx::query("SELECT * FROM organization_invitations WHERE instance_id = $1 AND id = $2")
-                    .bind(instance.as_str()).bind(id.as_str()).fetch_optional(self.conn()).await.map_err(map_err)?;
+                    .bind(instance.as_str()).bind(id.as_str()).fetch_optional(self.conn().await?).await.map_err(map_err)?;
                 row.as_ref().map(invitation_row).transpose()?.ok_or(StoreError::NotFound)
             }
 
@@ -1170,7 +1261,7 @@ macro_rules! impl_tx {
                 let result = sqlx::query("UPDATE organization_invitations SET status = $1, public_metadata = $2, private_metadata = $3, updated_at = $4 WHERE instance_id = $5 AND id = $6")
                     .bind(i.status.as_str()).bind(to_json(&i.public_metadata)?).bind(to_json(&i.private_metadata)?).bind(i.updated_at)
                     .bind(i.instance_id.as_str()).bind(i.id.as_str())
-                    .execute(self.conn()).await.map_err(map_err)?;
+                    .execute(self.conn().await?).await.map_err(map_err)?;
                 affected(result.rows_affected())
             }
 
@@ -1182,7 +1273,7 @@ macro_rules! impl_tx {
                 qb.push_bind(query.limit);
                 qb.push(" OFFSET ");
                 qb.push_bind(query.offset);
-                let rows = qb.build().fetch_all(self.conn()).await.map_err(map_err)?;
+                let rows = qb.build().fetch_all(self.conn().await?).await.map_err(map_err)?;
                 rows.iter().map(invitation_row).collect()
             }
 
@@ -1190,7 +1281,7 @@ macro_rules! impl_tx {
                 let mut qb = QueryBuilder::<$db>::new("SELECT COUNT(*) AS n FROM organization_invitations WHERE instance_id = ");
                 qb.push_bind(instance.as_str());
                 push_invitation_filters(&mut qb, query);
-                let row = qb.build().fetch_one(self.conn()).await.map_err(map_err)?;
+                let row = qb.build().fetch_one(self.conn().await?).await.map_err(map_err)?;
                 col(&row, "n")
             }
 
@@ -1212,7 +1303,7 @@ macro_rules! impl_tx {
                     list.push_bind(id.as_str());
                 }
                 qb.push(")");
-                let rows = qb.build().fetch_all(self.conn()).await.map_err(map_err)?;
+                let rows = qb.build().fetch_all(self.conn().await?).await.map_err(map_err)?;
                 rows.iter()
                     .map(|row| Ok((OrganizationId::from_trusted(col(row, "id")?), col(row, "members")?, col(row, "pending")?)))
                     .collect()
@@ -1221,7 +1312,7 @@ macro_rules! impl_tx {
             async fn insert_mail_message(&mut self, m: &MailMessage) -> Result<(), StoreError> {
                 sqlx::query("INSERT INTO mail_messages (id, instance_id, to_address, subject, text_body, html_body, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7)")
                     .bind(m.id.as_str()).bind(m.instance_id.as_str()).bind(&m.to).bind(&m.subject).bind(&m.text).bind(&m.html).bind(m.created_at)
-                    .execute(self.conn()).await.map_err(map_err)?;
+                    .execute(self.conn().await?).await.map_err(map_err)?;
                 Ok(())
             }
 
@@ -1234,7 +1325,7 @@ macro_rules! impl_tx {
                 }
                 qb.push(" ORDER BY created_at DESC, id DESC LIMIT ");
                 qb.push_bind(limit);
-                let rows = qb.build().fetch_all(self.conn()).await.map_err(map_err)?;
+                let rows = qb.build().fetch_all(self.conn().await?).await.map_err(map_err)?;
                 rows.iter().map(mail_row).collect()
             }
 
@@ -1243,13 +1334,13 @@ macro_rules! impl_tx {
                     .bind(i.id.as_str()).bind(i.instance_id.as_str()).bind(&i.email_address)
                     .bind(to_json(&i.public_metadata)?).bind(&i.redirect_url).bind(i.status.as_str())
                     .bind(i.expires_at).bind(i.created_at).bind(i.updated_at)
-                    .execute(self.conn()).await.map_err(map_err)?;
+                    .execute(self.conn().await?).await.map_err(map_err)?;
                 Ok(())
             }
 
             async fn get_instance_invitation(&mut self, instance: &InstanceId, id: &InvitationId) -> Result<Invitation, StoreError> {
                 let row = sqlx::query("SELECT * FROM invitations WHERE instance_id = $1 AND id = $2")
-                    .bind(instance.as_str()).bind(id.as_str()).fetch_optional(self.conn()).await.map_err(map_err)?;
+                    .bind(instance.as_str()).bind(id.as_str()).fetch_optional(self.conn().await?).await.map_err(map_err)?;
                 row.as_ref().map(instance_invitation_row).transpose()?.ok_or(StoreError::NotFound)
             }
 
@@ -1257,13 +1348,13 @@ macro_rules! impl_tx {
                 let result = sqlx::query("UPDATE invitations SET status = $1, public_metadata = $2, updated_at = $3 WHERE instance_id = $4 AND id = $5")
                     .bind(i.status.as_str()).bind(to_json(&i.public_metadata)?).bind(i.updated_at)
                     .bind(i.instance_id.as_str()).bind(i.id.as_str())
-                    .execute(self.conn()).await.map_err(map_err)?;
+                    .execute(self.conn().await?).await.map_err(map_err)?;
                 affected(result.rows_affected())
             }
 
             async fn delete_instance_invitation(&mut self, instance: &InstanceId, id: &InvitationId) -> Result<(), StoreError> {
                 let result = sqlx::query("DELETE FROM invitations WHERE instance_id = $1 AND id = $2")
-                    .bind(instance.as_str()).bind(id.as_str()).execute(self.conn()).await.map_err(map_err)?;
+                    .bind(instance.as_str()).bind(id.as_str()).execute(self.conn().await?).await.map_err(map_err)?;
                 affected(result.rows_affected())
             }
 
@@ -1281,7 +1372,7 @@ macro_rules! impl_tx {
                 qb.push_bind(query.limit);
                 qb.push(" OFFSET ");
                 qb.push_bind(query.offset);
-                let rows = qb.build().fetch_all(self.conn()).await.map_err(map_err)?;
+                let rows = qb.build().fetch_all(self.conn().await?).await.map_err(map_err)?;
                 rows.iter().map(instance_invitation_row).collect()
             }
 
@@ -1289,7 +1380,7 @@ macro_rules! impl_tx {
                 let mut qb = QueryBuilder::<$db>::new("SELECT COUNT(*) AS n FROM invitations WHERE instance_id = ");
                 qb.push_bind(instance.as_str());
                 push_instance_invitation_filters(&mut qb, query);
-                let row = qb.build().fetch_one(self.conn()).await.map_err(map_err)?;
+                let row = qb.build().fetch_one(self.conn().await?).await.map_err(map_err)?;
                 col(&row, "n")
             }
         }

@@ -35,6 +35,7 @@ macro_rules! conformance_suite {
             sign_up_keeps_its_ticket,
             role_sets_crud_order_and_conflicts,
             role_set_usage_reassignment_and_moves,
+            point_reads_agree_on_read_handles_and_transactions,
         );
     };
     (@tests $fresh:expr; $($name:ident),* $(,)?) => {
@@ -1314,4 +1315,149 @@ pub async fn custom_roles_and_permissions(store: &dyn Store) {
         Err(StoreError::NotFound)
     ));
     tx.commit().await.unwrap();
+}
+
+/// The hot point reads (the SQLite backend answers them on a read handle from its synchronous
+/// readers) return exactly what a transaction reads, see committed writes at once, keep tenants
+/// apart, and still answer when many read handles are used at the same time.
+pub async fn point_reads_agree_on_read_handles_and_transactions(store: &dyn Store) {
+    let a = with_instance(store, "points").await;
+    let b = with_instance(store, "points-other").await;
+    let mut u = user(&a, T0);
+    u.first_name = Some("Ada".into());
+    u.public_metadata = json!({"plan": "pro", "seats": [1, 2]});
+    u.password_hash = Some(PasswordHash(
+        "$argon2id$v=19$m=19456,t=2,p=1$c2FsdA$aGFzaA".into(),
+    ));
+    u.locked_until = Some(T0 + 5);
+    let first = email(&u, "ada@example.com");
+    let mut second = email(&u, "ada@work.example.com");
+    second.created_at = T0 + 1;
+    second.verified = false;
+    second.verification_strategy = None;
+    u.primary_email_address_id = Some(first.id.clone());
+    insert_user(store, &u, &[first.clone(), second.clone()]).await;
+    let bare = user(&a, T0 + 2);
+    insert_user(store, &bare, &[]).await;
+    let c = client(&a, Some(vec![7; 32]));
+    let mut s = session(&c, &u, T0, 10_000);
+    s.last_active_organization_id = Some("org_x".into());
+    let mut tx = store.begin().await.unwrap();
+    tx.insert_client(&c).await.unwrap();
+    tx.insert_session(&s).await.unwrap();
+    tx.commit().await.unwrap();
+
+    let mut tx = store.begin().await.unwrap();
+    let in_tx = (
+        tx.get_user(&a.id, &u.id).await.unwrap(),
+        tx.get_user_with_email_addresses(&a.id, &u.id)
+            .await
+            .unwrap(),
+        tx.find_client_by_token_hash(&a.id, &[7; 32]).await.unwrap(),
+        tx.get_session_token_context(&a.id, &s.id).await.unwrap(),
+    );
+    drop(tx);
+    let mut conn = store.read().await.unwrap();
+    let on_read = (
+        conn.get_user(&a.id, &u.id).await.unwrap(),
+        conn.get_user_with_email_addresses(&a.id, &u.id)
+            .await
+            .unwrap(),
+        conn.find_client_by_token_hash(&a.id, &[7; 32])
+            .await
+            .unwrap(),
+        conn.get_session_token_context(&a.id, &s.id).await.unwrap(),
+    );
+    assert_eq!(on_read, in_tx);
+    assert_eq!(on_read.0, u);
+    assert_eq!(on_read.1, (u.clone(), vec![first.clone(), second.clone()]));
+    assert_eq!(on_read.2, Some(c.clone()));
+    assert_eq!(on_read.3, (s.clone(), false, None), "no signing key yet");
+    assert_eq!(
+        conn.get_user_with_email_addresses(&a.id, &bare.id)
+            .await
+            .unwrap(),
+        (bare.clone(), vec![])
+    );
+
+    // Unknown ids and another tenant's ids are not found on either kind of handle.
+    for mut handle in [store.read().await.unwrap(), store.begin().await.unwrap()] {
+        let missing = UserId::generate(&mut rng());
+        assert!(matches!(
+            handle.get_user(&a.id, &missing).await,
+            Err(StoreError::NotFound)
+        ));
+        assert!(matches!(
+            handle.get_user(&b.id, &u.id).await,
+            Err(StoreError::NotFound)
+        ));
+        assert!(matches!(
+            handle.get_user_with_email_addresses(&b.id, &u.id).await,
+            Err(StoreError::NotFound)
+        ));
+        assert_eq!(
+            handle
+                .find_client_by_token_hash(&b.id, &[7; 32])
+                .await
+                .unwrap(),
+            None
+        );
+        assert_eq!(
+            handle
+                .find_client_by_token_hash(&a.id, &[6; 32])
+                .await
+                .unwrap(),
+            None
+        );
+        assert!(matches!(
+            handle.get_session_token_context(&b.id, &s.id).await,
+            Err(StoreError::NotFound)
+        ));
+    }
+
+    // A committed change is seen by the next read on an open read handle.
+    let mut banned = u.clone();
+    banned.banned = true;
+    banned.first_name = None;
+    banned.updated_at = T0 + 9;
+    let mut tx = store.begin().await.unwrap();
+    tx.update_user(&banned).await.unwrap();
+    tx.commit().await.unwrap();
+    assert_eq!(conn.get_user(&a.id, &u.id).await.unwrap(), banned);
+    assert!(
+        conn.get_session_token_context(&a.id, &s.id)
+            .await
+            .unwrap()
+            .1
+    );
+
+    // Inside a write transaction the reads see the transaction's own writes.
+    let mut tx = store.begin().await.unwrap();
+    tx.delete_email_address(&a.id, &second.id).await.unwrap();
+    assert_eq!(
+        tx.get_user_with_email_addresses(&a.id, &u.id)
+            .await
+            .unwrap()
+            .1,
+        vec![first.clone()]
+    );
+    drop(tx);
+    assert_eq!(
+        conn.get_user_with_email_addresses(&a.id, &u.id)
+            .await
+            .unwrap()
+            .1,
+        vec![first.clone(), second.clone()],
+        "the dropped transaction changed nothing"
+    );
+
+    // More read handles open at once than the SQLite backend has synchronous readers (the
+    // PostgreSQL pool has 16 connections): every read answers.
+    let mut handles = Vec::new();
+    for _ in 0..10 {
+        handles.push(store.read().await.unwrap());
+    }
+    for handle in &mut handles {
+        assert_eq!(handle.get_user(&a.id, &u.id).await.unwrap(), banned);
+    }
 }

@@ -69,11 +69,11 @@ pub enum PostgresTx {
 }
 
 impl PostgresTx {
-    fn conn(&mut self) -> &mut PgConnection {
-        match self {
+    async fn conn(&mut self) -> Result<&mut PgConnection, StoreError> {
+        Ok(match self {
             Self::Write(tx) => tx,
             Self::Read(conn) => conn,
-        }
+        })
     }
 
     async fn finish(self) -> Result<(), StoreError> {
@@ -106,6 +106,9 @@ impl Store for PostgresStore {
         self.pool.close().await;
     }
 }
+
+/// Every statement goes through sqlx (no synchronous path for a networked database).
+impl crate::sql::FastReads for PostgresTx {}
 
 impl_tx!(PostgresTx, Postgres);
 crate::sql_domains::impl_domain_tx!(PostgresTx, Postgres);

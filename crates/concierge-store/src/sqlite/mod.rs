@@ -1,5 +1,8 @@
 //! The embedded SQLite backend: one file in WAL mode, a single-connection writer pool (so
-//! transactions never fight over the write lock) and a reader pool.
+//! transactions never fight over the write lock) and a reader pool, plus synchronous readers
+//! for the hot point reads (`fast.rs`).
+
+mod fast;
 
 use crate::sql::{impl_tx, logical_constraint, secret_hash};
 use crate::{Backend, Store, Tx};
@@ -14,6 +17,8 @@ use std::time::Duration;
 pub struct SqliteStore {
     writer: SqlitePool,
     reader: SqlitePool,
+    /// `None` for an in-memory database, which other connections cannot see.
+    fast: Option<fast::Pool>,
 }
 
 /// Maps a sqlx error to the storage error.
@@ -73,23 +78,56 @@ impl SqliteStore {
             .connect_with(options)
             .await
             .map_err(|e| StoreError::Unavailable(format!("cannot open {path}: {e}")))?;
-        Ok(Self { writer, reader })
+        // One synchronous reader per thread that may run a request at once (the runtime's
+        // workers), plus a spare; when all are busy a read goes through `reader`.
+        let fast_readers = std::thread::available_parallelism().map_or(2, |n| n.get()) + 1;
+        let fast = if url.contains(":memory:") || url.contains("mode=memory") {
+            None
+        } else {
+            let path = path.to_owned();
+            let size = u32::try_from(fast_readers).unwrap_or(3);
+            let opened = tokio::task::spawn_blocking(move || fast::open(&path, size))
+                .await
+                .map_err(|e| StoreError::Other(format!("opening the readers failed: {e}")))??;
+            Some(opened)
+        };
+        Ok(Self {
+            writer,
+            reader,
+            fast,
+        })
     }
 }
 
-/// A SQLite connection: a writer transaction or a pooled reader.
+/// A SQLite connection: a writer transaction or a plain read handle.
 pub enum SqliteTx {
     /// From [`Store::begin`].
     Write(Transaction<'static, Sqlite>),
     /// From [`Store::read`].
-    Read(PoolConnection<Sqlite>),
+    Read(ReadHandle),
+}
+
+/// A plain read handle: the hot point reads go to the synchronous readers, anything else to a
+/// sqlx reader taken from the pool on first use (sqlx pings a connection on its way back to the
+/// pool, one more hand-off, so a handle that never needs one never takes one).
+pub struct ReadHandle {
+    pool: SqlitePool,
+    conn: Option<PoolConnection<Sqlite>>,
+    fast: Option<fast::Pool>,
 }
 
 impl SqliteTx {
-    fn conn(&mut self) -> &mut SqliteConnection {
+    async fn conn(&mut self) -> Result<&mut SqliteConnection, StoreError> {
         match self {
-            Self::Write(tx) => tx,
-            Self::Read(conn) => conn,
+            Self::Write(tx) => Ok(tx),
+            Self::Read(read) => {
+                if read.conn.is_none() {
+                    read.conn = Some(read.pool.acquire().await.map_err(map_err)?);
+                }
+                read.conn
+                    .as_deref_mut()
+                    .ok_or_else(|| StoreError::Unavailable("no reader connection".into()))
+            }
         }
     }
 
@@ -114,9 +152,11 @@ impl Store for SqliteStore {
     }
 
     async fn read(&self) -> Result<Box<dyn Tx>, StoreError> {
-        Ok(Box::new(SqliteTx::Read(
-            self.reader.acquire().await.map_err(map_err)?,
-        )))
+        Ok(Box::new(SqliteTx::Read(ReadHandle {
+            pool: self.reader.clone(),
+            conn: None,
+            fast: self.fast.clone(),
+        })))
     }
 
     async fn close(&self) {
@@ -128,3 +168,49 @@ impl Store for SqliteStore {
 impl_tx!(SqliteTx, Sqlite);
 crate::sql_domains::impl_domain_tx!(SqliteTx, Sqlite);
 crate::role_sets::impl_role_set_tx!(SqliteTx, Sqlite);
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, clippy::expect_used)]
+    use super::*;
+    use concierge_core::{InstanceId, UserId};
+
+    /// With every synchronous reader taken, point reads go through sqlx and answer the same.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn point_reads_fall_back_to_sqlx_when_the_readers_are_busy() {
+        let dir = tempfile::tempdir().unwrap();
+        let url = format!("sqlite://{}/concierge.db", dir.path().display());
+        let store = SqliteStore::open(&url).await.unwrap();
+        let pool = store
+            .fast
+            .clone()
+            .expect("a file database has synchronous readers");
+        let instance = InstanceId::generate(&mut rand::rngs::OsRng);
+        let user = UserId::generate(&mut rand::rngs::OsRng);
+        let mut conn = store.read().await.unwrap();
+        assert!(matches!(
+            conn.get_user(&instance, &user).await,
+            Err(StoreError::NotFound)
+        ));
+        let taken: Vec<_> = (0..pool.max_size()).map(|_| pool.get().unwrap()).collect();
+        assert!(pool.try_get().is_none());
+        assert!(matches!(
+            conn.get_user(&instance, &user).await,
+            Err(StoreError::NotFound)
+        ));
+        assert!(conn
+            .find_client_by_token_hash(&instance, &[1; 32])
+            .await
+            .unwrap()
+            .is_none());
+        drop(taken);
+        assert!(pool.try_get().is_some());
+    }
+
+    /// An in-memory database is only visible to its own connections: no synchronous readers.
+    #[tokio::test]
+    async fn in_memory_databases_read_through_sqlx_only() {
+        let store = SqliteStore::open("sqlite::memory:").await.unwrap();
+        assert!(store.fast.is_none());
+    }
+}

@@ -1,0 +1,210 @@
+//! The SQLite backend's synchronous read path for the hot point reads ([`FastReads`]).
+//!
+//! sqlx-sqlite runs every connection on a thread of its own: each statement is sent there and
+//! its rows sent back, two thread wake-ups per statement. For a request that is one indexed
+//! lookup (`GET /v1/users/{id}`, every session token) those hand-offs cost more CPU than the
+//! lookup itself (perf under `scripts/bench.sh`: a quarter of the server's CPU in futex wake-ups
+//! and context switches). These reads run instead on the calling thread, on rusqlite
+//! connections to the same file (WAL: readers never wait for the writer), taking a few
+//! microseconds of the runtime thread as a signature does.
+//!
+//! Only plain read handles ([`Store::read`](crate::Store::read)) use it: inside a write
+//! transaction a read must see the transaction's own writes. A connection is taken from the
+//! pool for one statement and given back before returning, never held across an `.await`; if
+//! none is idle the statement goes through sqlx as before, so a busy pool never blocks a thread.
+//! The SQL and the row mappers are the sqlx path's own (`crate::sql`).
+
+use super::SqliteTx;
+use crate::sql::{
+    from_json, row_mappers, FastReads, CLIENT_BY_TOKEN_SQL, TOKEN_CONTEXT_SQL, USER_SQL,
+    USER_WITH_EMAILS_SQL,
+};
+use crate::StoreError;
+use concierge_core::*;
+use r2d2_sqlite::SqliteConnectionManager;
+use rusqlite::types::FromSql;
+use std::collections::HashMap;
+use std::sync::{LazyLock, OnceLock};
+use std::time::Duration;
+
+/// The pool of synchronous reader connections.
+pub(crate) type Pool = r2d2::Pool<SqliteConnectionManager>;
+
+/// A reader pool on the database file at `path` with `size` connections, opened read-only in
+/// behaviour (`query_only`) with the same busy timeout as the sqlx pools.
+pub(crate) fn open(path: &str, size: u32) -> Result<Pool, StoreError> {
+    let manager = SqliteConnectionManager::file(path).with_init(|conn| {
+        conn.busy_timeout(Duration::from_secs(5))?;
+        conn.pragma_update(None, "query_only", true)?;
+        conn.set_prepared_statement_cache_capacity(16);
+        Ok(())
+    });
+    r2d2::Pool::builder()
+        .max_size(size)
+        .min_idle(Some(size))
+        .connection_timeout(Duration::from_secs(5))
+        .build(manager)
+        .map_err(|e| StoreError::Unavailable(format!("cannot open {path} for reading: {e}")))
+}
+
+fn fast_err(err: rusqlite::Error) -> StoreError {
+    StoreError::Other(err.to_string())
+}
+
+/// A statement's column names by position, computed once per statement (rusqlite's own lookup
+/// by name scans every column through the C API).
+struct Columns(HashMap<String, usize>);
+
+/// One of the hot statements: its SQL (shared with the sqlx path) and its columns.
+struct Query {
+    sql: &'static LazyLock<String>,
+    columns: OnceLock<Columns>,
+}
+
+impl Query {
+    const fn new(sql: &'static LazyLock<String>) -> Self {
+        Self {
+            sql,
+            columns: OnceLock::new(),
+        }
+    }
+}
+
+static USER: Query = Query::new(&USER_SQL);
+static USER_WITH_EMAILS: Query = Query::new(&USER_WITH_EMAILS_SQL);
+static CLIENT_BY_TOKEN: Query = Query::new(&CLIENT_BY_TOKEN_SQL);
+static TOKEN_CONTEXT: Query = Query::new(&TOKEN_CONTEXT_SQL);
+
+/// A result row whose columns are found by name through the statement's [`Columns`].
+struct DbRow<'r, 's> {
+    row: &'r rusqlite::Row<'s>,
+    columns: &'r Columns,
+}
+
+fn col<T: FromSql>(row: &DbRow<'_, '_>, name: &str) -> Result<T, StoreError> {
+    let index = row
+        .columns
+        .0
+        .get(name)
+        .ok_or_else(|| StoreError::Other(format!("no column {name}")))?;
+    row.row.get(*index).map_err(fast_err)
+}
+
+row_mappers!();
+
+/// Runs `query` with `params` and hands every row to `each`.
+fn each_row(
+    conn: &rusqlite::Connection,
+    query: &Query,
+    params: impl rusqlite::Params,
+    mut each: impl FnMut(&DbRow<'_, '_>) -> Result<(), StoreError>,
+) -> Result<(), StoreError> {
+    let mut statement = conn.prepare_cached(query.sql.as_str()).map_err(fast_err)?;
+    let columns = query.columns.get_or_init(|| {
+        Columns(
+            statement
+                .column_names()
+                .into_iter()
+                .enumerate()
+                .map(|(i, name)| (name.to_owned(), i))
+                .collect(),
+        )
+    });
+    let mut rows = statement.query(params).map_err(fast_err)?;
+    while let Some(row) = rows.next().map_err(fast_err)? {
+        each(&DbRow { row, columns })?;
+    }
+    Ok(())
+}
+
+/// The first row of `query`, mapped.
+fn first_row<T>(
+    conn: &rusqlite::Connection,
+    query: &Query,
+    params: impl rusqlite::Params,
+    map: impl Fn(&DbRow<'_, '_>) -> Result<T, StoreError>,
+) -> Result<Option<T>, StoreError> {
+    let mut found = None;
+    each_row(conn, query, params, |row| {
+        if found.is_none() {
+            found = Some(map(row)?);
+        }
+        Ok(())
+    })?;
+    Ok(found)
+}
+
+impl SqliteTx {
+    /// An idle synchronous reader, for a plain read handle only.
+    fn fast_conn(&self) -> Option<r2d2::PooledConnection<SqliteConnectionManager>> {
+        match self {
+            Self::Read(read) => read.fast.as_ref()?.try_get(),
+            _ => None,
+        }
+    }
+}
+
+impl FastReads for SqliteTx {
+    fn fast_user(
+        &mut self,
+        instance: &InstanceId,
+        id: &UserId,
+    ) -> Option<Result<User, StoreError>> {
+        let conn = self.fast_conn()?;
+        let found = first_row(&conn, &USER, (instance.as_str(), id.as_str()), user_row);
+        Some(found.and_then(|user| user.ok_or(StoreError::NotFound)))
+    }
+
+    fn fast_user_with_email_addresses(
+        &mut self,
+        instance: &InstanceId,
+        id: &UserId,
+    ) -> Option<Result<(User, Vec<EmailAddress>), StoreError>> {
+        let conn = self.fast_conn()?;
+        let mut user: Option<User> = None;
+        let mut emails = Vec::new();
+        let read = each_row(
+            &conn,
+            &USER_WITH_EMAILS,
+            (instance.as_str(), id.as_str()),
+            |row| {
+                let user = match &user {
+                    Some(user) => user,
+                    None => user.insert(user_row(row)?),
+                };
+                emails.extend(joined_email_row(row, user)?);
+                Ok(())
+            },
+        );
+        Some(read.and_then(|()| Ok((user.ok_or(StoreError::NotFound)?, emails))))
+    }
+
+    fn fast_client_by_token_hash(
+        &mut self,
+        instance: &InstanceId,
+        hash: &[u8],
+    ) -> Option<Result<Option<Client>, StoreError>> {
+        let conn = self.fast_conn()?;
+        Some(first_row(
+            &conn,
+            &CLIENT_BY_TOKEN,
+            (instance.as_str(), hash),
+            client_row,
+        ))
+    }
+
+    fn fast_session_token_context(
+        &mut self,
+        instance: &InstanceId,
+        id: &SessionId,
+    ) -> Option<Result<(Session, bool, Option<SigningKeyId>), StoreError>> {
+        let conn = self.fast_conn()?;
+        let found = first_row(
+            &conn,
+            &TOKEN_CONTEXT,
+            (instance.as_str(), id.as_str()),
+            token_context_row,
+        );
+        Some(found.and_then(|context| context.ok_or(StoreError::NotFound)))
+    }
+}
