@@ -1,6 +1,10 @@
 //! Crypto rates on one thread, printed as a markdown table: raw RS256 signatures with a key
 //! parsed once, `Signer::sign_jwt` for session-token-shaped claims (and its ratio to raw),
 //! RS256 verifications, and argon2id hashes with the production parameters.
+//!
+//! With `--raw sign` or `--raw argon2` it prints only that raw rate per core with every core
+//! busy, as one number: `scripts/bench.sh` measures it right before and right after each HTTP
+//! row it compares with it, so the ratio is taken within one stretch of the machine's time.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use aws_lc_rs::rand::SystemRandom;
@@ -33,8 +37,8 @@ fn parallel_rate(budget: Duration, threads: usize, work: impl Fn() + Sync) -> f6
     total / threads as f64
 }
 
-fn main() {
-    let budget = Duration::from_secs(2);
+/// A fresh RSA signing key pair, parsed once.
+fn signing_pair() -> (concierge_core::SigningKey, KeyPair) {
     let key = generate_signing_key(
         &InstanceId::generate(&mut rand::rngs::OsRng),
         &mut rand::rngs::OsRng,
@@ -42,6 +46,43 @@ fn main() {
     )
     .unwrap();
     let pair = KeyPair::from_pkcs8(&key.private_key_der).unwrap();
+    (key, pair)
+}
+
+/// Raw RS256 signatures (400-byte message) per core with `cores` threads signing at once.
+fn raw_sign_per_core(budget: Duration, cores: usize, pair: &KeyPair) -> f64 {
+    let rng = SystemRandom::new();
+    parallel_rate(budget, cores, || {
+        let mut signature = vec![0u8; pair.public_modulus_len()];
+        pair.sign(&RSA_PKCS1_SHA256, &rng, &[b'x'; 400], &mut signature)
+            .unwrap();
+    })
+}
+
+/// argon2id hashes with the production parameters per core with `cores` threads at once.
+fn argon2_per_core(budget: Duration, cores: usize) -> f64 {
+    parallel_rate(budget, cores, || {
+        hash_password("correct horse battery staple", &mut rand::rngs::OsRng).unwrap();
+    })
+}
+
+fn main() {
+    let budget = Duration::from_secs(2);
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let args: Vec<String> = std::env::args().collect();
+    if let Some(which) = args
+        .iter()
+        .position(|a| a == "--raw")
+        .and_then(|i| args.get(i + 1))
+    {
+        let rate = match which.as_str() {
+            "sign" => raw_sign_per_core(budget, cores, &signing_pair().1),
+            _ => argon2_per_core(budget, cores),
+        };
+        println!("{rate:.1}");
+        return;
+    }
+    let (key, pair) = signing_pair();
     let rng = SystemRandom::new();
     let message = [b'x'; 400];
     let mut signature = vec![0u8; pair.public_modulus_len()];
@@ -79,15 +120,8 @@ fn main() {
         hash_password("correct horse battery staple", &mut rand::rngs::OsRng).unwrap();
     });
 
-    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
-    let raw_all = parallel_rate(budget, cores, || {
-        let mut signature = vec![0u8; pair.public_modulus_len()];
-        pair.sign(&RSA_PKCS1_SHA256, &rng, &message, &mut signature)
-            .unwrap();
-    });
-    let argon_all = parallel_rate(budget, cores, || {
-        hash_password("correct horse battery staple", &mut rand::rngs::OsRng).unwrap();
-    });
+    let raw_all = raw_sign_per_core(budget, cores, &pair);
+    let argon_all = argon2_per_core(budget, cores);
 
     println!("| operation (1 thread unless noted) | per second | vs raw RS256 sign |");
     println!("|---|---|---|");
