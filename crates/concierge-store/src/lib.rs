@@ -46,8 +46,9 @@ pub trait Store: Send + Sync + 'static {
     /// Starts a read-write transaction. Dropping the handle without [`Tx::commit`] rolls back.
     async fn begin(&self) -> Result<Box<dyn Tx>, StoreError>;
 
-    /// A connection for reads outside a transaction (each statement stands alone).
-    /// Use [`Store::begin`] for anything that writes.
+    /// A handle for reads outside a transaction (each statement stands alone); a backend may
+    /// take a pooled connection only once a statement needs one. Use [`Store::begin`] for
+    /// anything that writes.
     async fn read(&self) -> Result<Box<dyn Tx>, StoreError>;
 
     /// Closes the connection pool, waiting for connections in use to be returned.

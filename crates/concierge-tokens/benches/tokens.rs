@@ -77,7 +77,11 @@ fn main() {
     {
         let rate = match which.as_str() {
             "sign" => raw_sign_per_core(budget, cores, &signing_pair().1),
-            _ => argon2_per_core(budget, cores),
+            "argon2" => argon2_per_core(budget, cores),
+            other => {
+                eprintln!("--raw takes sign or argon2, not {other:?}");
+                std::process::exit(2);
+            }
         };
         println!("{rate:.1}");
         return;

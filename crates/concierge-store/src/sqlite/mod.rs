@@ -78,14 +78,14 @@ impl SqliteStore {
             .connect_with(options)
             .await
             .map_err(|e| StoreError::Unavailable(format!("cannot open {path}: {e}")))?;
-        // One synchronous reader per thread that may run a request at once (the runtime's
-        // workers), plus a spare; when all are busy a read goes through `reader`.
-        let fast_readers = std::thread::available_parallelism().map_or(2, |n| n.get()) + 1;
         let fast = if url.contains(":memory:") || url.contains("mode=memory") {
             None
         } else {
+            // One synchronous reader per thread that may run a request at once (the runtime's
+            // workers), plus a spare; when all are busy a read goes through `reader`.
+            let readers = std::thread::available_parallelism().map_or(2, |n| n.get()) + 1;
+            let size = u32::try_from(readers).unwrap_or(3);
             let path = path.to_owned();
-            let size = u32::try_from(fast_readers).unwrap_or(3);
             let opened = tokio::task::spawn_blocking(move || fast::open(&path, size))
                 .await
                 .map_err(|e| StoreError::Other(format!("opening the readers failed: {e}")))??;
@@ -121,12 +121,11 @@ impl SqliteTx {
         match self {
             Self::Write(tx) => Ok(tx),
             Self::Read(read) => {
-                if read.conn.is_none() {
-                    read.conn = Some(read.pool.acquire().await.map_err(map_err)?);
-                }
-                read.conn
-                    .as_deref_mut()
-                    .ok_or_else(|| StoreError::Unavailable("no reader connection".into()))
+                let conn = match &mut read.conn {
+                    Some(conn) => conn,
+                    empty => empty.insert(read.pool.acquire().await.map_err(map_err)?),
+                };
+                Ok(conn)
             }
         }
     }
