@@ -5,6 +5,7 @@
 //! `false` on the server; every asked dimension must pass, and asking nothing is `false`.
 
 use crate::claims::{Actor, SessionClaims};
+use std::sync::Arc;
 
 /// A verified, signed-in session.
 ///
@@ -44,8 +45,8 @@ pub struct Auth {
     pub org_permissions: Vec<String>,
     /// `fva`: minutes since the last first- and second-factor verification.
     pub factor_verification_age: Option<[i64; 2]>,
-    /// All claims of the token.
-    pub session_claims: SessionClaims,
+    /// All claims of the token (shared: cloning an `Auth` does not copy them).
+    pub session_claims: Arc<SessionClaims>,
     /// The session token itself (to forward to another service).
     pub token: String,
 }
@@ -257,7 +258,7 @@ impl Auth {
             org_slug,
             org_role,
             org_permissions,
-            session_claims: claims,
+            session_claims: Arc::new(claims),
             token,
         }
     }

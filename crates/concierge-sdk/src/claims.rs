@@ -3,8 +3,40 @@
 //! `org_permissions`). Parsing is lenient like the JS SDK's: a claim of the wrong type is
 //! treated as absent, except `sub` and `exp`, which verification requires.
 
+use crate::payload::{LazyObject, Payload};
 use serde_json::{Map, Value};
-use std::sync::Arc;
+use std::ops::Deref;
+
+/// Every claim of a token as sent, custom ones included: a `serde_json` map, built from the
+/// payload the first time it is read (most requests never read it). Clones share it.
+///
+/// ```
+/// use concierge_sdk::SessionClaims;
+/// use serde_json::json;
+///
+/// let raw = json!({"sub": "user_1", "exp": 1760000060, "theme": "dark"});
+/// let claims = SessionClaims::from_map(raw.as_object().unwrap().clone()).unwrap();
+/// // A map through `Deref`: index it, `get`, iterate.
+/// assert_eq!(claims.raw["theme"], "dark");
+/// assert_eq!(claims.raw.get("sub").and_then(|v| v.as_str()), Some("user_1"));
+/// assert_eq!(claims.raw.len(), 3);
+/// ```
+#[derive(Clone, PartialEq)]
+pub struct RawClaims(LazyObject);
+
+impl Deref for RawClaims {
+    type Target = Map<String, Value>;
+
+    fn deref(&self) -> &Map<String, Value> {
+        self.0.map()
+    }
+}
+
+impl std::fmt::Debug for RawClaims {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.0.fmt(f)
+    }
+}
 
 /// The v2 `o` claim: the active organization.
 ///
@@ -102,7 +134,7 @@ pub struct SessionClaims {
     pub org_permissions: Option<Vec<String>>,
     /// Every claim as sent, including custom ones (shared: cloning the claims does not copy
     /// them).
-    pub raw: Arc<Map<String, Value>>,
+    pub raw: RawClaims,
 }
 
 fn string(map: &Map<String, Value>, name: &str) -> Option<String> {
@@ -188,7 +220,66 @@ impl SessionClaims {
             organization,
             sub,
             exp,
-            raw: Arc::new(raw),
+            raw: RawClaims(LazyObject::from_map(raw)),
+        })
+    }
+
+    /// The claims of a decoded payload, typed in the same pass that parsed it; `None` like
+    /// [`from_map`](Self::from_map). `tests::typed_pass_agrees_with_from_map` holds the two
+    /// to the same results.
+    pub(crate) fn from_payload(payload: Payload, raw: LazyObject) -> Option<Self> {
+        let Payload {
+            sub,
+            exp,
+            nbf,
+            iat,
+            iss,
+            azp,
+            sid,
+            v,
+            sts,
+            fva,
+            act,
+            o,
+            fea,
+            pla,
+            org_id,
+            org_slug,
+            org_role,
+            org_permissions,
+        } = payload;
+        let exp = exp.seconds()?;
+        Some(Self {
+            sub: sub.into_valid()?,
+            sid: sid.into_valid(),
+            iss: iss.into_valid(),
+            azp: azp.into_valid(),
+            exp,
+            iat: iat.seconds(),
+            nbf: nbf.seconds(),
+            version: v.valid().and_then(|n| n.as_i64()),
+            session_status: sts.into_valid(),
+            factor_verification_age: fva.into_valid(),
+            actor: act.into_valid().and_then(|act| {
+                Some(Actor {
+                    sub: act.sub.into_valid()?,
+                    actor_type: act.kind.into_valid(),
+                })
+            }),
+            organization: o.into_valid().map(|o| OrganizationClaim {
+                id: o.id.into_valid(),
+                slug: o.slg.into_valid(),
+                role: o.rol.into_valid(),
+                permissions: o.per.into_valid(),
+                feature_permission_map: o.fpm.into_valid(),
+            }),
+            features: fea.into_valid(),
+            plans: pla.into_valid(),
+            org_id: org_id.into_valid(),
+            org_slug: org_slug.into_valid(),
+            org_role: org_role.into_valid(),
+            org_permissions: org_permissions.into_valid().map(|list| list.0),
+            raw: RawClaims(raw),
         })
     }
 
@@ -256,6 +347,38 @@ mod tests {
             Some(vec!["org:reports:export".to_owned()])
         );
         assert_eq!(claims.actor.unwrap().sub, "user_admin");
+    }
+
+    #[test]
+    fn typed_pass_agrees_with_from_map() {
+        let cases = [
+            r#"{"iss":"https://clerk.example.test","sub":"user_2abc","sid":"sess_2abc","azp":"http://localhost:3000","iat":1760000000,"nbf":1759999990,"exp":1760000060,"v":2,"sts":"active","fva":[0,-1],"fea":"o:reports","o":{"id":"org_1","slg":"acme","rol":"admin","per":"read","fpm":"3"}}"#,
+            r#"{"sub":"user_1","exp":10.9,"org_id":"org_1","org_slug":"acme","org_role":"org:admin","org_permissions":["org:a:b",7,null,"org:c:d"],"act":{"sub":"user_admin","type":"impersonation"}}"#,
+            r#"{"sub":"user_1","exp":1,"sid":5,"fva":[1],"o":"x","act":{"type":"x"},"v":2.0,"sts":null}"#,
+            r#"{"sub":"user_1","exp":1,"fva":[1,2,3],"org_permissions":"x","pla":["a"]}"#,
+            r#"{"sub":"user_1","exp":1,"fva":[1,"2"],"iat":"1","nbf":null}"#,
+            r#"{"sub":"user_1","exp":1,"fva":[1.5,2],"v":"2"}"#,
+            r#"{"sub":"user_1","exp":18446744073709551615,"iat":-5,"nbf":1e300,"v":9223372036854775808}"#,
+            r#"{"sub":"first","sub":"second","exp":1,"exp":2}"#,
+            r#"{"sub":"user_1","exp":1,"o":{"id":"org_1"},"o":"gone"}"#,
+            r#"{"sub":"user_1","exp":1,"o":"x","o":{"id":"a","id":"b","rol":{"n":1}}}"#,
+            r#"{"sub":"user_\u0031","exp":1,"azp":"http:\/\/localhost","iss":"\u00e9t\u00e9 \ud83d\ude00"}"#,
+            r#"{"sub":"user_1","exp":"1"}"#,
+            r#"{"sub":1,"exp":1}"#,
+            r#"{"exp":1}"#,
+            r#"{}"#,
+            r#"{"sub":"user_1","exp":1,"custom":{"deep":[{"x":[1,{"y":null}]}]},"theme":"dark","o":null,"act":null}"#,
+        ];
+        for json in cases {
+            let map: Map<String, Value> = serde_json::from_str(json).unwrap();
+            let payload: Payload = serde_json::from_str(json).unwrap();
+            let typed =
+                SessionClaims::from_payload(payload, LazyObject::from_checked_json(json.into()));
+            assert_eq!(typed, SessionClaims::from_map(map.clone()), "{json}");
+            if let Some(typed) = typed {
+                assert_eq!(*typed.raw, map, "{json}");
+            }
+        }
     }
 
     #[test]

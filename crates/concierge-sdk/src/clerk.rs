@@ -574,8 +574,18 @@ impl Clerk {
         self.inner.config.clock.now_ms()
     }
 
-    /// The key for a `kid`: the PEM key (shared, not copied) or the cached JWKS's.
-    async fn key_for(&self, kid: Option<&str>) -> Result<VerificationKey, VerifyError> {
+    /// The key for a token's `kid` when no network call is needed to know it: the PEM key,
+    /// or the JWKS cache's while it is fresh. `None`: [`Clerk::key_for`] must fetch.
+    pub(crate) fn key_now(&self, kid: Option<&str>) -> Option<VerificationKey> {
+        match &self.inner.keys {
+            Keys::Pem(key) => Some(key.clone()),
+            Keys::Jwks(cache) => cache.cached_key(kid),
+        }
+    }
+
+    /// The key for a `kid`: the PEM key (shared, not copied) or the JWKS's, fetched when the
+    /// cache cannot answer.
+    pub(crate) async fn key_for(&self, kid: Option<&str>) -> Result<VerificationKey, VerifyError> {
         match &self.inner.keys {
             Keys::Pem(key) => Ok(key.clone()),
             Keys::Jwks(cache) => cache.key_for(kid).await,
@@ -618,10 +628,24 @@ impl Clerk {
         clock_skew_ms: i64,
     ) -> Result<(SessionClaims, String), VerifyError> {
         verify::check_token_type(&jwt)?;
-        let key = self.key_for(jwt.header_str("kid")).await?;
-        verify::check_signature(&jwt, &key)?;
+        let kid = jwt.header.kid.as_str();
+        let key = match self.key_now(kid) {
+            Some(key) => key,
+            None => self.key_for(kid).await?,
+        };
+        self.verify_with_key(jwt, &key, clock_skew_ms)
+    }
+
+    /// Signature and claim rules of a decoded token whose type was checked, with its key.
+    pub(crate) fn verify_with_key(
+        &self,
+        jwt: crate::jwt::DecodedJwt,
+        key: &VerificationKey,
+        clock_skew_ms: i64,
+    ) -> Result<(SessionClaims, String), VerifyError> {
+        verify::check_signature(&jwt, key)?;
         verify::check_claim_rules(&jwt, &self.inner.options, clock_skew_ms, self.now_ms())?;
-        Ok((verify::typed_claims(jwt.claims)?, jwt.token))
+        verify::typed_claims(jwt)
     }
 
     /// Verifies a `__clerk_handshake` token and returns its `Set-Cookie` directives
@@ -637,7 +661,7 @@ impl Clerk {
     /// ```
     pub async fn verify_handshake_token(&self, token: &str) -> Result<Vec<String>, VerifyError> {
         let jwt = crate::jwt::decode(token)?;
-        let key = self.key_for(jwt.header_str("kid")).await?;
+        let key = self.key_for(jwt.header.kid.as_str()).await?;
         verify::handshake_directives(&jwt, &key)
     }
 }

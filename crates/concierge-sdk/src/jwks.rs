@@ -392,6 +392,11 @@ impl JwksCache {
         guard.as_ref().map(|c| c.fetched_at_ms)
     }
 
+    /// The cached key for `kid` while the cache is fresh.
+    pub(crate) fn cached_key(&self, kid: Option<&str>) -> Option<VerificationKey> {
+        self.lookup(kid).ok().flatten()
+    }
+
     /// The key for a token's `kid`, fetching the JWKS when the cache is empty or expired, and
     /// once more when the `kid` is unknown (a key rotation).
     pub(crate) async fn key_for(&self, kid: Option<&str>) -> Result<VerificationKey, VerifyError> {
@@ -411,6 +416,18 @@ impl JwksCache {
             }
             Err(stale) => stale,
         };
+        // The fetch is boxed so that the futures of callers (every request's authentication)
+        // carry a pointer, not the HTTP client's state, on the path that needs no fetch.
+        Box::pin(self.fetch_key(kid, stale)).await
+    }
+
+    /// Fetches the JWKS (one request at a time) and returns the key for `kid`; `stale` is the
+    /// expired copy's key, used when the fetch fails.
+    async fn fetch_key(
+        &self,
+        kid: Option<&str>,
+        stale: Option<VerificationKey>,
+    ) -> Result<VerificationKey, VerifyError> {
         let before = self.fetched_at();
         let _fetching = self.fetching.lock().await;
         // Another request may have refreshed the cache while this one waited.

@@ -17,12 +17,13 @@
 //! // ...and the claims are readable, but nothing is trusted until `verify` (or
 //! // `Clerk::verify_token`) has checked the signature: this one would fail.
 //! assert_eq!(decoded.claim_str("sub"), Some("user_2mQ6zR1xKf8WcNvB3hJpLsT0qYe"));
-//! assert_eq!(decoded.claims["exp"], 1_760_000_060);
+//! assert_eq!(decoded.claims()["exp"], 1_760_000_060);
 //!
 //! assert_eq!(jwt::decode("Bearer abc").unwrap_err().reason(), "token-invalid");
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 
+use crate::payload::{Header, LazyObject, Payload};
 use crate::VerifyError;
 use base64::alphabet::URL_SAFE;
 use base64::engine::{DecodePaddingMode, GeneralPurpose, GeneralPurposeConfig};
@@ -37,18 +38,21 @@ const LENIENT: GeneralPurpose = GeneralPurpose::new(
 
 /// A JWT split into its parts. Nothing about it has been checked except that it parses.
 ///
+/// The header and the payload are parsed once, typed, for the members the SDK reads; their
+/// maps ([`header`](Self::header), [`claims`](Self::claims)) are built on first use.
+///
 /// ```
 /// let token = "eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJ1c2VyXzEifQ.c2ln";
 /// let jwt = concierge_sdk::jwt::decode(token).unwrap();
-/// assert_eq!(jwt.header["alg"], "RS256");
-/// assert_eq!(jwt.claims["sub"], "user_1");
+/// assert_eq!(jwt.header()["alg"], "RS256");
+/// assert_eq!(jwt.claims()["sub"], "user_1");
 /// ```
 #[derive(Debug, Clone)]
 pub struct DecodedJwt {
-    /// The JOSE header.
-    pub header: Map<String, Value>,
-    /// The payload.
-    pub claims: Map<String, Value>,
+    pub(crate) header: Header,
+    header_object: LazyObject,
+    pub(crate) payload: Payload,
+    pub(crate) payload_object: LazyObject,
     /// The compact token; its signing input is the part before the last `.`.
     pub(crate) token: String,
     pub(crate) signing_input_len: usize,
@@ -56,7 +60,28 @@ pub struct DecodedJwt {
 }
 
 impl DecodedJwt {
-    /// A string header field (`alg`, `kid`, `typ`, `cat`).
+    /// The JOSE header.
+    ///
+    /// ```
+    /// let jwt = concierge_sdk::jwt::decode("eyJhbGciOiJSUzI1NiIsIng1dCI6IjEyMyJ9.e30.c2ln").unwrap();
+    /// assert_eq!(jwt.header()["x5t"], "123");
+    /// ```
+    pub fn header(&self) -> &Map<String, Value> {
+        self.header_object.map()
+    }
+
+    /// The payload.
+    ///
+    /// ```
+    /// let jwt = concierge_sdk::jwt::decode("eyJhbGciOiJSUzI1NiJ9.eyJleHAiOjEsInRoZW1lIjoiZGFyayJ9.c2ln").unwrap();
+    /// assert_eq!(jwt.claims()["exp"], 1);
+    /// assert_eq!(jwt.claims()["theme"], "dark");
+    /// ```
+    pub fn claims(&self) -> &Map<String, Value> {
+        self.payload_object.map()
+    }
+
+    /// A string header field (`alg`, `kid`, `typ`, `cat`, or any other).
     ///
     /// ```
     /// let jwt = concierge_sdk::jwt::decode("eyJhbGciOiJSUzI1NiIsImtpZCI6Imluc18xIn0.e30.c2ln").unwrap();
@@ -64,7 +89,14 @@ impl DecodedJwt {
     /// assert_eq!(jwt.header_str("typ"), None);
     /// ```
     pub fn header_str(&self, name: &str) -> Option<&str> {
-        self.header.get(name).and_then(Value::as_str)
+        let header = &self.header;
+        match name {
+            "alg" => header.alg.as_str(),
+            "kid" => header.kid.as_str(),
+            "typ" => header.typ.as_str(),
+            "cat" => header.cat.as_str(),
+            _ => self.header().get(name).and_then(Value::as_str),
+        }
     }
 
     /// A string claim.
@@ -75,7 +107,15 @@ impl DecodedJwt {
     /// assert_eq!(jwt.claim_str("exp"), None, "not a string");
     /// ```
     pub fn claim_str(&self, name: &str) -> Option<&str> {
-        self.claims.get(name).and_then(Value::as_str)
+        let p = &self.payload;
+        match name {
+            "sub" => p.sub.as_str(),
+            "iss" => p.iss.as_str(),
+            "azp" => p.azp.as_str(),
+            "sid" => p.sid.as_str(),
+            "sts" => p.sts.as_str(),
+            _ => self.claims().get(name).and_then(Value::as_str),
+        }
     }
 
     /// `<header>.<payload>` as sent: what the signature covers.
@@ -84,16 +124,18 @@ impl DecodedJwt {
     }
 }
 
-fn decode_object(part: &str, what: &str) -> Result<Map<String, Value>, VerifyError> {
+/// One part's JSON object: its typed members and its text for the map built on demand.
+fn decode_object<T: serde::de::DeserializeOwned>(
+    part: &str,
+    what: &str,
+) -> Result<(T, LazyObject), VerifyError> {
     let bytes = LENIENT
         .decode(part)
         .map_err(|_| VerifyError::Malformed(format!("the {what} is not base64url")))?;
-    match serde_json::from_slice(&bytes) {
-        Ok(Value::Object(map)) => Ok(map),
-        _ => Err(VerifyError::Malformed(format!(
-            "the {what} is not a JSON object"
-        ))),
-    }
+    let not_object = || VerifyError::Malformed(format!("the {what} is not a JSON object"));
+    let json = String::from_utf8(bytes).map_err(|_| not_object())?;
+    let typed = serde_json::from_str(&json).map_err(|_| not_object())?;
+    Ok((typed, LazyObject::from_checked_json(json)))
 }
 
 /// Splits and decodes a compact JWT without verifying anything.
@@ -113,10 +155,15 @@ pub fn decode(token: &str) -> Result<DecodedJwt, VerifyError> {
             "a JWT has three dot-separated parts".into(),
         ));
     };
+    let signing_input_len = header.len() + 1 + payload.len();
+    let (header, header_object) = decode_object(header, "header")?;
+    let (payload, payload_object) = decode_object(payload, "payload")?;
     Ok(DecodedJwt {
-        header: decode_object(header, "header")?,
-        claims: decode_object(payload, "payload")?,
-        signing_input_len: header.len() + 1 + payload.len(),
+        header,
+        header_object,
+        payload,
+        payload_object,
+        signing_input_len,
         signature: LENIENT
             .decode(signature)
             .map_err(|_| VerifyError::Malformed("the signature is not base64url".into()))?,

@@ -55,6 +55,7 @@ pub mod matcher;
 #[cfg(feature = "axum")]
 pub mod middleware;
 mod organization_sync;
+mod payload;
 mod publishable_key;
 mod request;
 #[cfg(feature = "sqlx-postgres")]
@@ -65,7 +66,7 @@ pub mod verify;
 mod testing;
 
 pub use auth::{Auth, Check, Reverification, VerificationLevel};
-pub use claims::{Actor, OrganizationClaim, SessionClaims};
+pub use claims::{Actor, OrganizationClaim, RawClaims, SessionClaims};
 pub use clerk::{Clerk, Config, ConfigError, SecretKey};
 pub use clock::{Clock, SystemClock};
 pub use matcher::RouteMatcher;

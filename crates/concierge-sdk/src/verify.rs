@@ -60,9 +60,10 @@
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 
-use crate::claims::{seconds, SessionClaims};
+use crate::claims::SessionClaims;
 use crate::jwks::{Algorithm, VerificationKey};
 use crate::jwt::DecodedJwt;
+use crate::payload::Claim;
 use serde_json::Value;
 
 /// Header `cat` of session tokens.
@@ -246,19 +247,24 @@ impl Default for VerifyOptions {
 /// assert_eq!(verify::check_token_type(&template).unwrap_err().reason(), "token-type-mismatch");
 /// ```
 pub fn check_token_type(jwt: &DecodedJwt) -> Result<(), VerifyError> {
-    if let Some(category) = jwt.header.get("cat") {
-        let category = category.as_str().unwrap_or_default();
+    if jwt.header.cat.is_present() {
+        let category = jwt.header.cat.as_str().unwrap_or_default();
         if category != SESSION_TOKEN_CATEGORY && category != IGNORED_TOKEN_CATEGORY {
             return Err(VerifyError::TokenTypeMismatch(format!(
                 "header cat {category:?}"
             )));
         }
     }
-    if matches!(jwt.header_str("typ"), Some("at+jwt" | "application/at+jwt")) {
+    if matches!(
+        jwt.header.typ.as_str(),
+        Some("at+jwt" | "application/at+jwt")
+    ) {
         return Err(VerifyError::TokenTypeMismatch("machine token typ".into()));
     }
     if jwt
-        .claim_str("sub")
+        .payload
+        .sub
+        .as_str()
         .is_some_and(|sub| sub.starts_with("mch_"))
     {
         return Err(VerifyError::TokenTypeMismatch("machine subject".into()));
@@ -287,12 +293,11 @@ pub fn check_token_type(jwt: &DecodedJwt) -> Result<(), VerifyError> {
 /// assert_eq!(verify::check_signature(&forged, &key).unwrap_err().reason(), "token-invalid-signature");
 /// ```
 pub fn check_signature(jwt: &DecodedJwt, key: &VerificationKey) -> Result<(), VerifyError> {
-    if let Some(typ) = jwt.header.get("typ") {
-        if typ.as_str() != Some("JWT") {
-            return Err(VerifyError::Malformed(format!("header typ {typ}")));
-        }
+    if jwt.header.typ.is_present() && jwt.header.typ.as_str() != Some("JWT") {
+        let typ = jwt.header().get("typ").cloned().unwrap_or_default();
+        return Err(VerifyError::Malformed(format!("header typ {typ}")));
     }
-    let name = jwt.header_str("alg").unwrap_or_default();
+    let name = jwt.header.alg.as_str().unwrap_or_default();
     let algorithm =
         Algorithm::from_name(name).ok_or_else(|| VerifyError::InvalidAlgorithm(name.into()))?;
     if !key.verifies(algorithm, jwt.signing_input().as_bytes(), &jwt.signature) {
@@ -335,15 +340,14 @@ pub fn check_claims(
     now_ms: i64,
 ) -> Result<SessionClaims, VerifyError> {
     check_claim_rules(jwt, options, options.clock_skew_ms, now_ms)?;
-    typed_claims(jwt.claims.clone())
+    typed_claims(jwt.clone()).map(|(claims, _)| claims)
 }
 
-/// The typed claims of a payload that passed [`check_claim_rules`].
-pub(crate) fn typed_claims(
-    claims: serde_json::Map<String, Value>,
-) -> Result<SessionClaims, VerifyError> {
-    SessionClaims::from_map(claims)
-        .ok_or_else(|| VerifyError::VerificationFailed("sub and exp are required".into()))
+/// The typed claims of a payload that passed [`check_claim_rules`], and the token.
+pub(crate) fn typed_claims(jwt: DecodedJwt) -> Result<(SessionClaims, String), VerifyError> {
+    let claims = SessionClaims::from_payload(jwt.payload, jwt.payload_object)
+        .ok_or_else(|| VerifyError::VerificationFailed("sub and exp are required".into()))?;
+    Ok((claims, jwt.token))
 }
 
 /// The rules of [`check_claims`] with an explicit clock skew, without building the claims.
@@ -353,14 +357,14 @@ pub(crate) fn check_claim_rules(
     skew: i64,
     now_ms: i64,
 ) -> Result<(), VerifyError> {
-    let claims = &jwt.claims;
-    if !claims.get("sub").is_some_and(Value::is_string) {
+    let claims = &jwt.payload;
+    if claims.sub.as_str().is_none() {
         return Err(VerifyError::VerificationFailed(
             "sub must be a string".into(),
         ));
     }
     if !options.audience.is_empty() {
-        let aud: Vec<&str> = match claims.get("aud") {
+        let aud: Vec<&str> = match jwt.claims().get("aud") {
             Some(Value::String(one)) => vec![one.as_str()],
             Some(Value::Array(many)) => many.iter().filter_map(Value::as_str).collect(),
             _ => Vec::new(),
@@ -369,7 +373,7 @@ pub(crate) fn check_claim_rules(
             return Err(VerifyError::InvalidAudience);
         }
     }
-    if let Some(azp) = jwt.claim_str("azp").filter(|azp| !azp.is_empty()) {
+    if let Some(azp) = claims.azp.as_str().filter(|azp| !azp.is_empty()) {
         if !options.authorized_parties.is_empty()
             && !options.authorized_parties.iter().any(|p| p == azp)
         {
@@ -377,25 +381,31 @@ pub(crate) fn check_claim_rules(
         }
     }
     if !options.issuers.is_empty() {
-        let iss = jwt.claim_str("iss").unwrap_or_default();
+        let iss = claims.iss.as_str().unwrap_or_default();
         let host = strip_scheme(iss);
         if iss.is_empty() || !options.issuers.iter().any(|accepted| accepted == host) {
             return Err(VerifyError::InvalidIssuer(iss.to_owned()));
         }
     }
-    let exp = seconds(claims, "exp")
+    let exp = claims
+        .exp
+        .seconds()
         .ok_or_else(|| VerifyError::VerificationFailed("exp must be a number".into()))?;
     if exp.saturating_mul(1000) <= now_ms - skew {
         return Err(VerifyError::Expired { exp, now_ms });
     }
-    for (name, error) in [
-        ("nbf", VerifyError::NotActiveYet as fn(i64) -> VerifyError),
-        ("iat", VerifyError::IatInTheFuture),
+    for (name, claim, error) in [
+        (
+            "nbf",
+            &claims.nbf,
+            VerifyError::NotActiveYet as fn(i64) -> VerifyError,
+        ),
+        ("iat", &claims.iat, VerifyError::IatInTheFuture),
     ] {
-        match claims.get(name) {
-            None => {}
-            Some(_) => {
-                let at = seconds(claims, name).ok_or_else(|| {
+        match claim {
+            Claim::Absent => {}
+            _ => {
+                let at = claim.seconds().ok_or_else(|| {
                     VerifyError::VerificationFailed(format!("{name} must be a number"))
                 })?;
                 if at.saturating_mul(1000) > now_ms + skew {
@@ -436,7 +446,7 @@ pub(crate) fn select_key<'a>(
     jwt: &DecodedJwt,
     keys: &'a [VerificationKey],
 ) -> Result<&'a VerificationKey, VerifyError> {
-    let kid = jwt.header_str("kid");
+    let kid = jwt.header.kid.as_str();
     keys.iter()
         .find(|key| key.kid().is_none() || key.kid() == kid)
         .ok_or_else(|| VerifyError::KidMismatch(kid.unwrap_or_default().to_owned()))
@@ -469,7 +479,7 @@ pub fn handshake_directives(
 ) -> Result<Vec<String>, VerifyError> {
     check_token_type(jwt)?;
     check_signature(jwt, key)?;
-    match jwt.claims.get("handshake") {
+    match jwt.claims().get("handshake") {
         Some(Value::Array(items)) => Ok(items
             .iter()
             .filter_map(Value::as_str)

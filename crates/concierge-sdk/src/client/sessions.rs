@@ -145,8 +145,8 @@ pub struct Page<T> {
 ///     r#"{"object": "token", "jwt": "eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJ1c2VyXzEifQ.c2ln"}"#,
 /// )?;
 /// // Send it as `Authorization: Bearer …`; its claims are readable without verifying it.
-/// let claims = concierge_sdk::jwt::decode(&token.jwt)?.claims;
-/// assert_eq!(claims["sub"], "user_1");
+/// let decoded = concierge_sdk::jwt::decode(&token.jwt)?;
+/// assert_eq!(decoded.claims()["sub"], "user_1");
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

@@ -1,4 +1,5 @@
-//! The per-request context [`ClerkLayer`](super::ClerkLayer) puts in the request extensions:
+//! The per-request context [`ClerkLayer`](super::ClerkLayer) puts in the request extensions
+//! (shared with its [`AuthState`](super::AuthState)):
 //! the verified [`Auth`], the [`Clerk`] handle, and a request-scoped cache of the signed-in
 //! [`User`] so that `current_user()` costs at most one Backend API call per request (like
 //! `currentUser()` in `@clerk/nextjs`, which is memoised per request).
@@ -92,30 +93,49 @@ impl IntoResponse for CurrentUserError {
 /// # }
 /// ```
 #[derive(Clone)]
-pub struct ClerkRequest {
+pub struct ClerkRequest(Arc<Outcome>);
+
+/// What [`ClerkLayer`](super::ClerkLayer) decided for a request, shared by its
+/// [`AuthState`](super::AuthState) and every [`ClerkRequest`] extracted from it.
+pub(super) struct Outcome {
     clerk: Clerk,
-    auth: Option<Arc<Auth>>,
-    user: Arc<OnceCell<User>>,
+    pub(super) auth: Option<Auth>,
+    pub(super) reason: Option<String>,
+    /// The signed-in user, fetched at most once per request.
+    user: OnceCell<User>,
 }
 
-impl std::fmt::Debug for ClerkRequest {
+impl Outcome {
+    pub(super) fn new(clerk: Clerk, auth: Option<Auth>, reason: Option<String>) -> Self {
+        Self {
+            clerk,
+            auth,
+            reason,
+            user: OnceCell::new(),
+        }
+    }
+}
+
+impl std::fmt::Debug for Outcome {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("ClerkRequest")
+        f.debug_struct("Outcome")
             .field("auth", &self.auth)
+            .field("reason", &self.reason)
             .field("user_loaded", &self.user.initialized())
             .finish_non_exhaustive()
     }
 }
 
-impl ClerkRequest {
-    pub(super) fn new(clerk: Clerk, auth: Option<Arc<Auth>>) -> Self {
-        Self {
-            clerk,
-            auth,
-            user: Arc::new(OnceCell::new()),
-        }
+impl std::fmt::Debug for ClerkRequest {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ClerkRequest")
+            .field("auth", &self.0.auth)
+            .field("user_loaded", &self.0.user.initialized())
+            .finish_non_exhaustive()
     }
+}
 
+impl ClerkRequest {
     /// The verified session, when signed in.
     ///
     /// ```
@@ -131,7 +151,7 @@ impl ClerkRequest {
     /// # let _: axum::routing::MethodRouter = get(page);
     /// ```
     pub fn auth(&self) -> Option<&Auth> {
-        self.auth.as_deref()
+        self.0.auth.as_ref()
     }
 
     /// The SDK handle (for the Backend API client, token verification, …).
@@ -146,7 +166,7 @@ impl ClerkRequest {
     /// # let _: axum::routing::MethodRouter = get(page);
     /// ```
     pub fn clerk(&self) -> &Clerk {
-        &self.clerk
+        &self.0.clerk
     }
 
     /// The signed-in user (`GET /v1/users/{sub}`), or `None` when signed out. The first
@@ -190,11 +210,12 @@ impl ClerkRequest {
     /// # }
     /// ```
     pub async fn current_user(&self) -> Result<Option<&User>, CurrentUserError> {
-        let Some(auth) = self.auth.as_deref() else {
+        let Some(auth) = self.0.auth.as_ref() else {
             return Ok(None);
         };
-        let api = self.clerk.api().ok_or(CurrentUserError::NoSecretKey)?;
+        let api = self.0.clerk.api().ok_or(CurrentUserError::NoSecretKey)?;
         let user = self
+            .0
             .user
             .get_or_try_init(|| async { api.get_user(&auth.user_id).await })
             .await?;
@@ -206,11 +227,7 @@ impl<S: Send + Sync> FromRequestParts<S> for ClerkRequest {
     type Rejection = AuthRejection;
 
     async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
-        parts
-            .extensions
-            .get::<ClerkRequest>()
-            .cloned()
-            .ok_or(AuthRejection::MissingLayer)
+        state_of(parts).map(|state| Self(state.0.clone()))
     }
 }
 

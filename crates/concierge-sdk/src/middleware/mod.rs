@@ -85,24 +85,19 @@ type BoxFuture<T> = Pin<Box<dyn Future<Output = T> + Send>>;
 /// # }
 /// ```
 #[derive(Debug, Clone)]
-pub struct AuthState {
-    auth: Option<Arc<Auth>>,
-    reason: Option<String>,
-}
+pub struct AuthState(Arc<context::Outcome>);
 
 impl AuthState {
-    /// Takes the outcome apart without copying the session.
-    fn from_status(status: AuthStatus) -> Self {
-        match status {
-            AuthStatus::SignedIn(auth) => Self {
-                auth: Some(Arc::from(auth)),
-                reason: None,
-            },
-            AuthStatus::SignedOut { reason, .. } | AuthStatus::Handshake { reason, .. } => Self {
-                auth: None,
-                reason: Some(reason),
-            },
-        }
+    /// The outcome, shared by this state and every [`ClerkRequest`] of the request (one
+    /// allocation per request).
+    fn new(clerk: Clerk, status: AuthStatus) -> Self {
+        let (auth, reason) = match status {
+            AuthStatus::SignedIn(auth) => (Some(*auth), None),
+            AuthStatus::SignedOut { reason, .. } | AuthStatus::Handshake { reason, .. } => {
+                (None, Some(reason))
+            }
+        };
+        Self(Arc::new(context::Outcome::new(clerk, auth, reason)))
     }
 
     /// The session, when signed in.
@@ -117,7 +112,7 @@ impl AuthState {
     /// }
     /// ```
     pub fn auth(&self) -> Option<&Auth> {
-        self.auth.as_deref()
+        self.0.auth.as_ref()
     }
 
     /// Why the request is signed out.
@@ -131,7 +126,7 @@ impl AuthState {
     /// }
     /// ```
     pub fn reason(&self) -> Option<&str> {
-        self.reason.as_deref()
+        self.0.reason.as_deref()
     }
 }
 
@@ -318,11 +313,7 @@ where
                 status,
                 headers: state_headers,
             } = state;
-            let auth_state = AuthState::from_status(status);
-            parts
-                .extensions
-                .insert(ClerkRequest::new(clerk, auth_state.auth.clone()));
-            parts.extensions.insert(auth_state);
+            parts.extensions.insert(AuthState::new(clerk, status));
             let mut response = inner.call(Request::from_parts(parts, body)).await?;
             let headers = response.headers_mut();
             // Owned iteration names a header once for all its values.
@@ -463,7 +454,7 @@ impl<S: Send + Sync> FromRequestParts<S> for Auth {
         state
             .auth()
             .cloned()
-            .ok_or_else(|| AuthRejection::Unauthenticated(state.reason.clone()))
+            .ok_or_else(|| AuthRejection::Unauthenticated(state.reason().map(str::to_owned)))
     }
 }
 
@@ -562,7 +553,7 @@ impl RequireAuth {
         let state = parts_state.ok_or(AuthRejection::MissingLayer)?;
         let auth = state
             .auth()
-            .ok_or_else(|| AuthRejection::Unauthenticated(state.reason.clone()))?;
+            .ok_or_else(|| AuthRejection::Unauthenticated(state.reason().map(str::to_owned)))?;
         match &self.predicate {
             Some(predicate) if !predicate(auth) => Err(AuthRejection::Forbidden),
             _ => Ok(()),

@@ -18,6 +18,7 @@
 //! and machine tokens (they are refused as `token-type-mismatch`).
 
 use crate::client::SUPPORTED_BAPI_VERSION;
+use crate::jwks::VerificationKey;
 use crate::jwt::DecodedJwt;
 use crate::verify::check_token_type;
 use crate::{Auth, Clerk, InstanceType, OrganizationSyncTarget, VerifyError};
@@ -641,7 +642,9 @@ impl<'a> Context<'a> {
         let session_jwt = session_jwt.and_then(|r| r.as_ref().ok());
         let suffixed_jwt = suffixed_jwt.and_then(|r| r.as_ref().ok());
         if !session.is_empty() {
-            let iss = session_jwt.as_ref().and_then(|jwt| jwt.claim_str("iss"));
+            let iss = session_jwt
+                .as_ref()
+                .and_then(|jwt| jwt.payload.iss.as_str());
             match iss.filter(|iss| !iss.is_empty()) {
                 // Rule 1: no issuer, use un-suffixed (and end up signed out).
                 None => return false,
@@ -660,10 +663,7 @@ impl<'a> Context<'a> {
         if suffixed_uat.is_none() && suffixed_session.is_empty() {
             return false;
         }
-        let iat = |jwt: Option<&DecodedJwt>| {
-            jwt.and_then(|j| crate::claims::seconds(&j.claims, "iat"))
-                .unwrap_or(0)
-        };
+        let iat = |jwt: Option<&DecodedJwt>| jwt.and_then(|j| j.payload.iat.seconds()).unwrap_or(0);
         if suffixed_uat != Some("0") && uat != Some("0") && iat(session_jwt) > iat(suffixed_jwt) {
             return false;
         }
@@ -672,7 +672,9 @@ impl<'a> Context<'a> {
         }
         if self.is_development() && suffixed_uat != Some("0") && uat == Some("0") {
             let expired = suffixed_jwt.is_some_and(|jwt| {
-                crate::claims::seconds(&jwt.claims, "exp")
+                jwt.payload
+                    .exp
+                    .seconds()
                     .is_some_and(|exp| exp <= self.clerk.now_ms() / 1000)
             });
             if expired {
@@ -878,7 +880,42 @@ impl Clerk {
         uri: &Uri,
         headers: &HeaderMap,
     ) -> RequestState {
-        let context = Context::new(self, method, uri, headers);
+        let mut context = Context::new(self, method, uri, headers);
+        // Nearly every request is decided here, without awaiting anything; the network path
+        // (a handshake to resolve, a JWKS to fetch) is boxed so that it does not size the
+        // future of every request.
+        match self.authenticate_now(&mut context) {
+            Some(state) => state,
+            None => Box::pin(self.authenticate_with_network(context)).await,
+        }
+    }
+
+    /// The decision when it needs no network call: `None` when a handshake carrier must be
+    /// resolved or the token's key is not at hand (PEM key, or a fresh JWKS cache entry).
+    fn authenticate_now(&self, context: &mut Context<'_>) -> Option<RequestState> {
+        if let Some(token) = context.token_in_header {
+            let jwt = match crate::jwt::decode(token).and_then(|jwt| {
+                crate::verify::check_token_type(&jwt)?;
+                Ok(jwt)
+            }) {
+                Ok(jwt) => jwt,
+                Err(error) => return Some(self.token_error(context, &error)),
+            };
+            let key = self.key_now(jwt.header.kid.as_str())?;
+            let skew = self.inner.options.clock_skew_ms;
+            return Some(match self.verify_with_key(jwt, &key, skew) {
+                Ok((claims, token)) => self.signed_in(claims, token, HeaderMap::new()),
+                Err(error) => self.token_error(context, &error),
+            });
+        }
+        if context.handshake_nonce.is_some() || context.handshake_token.is_some() {
+            return None;
+        }
+        self.cookie_rows(context, |kid| self.key_now(kid).map(Ok))
+    }
+
+    /// The whole decision, fetching what [`Clerk::authenticate_now`] could not do without.
+    async fn authenticate_with_network(&self, mut context: Context<'_>) -> RequestState {
         if let Some(token) = context.token_in_header {
             let verified = self
                 .verify_token_with_skew(token, self.inner.options.clock_skew_ms)
@@ -888,7 +925,39 @@ impl Clerk {
                 Err(error) => self.token_error(&context, &error),
             };
         }
-        self.authenticate_with_cookies(context).await
+        // Row 1: a handshake carrier wins over everything else.
+        if context.handshake_nonce.is_some() || context.handshake_token.is_some() {
+            match self.resolve_handshake(&context).await {
+                Ok(state) => return state,
+                Err(error) if context.is_development() => {
+                    return signed_out(
+                        reason::UNEXPECTED_ERROR,
+                        &error.to_string(),
+                        HeaderMap::new(),
+                    );
+                }
+                Err(error) => {
+                    // Production: the carrier may belong to another app on the same site;
+                    // continue so that a fresh handshake can fix it.
+                    tracing::warn!(error = %error, "unable to resolve the handshake");
+                }
+            }
+        }
+        let mut wanted = None;
+        let state = self.cookie_rows(&mut context, |kid| {
+            let key = self.key_now(kid);
+            if key.is_none() {
+                wanted = Some(kid.map(str::to_owned));
+            }
+            key.map(Ok)
+        });
+        if let Some(state) = state {
+            return state;
+        }
+        let fetched = self.key_for(wanted.flatten().as_deref()).await;
+        // With the key given, the rows always decide.
+        self.cookie_rows(&mut context, |_| Some(fetched))
+            .unwrap_or_else(|| signed_out(reason::UNEXPECTED_ERROR, "", HeaderMap::new()))
     }
 
     fn signed_in(
@@ -966,78 +1035,78 @@ impl Clerk {
         }
     }
 
-    async fn authenticate_with_cookies(&self, mut context: Context<'_>) -> RequestState {
+    /// Rows 4 to 15 of the decision table, with `key` giving the token's key by `kid`; `None`
+    /// only when `key` does (the key must be fetched first).
+    fn cookie_rows(
+        &self,
+        context: &mut Context<'_>,
+        key: impl FnOnce(Option<&str>) -> Option<Result<VerificationKey, VerifyError>>,
+    ) -> Option<RequestState> {
         let session_jwt = context.session_jwt.take();
-        let context = &context;
-        // Row 1: a handshake carrier wins over everything else.
-        if context.handshake_nonce.is_some() || context.handshake_token.is_some() {
-            match self.resolve_handshake(context).await {
-                Ok(state) => return state,
-                Err(error) if context.is_development() => {
-                    return signed_out(
-                        reason::UNEXPECTED_ERROR,
-                        &error.to_string(),
-                        HeaderMap::new(),
-                    );
-                }
-                Err(error) => {
-                    // Production: the carrier may belong to another app on the same site;
-                    // continue so that a fresh handshake can fix it.
-                    tracing::warn!(error = %error, "unable to resolve the handshake");
-                }
-            }
-        }
+        let context = &*context;
         // Rows 4 and 5: development instances need a dev-browser token.
         if context.is_development() && context.query(DEV_BROWSER).is_some() {
-            return self.maybe_handshake(context, reason::DEV_BROWSER_SYNC, "");
+            return Some(self.maybe_handshake(context, reason::DEV_BROWSER_SYNC, ""));
         }
         if context.is_development() && context.dev_browser_token.is_none() {
-            return self.maybe_handshake(context, reason::DEV_BROWSER_MISSING, "");
+            return Some(self.maybe_handshake(context, reason::DEV_BROWSER_MISSING, ""));
         }
         let has_client = context.client_uat != 0;
         let Some(token) = context.session_in_cookie() else {
             // Rows 6 and 8.
-            return if has_client {
+            return Some(if has_client {
                 self.maybe_handshake(context, reason::CLIENT_UAT_BUT_NO_SESSION_TOKEN, "")
             } else {
                 signed_out(reason::SESSION_TOKEN_AND_UAT_MISSING, "", HeaderMap::new())
-            };
+            });
         };
         // Row 7.
         if !has_client {
-            return self.maybe_handshake(context, reason::SESSION_TOKEN_BUT_NO_CLIENT_UAT, "");
+            return Some(self.maybe_handshake(
+                context,
+                reason::SESSION_TOKEN_BUT_NO_CLIENT_UAT,
+                "",
+            ));
         }
         // Rows 9 and 10 (the token was decoded when its cookie family was chosen).
         let jwt = match session_jwt.unwrap_or_else(|| crate::jwt::decode(token)) {
             Ok(jwt) => jwt,
-            Err(error) => return self.token_error(context, &error),
+            Err(error) => return Some(self.token_error(context, &error)),
         };
         if let Err(error) = check_token_type(&jwt) {
-            return signed_out(
+            return Some(signed_out(
                 reason::TOKEN_TYPE_MISMATCH,
                 &error.to_string(),
                 HeaderMap::new(),
-            );
+            ));
         }
         // Row 11.
-        if crate::claims::seconds(&jwt.claims, "iat").is_some_and(|iat| iat < context.client_uat) {
-            return self.maybe_handshake(context, reason::SESSION_TOKEN_IAT_BEFORE_CLIENT_UAT, "");
+        if jwt
+            .payload
+            .iat
+            .seconds()
+            .is_some_and(|iat| iat < context.client_uat)
+        {
+            return Some(self.maybe_handshake(
+                context,
+                reason::SESSION_TOKEN_IAT_BEFORE_CLIENT_UAT,
+                "",
+            ));
         }
         // Rows 12 to 15.
-        match self
-            .verify_decoded(jwt, self.inner.options.clock_skew_ms)
-            .await
-        {
+        let verified = key(jwt.header.kid.as_str())?
+            .and_then(|key| self.verify_with_key(jwt, &key, self.inner.options.clock_skew_ms));
+        Some(match verified {
             Ok((claims, token)) => {
                 if context.header("sec-fetch-dest") == Some("document")
                     && context.redirect_count == 0
                     && context.is_cross_origin_foreign_referrer()
                 {
-                    return self.maybe_handshake(
+                    return Some(self.maybe_handshake(
                         context,
                         reason::PRIMARY_DOMAIN_CROSS_ORIGIN_SYNC,
                         "Cross-origin request from satellite domain requires handshake",
-                    );
+                    ));
                 }
                 let state = self.signed_in(claims, token, HeaderMap::new());
                 let mismatch = match (&context.organization_target, state.auth()) {
@@ -1047,12 +1116,12 @@ impl Clerk {
                     _ => false,
                 };
                 if mismatch {
-                    return self.organization_sync_handshake(context).unwrap_or(state);
+                    return Some(self.organization_sync_handshake(context).unwrap_or(state));
                 }
                 state
             }
             Err(error) => self.token_error(context, &error),
-        }
+        })
     }
 
     /// `handleMaybeOrganizationSyncHandshake`: a handshake that activates the URL's

@@ -189,8 +189,8 @@ async fn template_tokens(db: Db) {
         .await
         .unwrap();
     let jwt = concierge_sdk::jwt::decode(&token.jwt).unwrap();
-    assert_eq!(jwt.claims["role"], "authenticated");
-    let lifetime = jwt.claims["exp"].as_i64().unwrap() - jwt.claims["iat"].as_i64().unwrap();
+    assert_eq!(jwt.claims()["role"], "authenticated");
+    let lifetime = jwt.claims()["exp"].as_i64().unwrap() - jwt.claims()["iat"].as_i64().unwrap();
     assert_eq!(lifetime, 120);
     assert_eq!(jwt.header_str("cat"), Some("cl_B7d4PD222AAA"));
 }
