@@ -5,7 +5,9 @@
 
 use crate::frontend::{Browser, Outcome};
 use crate::me::Me;
-use crate::organizations::{CreateOrganization, MembershipView, UpdateOrganization};
+use crate::organizations::{
+    ActingAs, CreateOrganization, MembershipView, UpdateOrganization, MANAGE_MEMBERSHIPS,
+};
 use crate::{Result, Service, ServiceError};
 use concierge_core::organizations::ADMIN_ROLE;
 use concierge_core::*;
@@ -63,26 +65,6 @@ impl Service {
         } else {
             Err(CoreError::PermissionDenied.into())
         }
-    }
-
-    /// Refuses to take the admin role away from the organization's only admin.
-    async fn keep_an_admin(
-        tx: &mut dyn Tx,
-        org: &Organization,
-        target: &OrganizationMembership,
-    ) -> Result<()> {
-        if target.role != ADMIN_ROLE {
-            return Ok(());
-        }
-        let admins = MembershipQuery {
-            organization_id: Some(org.id.clone()),
-            roles: vec![ADMIN_ROLE.to_owned()],
-            ..MembershipQuery::default()
-        };
-        if tx.count_memberships(&org.instance_id, &admins).await? <= 1 {
-            return Err(CoreError::LastAdmin.into());
-        }
-        Ok(())
     }
 
     async fn my_org_view(
@@ -281,10 +263,11 @@ impl Service {
         role: &str,
     ) -> Result<Outcome<MembershipView>> {
         let (me, org) = self
-            .member_allowed(browser, session_id, org, "org:sys_memberships:manage")
+            .member_allowed(browser, session_id, org, MANAGE_MEMBERSHIPS)
             .await?;
+        let acting = ActingAs::Manager(&me.session.user_id);
         let view = self
-            .create_membership(&browser.instance.id, org.id.as_str(), user_id, role)
+            .create_membership_as(&browser.instance.id, org.id.as_str(), user_id, role, acting)
             .await?;
         self.me_outcome(browser, &me, view).await
     }
@@ -300,23 +283,12 @@ impl Service {
         user_id: &UserId,
         role: &str,
     ) -> Result<Outcome<MembershipView>> {
-        let (me, org) = {
-            let mut conn = self.inner.store.read().await?;
-            let (me, org, _, acting_role) = self
-                .acting_member(conn.as_mut(), browser, session_id, org)
-                .await?;
-            Self::require_permission(&acting_role, "org:sys_memberships:manage")?;
-            let target = conn
-                .find_membership(&browser.instance.id, &org.id, user_id)
-                .await?
-                .ok_or(ServiceError::NotFound)?;
-            if role != ADMIN_ROLE {
-                Self::keep_an_admin(conn.as_mut(), &org, &target).await?;
-            }
-            (me, org)
-        };
+        let (me, org) = self
+            .member_allowed(browser, session_id, org, MANAGE_MEMBERSHIPS)
+            .await?;
+        let acting = ActingAs::Manager(&me.session.user_id);
         let view = self
-            .update_membership_role(&browser.instance.id, org.id.as_str(), user_id, role)
+            .update_membership_role_as(&browser.instance.id, org.id.as_str(), user_id, role, acting)
             .await?;
         self.me_outcome(browser, &me, view).await
     }
@@ -331,21 +303,12 @@ impl Service {
         org: &str,
         user_id: &UserId,
     ) -> Result<Outcome<MembershipView>> {
-        let (me, org) = {
-            let mut conn = self.inner.store.read().await?;
-            let (me, org, _, acting_role) = self
-                .acting_member(conn.as_mut(), browser, session_id, org)
-                .await?;
-            Self::require_permission(&acting_role, "org:sys_memberships:manage")?;
-            let target = conn
-                .find_membership(&browser.instance.id, &org.id, user_id)
-                .await?
-                .ok_or(ServiceError::NotFound)?;
-            Self::keep_an_admin(conn.as_mut(), &org, &target).await?;
-            (me, org)
-        };
+        let (me, org) = self
+            .member_allowed(browser, session_id, org, MANAGE_MEMBERSHIPS)
+            .await?;
+        let acting = ActingAs::Manager(&me.session.user_id);
         let view = self
-            .delete_membership(&browser.instance.id, org.id.as_str(), user_id)
+            .delete_membership_as(&browser.instance.id, org.id.as_str(), user_id, acting)
             .await?;
         self.me_outcome(browser, &me, view).await
     }
@@ -399,14 +362,18 @@ impl Service {
     ) -> Result<Outcome<MembershipView>> {
         let (me, org) = {
             let mut conn = self.inner.store.read().await?;
-            let (me, org, membership, _) = self
+            let (me, org, _, _) = self
                 .acting_member(conn.as_mut(), browser, session_id, org)
                 .await?;
-            Self::keep_an_admin(conn.as_mut(), &org, &membership).await?;
             (me, org)
         };
         let view = self
-            .delete_membership(&browser.instance.id, org.id.as_str(), &me.session.user_id)
+            .delete_membership_as(
+                &browser.instance.id,
+                org.id.as_str(),
+                &me.session.user_id,
+                ActingAs::Leaving,
+            )
             .await?;
         self.me_outcome(browser, &me, view).await
     }
@@ -445,7 +412,7 @@ impl Service {
         params: Vec<crate::invitations::CreateInvitation>,
     ) -> Result<Outcome<Vec<crate::invitations::InvitationView>>> {
         let (me, org) = self
-            .member_allowed(browser, session_id, org, "org:sys_memberships:manage")
+            .member_allowed(browser, session_id, org, MANAGE_MEMBERSHIPS)
             .await?;
         let params = params
             .into_iter()
@@ -470,7 +437,7 @@ impl Service {
         invitation: &str,
     ) -> Result<Outcome<crate::invitations::InvitationView>> {
         let (me, org) = self
-            .member_allowed(browser, session_id, org, "org:sys_memberships:manage")
+            .member_allowed(browser, session_id, org, MANAGE_MEMBERSHIPS)
             .await?;
         let view = self
             .revoke_invitation(&browser.instance.id, org.id.as_str(), invitation)

@@ -7,11 +7,28 @@ use crate::me::{image_url, uploaded_image_id};
 use crate::users::{checked_metadata, UserView};
 use crate::{Result, Service, ServiceError};
 use concierge_core::metadata::deep_merge;
-use concierge_core::organizations::{check_org_name, check_slug, slugify};
+use concierge_core::organizations::{check_org_name, check_slug, slugify, ADMIN_ROLE};
 use concierge_core::*;
 use concierge_store::{MembershipQuery, OrganizationQuery, Tx};
 use serde_json::{json, Value};
 use tracing::instrument;
+
+/// The permission a member needs to change other members through the Frontend API.
+pub(crate) const MANAGE_MEMBERSHIPS: &str = "org:sys_memberships:manage";
+
+/// Who changes a membership. What they may do is checked inside the writing transaction with
+/// the organization locked, so a role changed or a member removed at the same moment is seen
+/// (two admins demoting each other cannot leave the organization without one).
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum ActingAs<'a> {
+    /// The Backend API: the secret key may make any change.
+    Backend,
+    /// A member through the Frontend API: needs `org:sys_memberships:manage`, and the
+    /// organization keeps an admin.
+    Manager(&'a UserId),
+    /// The member leaving on their own: the organization keeps an admin.
+    Leaving,
+}
 
 /// Parameters of `POST /v1/organizations`.
 #[derive(Debug, Clone, Default)]
@@ -337,6 +354,10 @@ impl Service {
         tx: &mut dyn Tx,
         organization: &Organization,
     ) -> Result<()> {
+        // Locked, so that members joining at the same time all see each other.
+        let organization = tx
+            .lock_organization(&organization.instance_id, &organization.id)
+            .await?;
         if organization.max_allowed_memberships > 0 {
             let members = MembershipQuery {
                 organization_id: Some(organization.id.clone()),
@@ -432,9 +453,24 @@ impl Service {
         user_id: &UserId,
         role: &str,
     ) -> Result<MembershipView> {
+        self.create_membership_as(instance, org, user_id, role, ActingAs::Backend)
+            .await
+    }
+
+    /// Adds a member on behalf of `acting`, checked in the writing transaction.
+    pub(crate) async fn create_membership_as(
+        &self,
+        instance: &InstanceId,
+        org: &str,
+        user_id: &UserId,
+        role: &str,
+        acting: ActingAs<'_>,
+    ) -> Result<MembershipView> {
         let now = self.now();
         let mut tx = self.inner.store.begin().await?;
         let org = Self::load_organization(tx.as_mut(), instance, org).await?;
+        let org = tx.lock_organization(instance, &org.id).await?;
+        Self::check_acting(tx.as_mut(), &org, acting).await?;
         let role_set = Self::role_set_of(tx.as_mut(), &org).await?;
         let role = Self::role_in_set(tx.as_mut(), &role_set, role, "role").await?;
         tx.get_user(instance, user_id).await.map_err(|e| match e {
@@ -488,11 +524,47 @@ impl Service {
         user_id: &UserId,
     ) -> Result<(Organization, OrganizationMembership)> {
         let org = Self::load_organization(tx, instance, org).await?;
+        let org = tx.lock_organization(instance, &org.id).await?;
         let membership = tx
             .find_membership(instance, &org.id, user_id)
             .await?
             .ok_or(ServiceError::NotFound)?;
         Ok((org, membership))
+    }
+
+    /// Refuses `acting`'s change unless their role in the locked organization allows it.
+    async fn check_acting(tx: &mut dyn Tx, org: &Organization, acting: ActingAs<'_>) -> Result<()> {
+        if let ActingAs::Manager(user) = acting {
+            let membership = tx
+                .find_membership(&org.instance_id, &org.id, user)
+                .await?
+                .ok_or(ServiceError::NotFound)?;
+            let role = Self::role_of(tx, &org.instance_id, &membership.role).await?;
+            Self::require_permission(&role, MANAGE_MEMBERSHIPS)?;
+        }
+        Ok(())
+    }
+
+    /// Refuses to take the admin role away from the organization's only admin (a Frontend API
+    /// rule: the Backend API may leave an organization without one). `org` must be locked.
+    async fn keep_an_admin(
+        tx: &mut dyn Tx,
+        org: &Organization,
+        target: &OrganizationMembership,
+        acting: ActingAs<'_>,
+    ) -> Result<()> {
+        if matches!(acting, ActingAs::Backend) || target.role != ADMIN_ROLE {
+            return Ok(());
+        }
+        let admins = MembershipQuery {
+            organization_id: Some(org.id.clone()),
+            roles: vec![ADMIN_ROLE.to_owned()],
+            ..MembershipQuery::default()
+        };
+        if tx.count_memberships(&org.instance_id, &admins).await? <= 1 {
+            return Err(CoreError::LastAdmin.into());
+        }
+        Ok(())
     }
 
     /// `PATCH /v1/organizations/{id}/memberships/{user_id}`: changes the role.
@@ -504,11 +576,28 @@ impl Service {
         user_id: &UserId,
         role: &str,
     ) -> Result<MembershipView> {
+        self.update_membership_role_as(instance, org, user_id, role, ActingAs::Backend)
+            .await
+    }
+
+    /// Changes a member's role on behalf of `acting`, checked in the writing transaction.
+    pub(crate) async fn update_membership_role_as(
+        &self,
+        instance: &InstanceId,
+        org: &str,
+        user_id: &UserId,
+        role: &str,
+        acting: ActingAs<'_>,
+    ) -> Result<MembershipView> {
         let mut tx = self.inner.store.begin().await?;
         let (org, mut membership) =
             Self::existing_membership(tx.as_mut(), instance, org, user_id).await?;
+        Self::check_acting(tx.as_mut(), &org, acting).await?;
         let role_set = Self::role_set_of(tx.as_mut(), &org).await?;
         let role = Self::role_in_set(tx.as_mut(), &role_set, role, "role").await?;
+        if role.key != ADMIN_ROLE {
+            Self::keep_an_admin(tx.as_mut(), &org, &membership, acting).await?;
+        }
         membership.role = role.key;
         membership.updated_at = self.now();
         tx.update_membership(&membership).await?;
@@ -554,9 +643,23 @@ impl Service {
         org: &str,
         user_id: &UserId,
     ) -> Result<MembershipView> {
+        self.delete_membership_as(instance, org, user_id, ActingAs::Backend)
+            .await
+    }
+
+    /// Removes a member on behalf of `acting`, checked in the writing transaction.
+    pub(crate) async fn delete_membership_as(
+        &self,
+        instance: &InstanceId,
+        org: &str,
+        user_id: &UserId,
+        acting: ActingAs<'_>,
+    ) -> Result<MembershipView> {
         let mut tx = self.inner.store.begin().await?;
         let (org, membership) =
             Self::existing_membership(tx.as_mut(), instance, org, user_id).await?;
+        Self::check_acting(tx.as_mut(), &org, acting).await?;
+        Self::keep_an_admin(tx.as_mut(), &org, &membership, acting).await?;
         let view = Self::membership_view(tx.as_mut(), instance, membership, Some(&org)).await?;
         tx.delete_membership(instance, &org.id, user_id).await?;
         tx.commit().await?;

@@ -346,6 +346,16 @@ pub trait Tx: DomainTx + RoleSetTx + Send {
         instance: &InstanceId,
         id: &OrganizationId,
     ) -> Result<Organization, StoreError>;
+    /// The organization with this id, read afresh and locked against other transactions'
+    /// changes to it until this one ends: a check of its memberships made after this (a seat
+    /// left, an admin left) still holds at commit. PostgreSQL locks the row (`FOR UPDATE`);
+    /// SQLite's write transactions already run one at a time on its single writer. On a read
+    /// handle it is a plain read.
+    async fn lock_organization(
+        &mut self,
+        instance: &InstanceId,
+        id: &OrganizationId,
+    ) -> Result<Organization, StoreError>;
     /// The organization with this slug.
     async fn find_organization_by_slug(
         &mut self,

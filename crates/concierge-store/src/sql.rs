@@ -207,8 +207,9 @@ macro_rules! row_mappers {
 }
 pub(crate) use row_mappers;
 
-/// Implements [`crate::Tx`] for `$tx` over database `$db`; expects `map_err` and
-/// `$tx::conn(&mut self)` in the invoking module.
+/// Implements [`crate::Tx`] for `$tx` over database `$db`; expects `map_err`,
+/// `$tx::conn(&mut self)` and `LOCK_ROW` (what a `SELECT` ends with to lock the rows it reads
+/// until the transaction ends) in the invoking module.
 macro_rules! impl_tx {
     ($tx:ty, $db:ty) => {
         use $crate::sql::{affected, from_json, like_pattern, to_json, CLIENT_COLUMNS, EMAIL_COLUMNS, INSTANCE_COLUMNS, MEMBERSHIP_COLUMNS, ORG_COLUMNS, SESSION_COLUMNS, TEMPLATE_COLUMNS, USER_COLUMNS};
@@ -1077,6 +1078,12 @@ macro_rules! impl_tx {
 
             async fn get_organization(&mut self, instance: &InstanceId, id: &OrganizationId) -> Result<Organization, StoreError> {
                 let row = sqlx::query(&format!("SELECT {ORG_COLUMNS} FROM organizations WHERE instance_id = $1 AND id = $2"))
+                    .bind(instance.as_str()).bind(id.as_str()).fetch_optional(self.conn().await?).await.map_err(map_err)?;
+                row.as_ref().map(org_row).transpose()?.ok_or(StoreError::NotFound)
+            }
+
+            async fn lock_organization(&mut self, instance: &InstanceId, id: &OrganizationId) -> Result<Organization, StoreError> {
+                let row = sqlx::query(&format!("SELECT {ORG_COLUMNS} FROM organizations WHERE instance_id = $1 AND id = $2{LOCK_ROW}"))
                     .bind(instance.as_str()).bind(id.as_str()).fetch_optional(self.conn().await?).await.map_err(map_err)?;
                 row.as_ref().map(org_row).transpose()?.ok_or(StoreError::NotFound)
             }

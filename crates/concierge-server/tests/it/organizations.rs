@@ -667,6 +667,44 @@ async fn browser_organizations_and_system_permissions(db: Db) {
         &[("role", "org:admin")],
     )
     .await;
+    // Two admins demoting each other at the same moment: the rules are checked in the writing
+    // transaction with the organization locked, so one change wins, the other is refused (its
+    // author is no longer an admin) and the organization keeps an admin.
+    let demote = [("role", "org:member")];
+    let (bob_path, ada_path) = (
+        format!("{base}/memberships/{bob_id}{q}"),
+        format!("{base}/memberships/{ada_id}{bq}"),
+    );
+    let (ada_demotes_bob, bob_demotes_ada) = tokio::join!(
+        ada.send(Method::PATCH, &bob_path, &demote),
+        bob_browser.send(Method::PATCH, &ada_path, &demote),
+    );
+    let statuses = [ada_demotes_bob.status, bob_demotes_ada.status];
+    assert!(
+        statuses.contains(&StatusCode::OK) && statuses.contains(&StatusCode::FORBIDDEN),
+        "{} / {}",
+        ada_demotes_bob.body,
+        bob_demotes_ada.body
+    );
+    let (winner, winner_q, loser_id) = if ada_demotes_bob.status == StatusCode::OK {
+        (&mut ada, &q, bob_id)
+    } else {
+        (&mut bob_browser, &bq, ada_id)
+    };
+    let admins = winner
+        .get(&format!(
+            "{base}/memberships{winner_q}&role=org:admin&paginated=true"
+        ))
+        .await;
+    assert_eq!(admins.body["response"]["total_count"], 1, "{}", admins.body);
+    let promoted = winner
+        .send(
+            Method::PATCH,
+            &format!("{base}/memberships/{loser_id}{winner_q}"),
+            &[("role", "org:admin")],
+        )
+        .await;
+    assert_eq!(promoted.status, StatusCode::OK, "{}", promoted.body);
     let leave = ada
         .send(
             Method::DELETE,

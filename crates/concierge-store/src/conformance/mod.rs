@@ -25,6 +25,7 @@ macro_rules! conformance_suite {
             tenant_isolation,
             dropped_transaction_changes_nothing,
             concurrent_duplicate_inserts_conflict_once,
+            locked_organization_checks_hold_until_commit,
             sign_ups_and_sign_ins_round_trip,
             verifications_upsert_and_delete,
             handshake_nonces_are_single_use,
@@ -938,6 +939,68 @@ pub async fn concurrent_duplicate_inserts_conflict_once(store: &dyn Store) {
         )),
         "{results:?}"
     );
+}
+
+/// Two transactions race for an organization's last seat, each counting the members after
+/// `lock_organization` and joining only if there is room: the second waits for the first, sees
+/// its member and stays out (without the lock, PostgreSQL lets both count zero and both join).
+pub async fn locked_organization_checks_hold_until_commit(store: &dyn Store) {
+    let a = with_instance(store, "seats").await;
+    let b = with_instance(store, "seats-other").await;
+    let (ada, bob) = (user(&a, T0), user(&a, T0 + 1));
+    insert_user(store, &ada, &[]).await;
+    insert_user(store, &bob, &[]).await;
+    let org = Organization {
+        max_allowed_memberships: 1,
+        ..organization(&a, "one-seat", T0)
+    };
+    let mut tx = store.begin().await.unwrap();
+    tx.insert_organization(&org).await.unwrap();
+    tx.commit().await.unwrap();
+    let mut tx = store.begin().await.unwrap();
+    assert_eq!(tx.lock_organization(&a.id, &org.id).await.unwrap(), org);
+    assert!(matches!(
+        tx.lock_organization(&b.id, &org.id).await,
+        Err(StoreError::NotFound)
+    ));
+    drop(tx);
+
+    let members = MembershipQuery {
+        organization_id: Some(org.id.clone()),
+        ..MembershipQuery::default()
+    };
+    let join = |user: UserId, wait_before: u64, hold: u64| {
+        let (instance, org_id, members) = (a.id.clone(), org.id.clone(), members.clone());
+        async move {
+            tokio::time::sleep(std::time::Duration::from_millis(wait_before)).await;
+            let mut tx = store.begin().await?;
+            let org = tx.lock_organization(&instance, &org_id).await?;
+            let count = tx.count_memberships(&instance, &members).await?;
+            // The first one holds its lock a while, so the second asks while it is held.
+            tokio::time::sleep(std::time::Duration::from_millis(hold)).await;
+            if count >= org.max_allowed_memberships {
+                return Ok::<bool, StoreError>(false);
+            }
+            tx.insert_membership(&OrganizationMembership {
+                id: OrganizationMembershipId::generate(&mut rng()),
+                instance_id: instance.clone(),
+                organization_id: org_id,
+                user_id: user,
+                role: "org:member".into(),
+                public_metadata: json!({}),
+                private_metadata: json!({}),
+                created_at: T0,
+                updated_at: T0,
+            })
+            .await?;
+            tx.commit().await?;
+            Ok(true)
+        }
+    };
+    let (first, second) = tokio::join!(join(ada.id.clone(), 0, 300), join(bob.id.clone(), 50, 0));
+    assert_eq!((first.unwrap(), second.unwrap()), (true, false));
+    let mut conn = store.read().await.unwrap();
+    assert_eq!(conn.count_memberships(&a.id, &members).await.unwrap(), 1);
 }
 
 #[test]

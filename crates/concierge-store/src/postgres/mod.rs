@@ -110,6 +110,10 @@ impl Store for PostgresStore {
 /// Every statement goes through sqlx (no synchronous path for a networked database).
 impl crate::sql::FastReads for PostgresTx {}
 
+/// Row locks for [`Tx::lock_organization`]: transactions that lock the same row wait for each
+/// other (`NO KEY`: rows that only reference it, such as new memberships, are not held up).
+const LOCK_ROW: &str = " FOR NO KEY UPDATE";
+
 impl_tx!(PostgresTx, Postgres);
 crate::sql_domains::impl_domain_tx!(PostgresTx, Postgres);
 crate::role_sets::impl_role_set_tx!(PostgresTx, Postgres);

@@ -164,6 +164,10 @@ impl Store for SqliteStore {
     }
 }
 
+/// SQLite has no row locks and needs none: write transactions run one at a time on the single
+/// writer connection, so what one reads holds until it commits.
+const LOCK_ROW: &str = "";
+
 impl_tx!(SqliteTx, Sqlite);
 crate::sql_domains::impl_domain_tx!(SqliteTx, Sqlite);
 crate::role_sets::impl_role_set_tx!(SqliteTx, Sqlite);
