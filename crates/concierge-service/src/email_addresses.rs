@@ -42,7 +42,7 @@ impl Service {
             updated_at: now,
         };
         let mut tx = self.inner.store.begin().await?;
-        let mut user = tx.get_user(instance, &user_id).await?;
+        let mut user = tx.lock_user(instance, &user_id).await?;
         tx.insert_email_address(&email).await?;
         if params.primary || user.primary_email_address_id.is_none() {
             user.primary_email_address_id = Some(email.id.clone());
@@ -82,7 +82,7 @@ impl Service {
             tx.update_email_address(&email).await?;
         }
         if primary == Some(true) {
-            let mut user = tx.get_user(instance, &email.user_id).await?;
+            let mut user = tx.lock_user(instance, &email.user_id).await?;
             user.primary_email_address_id = Some(email.id.clone());
             user.updated_at = now;
             tx.update_user(&user).await?;
@@ -101,7 +101,7 @@ impl Service {
         let now = self.now();
         let mut tx = self.inner.store.begin().await?;
         let email = tx.get_email_address(instance, id).await?;
-        let mut user = tx.get_user(instance, &email.user_id).await?;
+        let mut user = tx.lock_user(instance, &email.user_id).await?;
         tx.delete_email_address(instance, id).await?;
         if user.primary_email_address_id.as_ref() == Some(id) {
             let remaining = tx

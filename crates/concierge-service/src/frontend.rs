@@ -1089,7 +1089,7 @@ impl Service {
         };
         let mut tx = self.inner.store.begin().await?;
         let (mut client, mut sign_in) = self.open_sign_in(tx.as_mut(), browser, id, now).await?;
-        let mut user = tx.get_user(&instance.id, &user.id).await?;
+        let mut user = tx.lock_user(&instance.id, &user.id).await?;
         match params.strategy.as_str() {
             "password" => {
                 let check = password_ok.ok_or(CoreError::StrategyNotAllowed)?;
@@ -1206,7 +1206,7 @@ impl Service {
         let user_id = sign_in.user_id.clone().ok_or(CoreError::ParamMissing {
             param: "identifier",
         })?;
-        let mut user = tx.get_user(&instance.id, &user_id).await?;
+        let mut user = tx.lock_user(&instance.id, &user_id).await?;
         user.password_hash = Some(hash);
         user.locked = false;
         user.locked_until = None;

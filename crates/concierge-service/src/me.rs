@@ -296,7 +296,7 @@ impl Service {
         let mut tx = self.inner.store.begin().await?;
         let me = self.me(tx.as_mut(), browser, session_id).await?;
         let mut user = tx
-            .get_user(&browser.instance.id, &me.session.user_id)
+            .lock_user(&browser.instance.id, &me.session.user_id)
             .await?;
         if let Some(previous) = user.image_url.as_deref().and_then(uploaded_image_id) {
             tx.delete_image(&browser.instance.id, &previous).await?;
@@ -320,7 +320,7 @@ impl Service {
         let mut tx = self.inner.store.begin().await?;
         let me = self.me(tx.as_mut(), browser, session_id).await?;
         let mut user = tx
-            .get_user(&browser.instance.id, &me.session.user_id)
+            .lock_user(&browser.instance.id, &me.session.user_id)
             .await?;
         let previous = user.image_url.as_deref().and_then(uploaded_image_id);
         if let Some(id) = &previous {
@@ -487,7 +487,7 @@ impl Service {
         // A verified address at an organization's verified domain enrolls (wire §6.8).
         self.enroll_by_domain(tx.as_mut(), &browser.instance, &email, now)
             .await?;
-        let mut user = tx.get_user(&browser.instance.id, &email.user_id).await?;
+        let mut user = tx.lock_user(&browser.instance.id, &email.user_id).await?;
         if user.primary_email_address_id.is_none() {
             user.primary_email_address_id = Some(email.id.clone());
             user.updated_at = now;

@@ -103,6 +103,18 @@ impl Service {
         }
     }
 
+    /// [`Self::load_organization`] in a writing transaction, its row locked and read afresh
+    /// (`Tx::lock_organization`): this read-modify-write and a concurrent one cannot overwrite
+    /// each other's changes, and checks of its memberships hold until commit.
+    pub(crate) async fn load_organization_for_update(
+        tx: &mut dyn Tx,
+        instance: &InstanceId,
+        id_or_slug: &str,
+    ) -> Result<Organization> {
+        let org = Self::load_organization(tx, instance, id_or_slug).await?;
+        Ok(tx.lock_organization(instance, &org.id).await?)
+    }
+
     /// A free slug: `base`, else `base-2`, `base-3`, …
     async fn free_slug(tx: &mut dyn Tx, instance: &InstanceId, base: &str) -> Result<String> {
         for n in 1..1000 {
@@ -269,7 +281,7 @@ impl Service {
         params: UpdateOrganization,
     ) -> Result<Organization> {
         let mut tx = self.inner.store.begin().await?;
-        let mut org = Self::load_organization(tx.as_mut(), instance, id_or_slug).await?;
+        let mut org = Self::load_organization_for_update(tx.as_mut(), instance, id_or_slug).await?;
         if let Some(name) = params.name {
             org.name = check_org_name(&name)?;
         }
@@ -314,7 +326,7 @@ impl Service {
     ) -> Result<Organization> {
         let image = self.new_image(instance, bytes)?;
         let mut tx = self.inner.store.begin().await?;
-        let mut org = Self::load_organization(tx.as_mut(), instance, id_or_slug).await?;
+        let mut org = Self::load_organization_for_update(tx.as_mut(), instance, id_or_slug).await?;
         if let Some(uploader) = uploader.filter(|u| !u.is_empty()) {
             let id = UserId::parse(uploader).map_err(|_| ServiceError::NotFound)?;
             tx.get_user(instance, &id).await?;
@@ -338,7 +350,7 @@ impl Service {
         id_or_slug: &str,
     ) -> Result<Organization> {
         let mut tx = self.inner.store.begin().await?;
-        let mut org = Self::load_organization(tx.as_mut(), instance, id_or_slug).await?;
+        let mut org = Self::load_organization_for_update(tx.as_mut(), instance, id_or_slug).await?;
         if let Some(previous) = org.image_url.as_deref().and_then(uploaded_image_id) {
             tx.delete_image(instance, &previous).await?;
         }
@@ -384,7 +396,7 @@ impl Service {
         merge: bool,
     ) -> Result<Organization> {
         let mut tx = self.inner.store.begin().await?;
-        let mut org = Self::load_organization(tx.as_mut(), instance, id_or_slug).await?;
+        let mut org = Self::load_organization_for_update(tx.as_mut(), instance, id_or_slug).await?;
         let apply = |current: &Value, new: Option<Value>, param: &'static str| -> Result<Value> {
             match new {
                 None => Ok(current.clone()),
@@ -468,8 +480,7 @@ impl Service {
     ) -> Result<MembershipView> {
         let now = self.now();
         let mut tx = self.inner.store.begin().await?;
-        let org = Self::load_organization(tx.as_mut(), instance, org).await?;
-        let org = tx.lock_organization(instance, &org.id).await?;
+        let org = Self::load_organization_for_update(tx.as_mut(), instance, org).await?;
         Self::check_acting(tx.as_mut(), &org, acting).await?;
         let role_set = Self::role_set_of(tx.as_mut(), &org).await?;
         let role = Self::role_in_set(tx.as_mut(), &role_set, role, "role").await?;
@@ -523,8 +534,7 @@ impl Service {
         org: &str,
         user_id: &UserId,
     ) -> Result<(Organization, OrganizationMembership)> {
-        let org = Self::load_organization(tx, instance, org).await?;
-        let org = tx.lock_organization(instance, &org.id).await?;
+        let org = Self::load_organization_for_update(tx, instance, org).await?;
         let membership = tx
             .find_membership(instance, &org.id, user_id)
             .await?

@@ -34,7 +34,7 @@ impl Service {
         let mut rng = Self::rng();
         let mut tx = self.inner.store.begin().await?;
         let mut user = tx
-            .get_user(&instance.id, user_id)
+            .lock_user(&instance.id, user_id)
             .await
             .map_err(|e| match e {
                 concierge_store::StoreError::NotFound => {
@@ -285,11 +285,12 @@ impl Service {
         let mut tx = self.inner.store.begin().await?;
         let mut current = tx.get_session(&instance.id, &session.id).await?;
         if current.effective_status(now) == SessionStatus::Active {
+            // The user first: transactions lock a user before the user's sessions.
+            let mut user = tx.lock_user(&instance.id, &current.user_id).await?;
             current.last_active_at = now;
             current.abandon_at = Self::abandon_at(instance, now, current.expire_at);
             current.updated_at = now;
             tx.update_session(&current).await?;
-            let mut user = tx.get_user(&instance.id, &current.user_id).await?;
             user.last_active_at = Some(now);
             tx.update_user(&user).await?;
         }

@@ -446,7 +446,7 @@ impl Service {
             .find_email_address_by_address(&instance.id, invitation.email())
             .await?
             .ok_or(CoreError::InvitationAccountNotExists)?;
-        let mut user = tx.get_user(&instance.id, &address.user_id).await?;
+        let mut user = tx.lock_user(&instance.id, &address.user_id).await?;
         if user.locked && user.locked_until.is_none_or(|until| until > now) {
             return Err(CoreError::UserLocked.into());
         }

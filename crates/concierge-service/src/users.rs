@@ -209,6 +209,18 @@ impl Service {
         })
     }
 
+    /// [`Self::load_user`] in a writing transaction, the user's row locked first
+    /// (`Tx::lock_user`): this read-modify-write and a concurrent one cannot overwrite each
+    /// other's changes.
+    pub(crate) async fn load_user_for_update(
+        tx: &mut dyn Tx,
+        instance: &InstanceId,
+        id: &UserId,
+    ) -> Result<UserView> {
+        tx.lock_user(instance, id).await?;
+        Self::load_user(tx, instance, id).await
+    }
+
     /// Creates a user (`POST /v1/users`).
     #[instrument(skip_all, fields(instance.id = %instance.id))]
     pub async fn create_user(&self, instance: &Instance, params: CreateUser) -> Result<UserView> {
@@ -367,7 +379,7 @@ impl Service {
         let UserView {
             mut user,
             email_addresses,
-        } = Self::load_user(tx.as_mut(), &instance.id, id).await?;
+        } = Self::load_user_for_update(tx.as_mut(), &instance.id, id).await?;
         if let Some(v) = params.first_name {
             user.first_name = clean_optional(v, "first_name")?;
         }
@@ -468,7 +480,7 @@ impl Service {
         let UserView {
             mut user,
             email_addresses,
-        } = Self::load_user(tx.as_mut(), instance, id).await?;
+        } = Self::load_user_for_update(tx.as_mut(), instance, id).await?;
         user.public_metadata = apply(
             &user.public_metadata,
             update.public_metadata,
@@ -540,7 +552,7 @@ impl Service {
         let new_hash =
             password_work(move || Ok(tokens::hash_password(&password, &mut Self::rng())?)).await?;
         let mut tx = self.inner.store.begin().await?;
-        let mut user = tx.get_user(instance, id).await?;
+        let mut user = tx.lock_user(instance, id).await?;
         if user.password_hash == seen.password_hash {
             user.password_hash = Some(new_hash);
             tx.update_user(&user).await?;
@@ -563,7 +575,7 @@ impl Service {
         let UserView {
             mut user,
             email_addresses,
-        } = Self::load_user(tx.as_mut(), instance, id).await?;
+        } = Self::load_user_for_update(tx.as_mut(), instance, id).await?;
         user.banned = banned;
         user.updated_at = now;
         tx.update_user(&user).await?;
@@ -590,7 +602,7 @@ impl Service {
         let UserView {
             mut user,
             email_addresses,
-        } = Self::load_user(tx.as_mut(), instance, id).await?;
+        } = Self::load_user_for_update(tx.as_mut(), instance, id).await?;
         user.locked = locked;
         user.locked_until = None;
         if !locked {

@@ -110,6 +110,12 @@ pub trait Tx: DomainTx + RoleSetTx + Send {
     async fn insert_user(&mut self, user: &User) -> Result<(), StoreError>;
     /// The user with this id.
     async fn get_user(&mut self, instance: &InstanceId, id: &UserId) -> Result<User, StoreError>;
+    /// The user with this id, read afresh and locked against other transactions' changes to it
+    /// until this one ends, for a read-modify-write that must not lose a concurrent one (two
+    /// metadata merges, two wrong passwords counted). PostgreSQL locks the row
+    /// (`FOR NO KEY UPDATE`); SQLite's write transactions already run one at a time. A
+    /// transaction locks the user before it writes the user's sessions or clients.
+    async fn lock_user(&mut self, instance: &InstanceId, id: &UserId) -> Result<User, StoreError>;
     /// The user with this id and their email addresses (oldest first), in one round trip.
     async fn get_user_with_email_addresses(
         &mut self,
@@ -348,7 +354,8 @@ pub trait Tx: DomainTx + RoleSetTx + Send {
     ) -> Result<Organization, StoreError>;
     /// The organization with this id, read afresh and locked against other transactions'
     /// changes to it until this one ends: a check of its memberships made after this (a seat
-    /// left, an admin left) still holds at commit. PostgreSQL locks the row (`FOR UPDATE`);
+    /// left, an admin left) still holds at commit. PostgreSQL locks the row
+    /// (`FOR NO KEY UPDATE`);
     /// SQLite's write transactions already run one at a time on its single writer. On a read
     /// handle it is a plain read.
     async fn lock_organization(

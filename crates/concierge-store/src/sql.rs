@@ -676,6 +676,12 @@ macro_rules! impl_tx {
                 Ok(())
             }
 
+            async fn lock_user(&mut self, instance: &InstanceId, id: &UserId) -> Result<User, StoreError> {
+                let row = sqlx::query(&format!("{}{LOCK_ROW}", $crate::sql::USER_SQL.as_str()))
+                    .bind(instance.as_str()).bind(id.as_str()).fetch_optional(self.conn().await?).await.map_err(map_err)?;
+                row.as_ref().map(user_row).transpose()?.ok_or(StoreError::NotFound)
+            }
+
             async fn get_user(&mut self, instance: &InstanceId, id: &UserId) -> Result<User, StoreError> {
                 if let Some(done) = $crate::sql::FastReads::fast_user(self, instance, id) {
                     return done;

@@ -239,6 +239,22 @@ async fn update_and_metadata(db: Db) {
         .await;
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
     assert_eq!(err["errors"][0]["meta"]["param_name"], "public_metadata");
+
+    // Merges sent at the same moment (from several app servers, say) all land: each reads the
+    // user with its row locked, so none writes back a copy from before another's change.
+    let merge = |i: u8| {
+        let body = json!({"public_metadata": {format!("k{i}"): i}});
+        srv.bapi(&srv.default, Method::PATCH, &path, Some(body))
+    };
+    let answers = tokio::join!(merge(0), merge(1), merge(2), merge(3));
+    for (status, body) in [answers.0, answers.1, answers.2, answers.3] {
+        assert_eq!(status, StatusCode::OK, "{body}");
+    }
+    let (_, user) = srv
+        .bapi(&srv.default, Method::GET, &format!("/v1/users/{id}"), None)
+        .await;
+    let keys = user["public_metadata"].as_object().map(|m| m.len());
+    assert_eq!(keys, Some(5), "{}", user["public_metadata"]);
 }
 
 async fn verify_password_and_bcrypt_import(db: Db) {

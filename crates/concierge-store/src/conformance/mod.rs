@@ -26,6 +26,7 @@ macro_rules! conformance_suite {
             dropped_transaction_changes_nothing,
             concurrent_duplicate_inserts_conflict_once,
             locked_organization_checks_hold_until_commit,
+            locked_users_lose_no_concurrent_update,
             sign_ups_and_sign_ins_round_trip,
             verifications_upsert_and_delete,
             handshake_nonces_are_single_use,
@@ -1001,6 +1002,43 @@ pub async fn locked_organization_checks_hold_until_commit(store: &dyn Store) {
     assert_eq!((first.unwrap(), second.unwrap()), (true, false));
     let mut conn = store.read().await.unwrap();
     assert_eq!(conn.count_memberships(&a.id, &members).await.unwrap(), 1);
+}
+
+/// Two transactions count a wrong password on the same user at the same moment, each reading
+/// the user with `lock_user` and writing it back: the second waits for the first and counts on
+/// from its write (without the lock, PostgreSQL lets both read 0 and both write 1).
+pub async fn locked_users_lose_no_concurrent_update(store: &dyn Store) {
+    let a = with_instance(store, "attempts").await;
+    let b = with_instance(store, "attempts-other").await;
+    let ada = user(&a, T0);
+    insert_user(store, &ada, &[]).await;
+    let mut tx = store.begin().await.unwrap();
+    assert_eq!(tx.lock_user(&a.id, &ada.id).await.unwrap(), ada);
+    assert!(matches!(
+        tx.lock_user(&b.id, &ada.id).await,
+        Err(StoreError::NotFound)
+    ));
+    drop(tx);
+
+    let count_one = |wait_before: u64, hold: u64| {
+        let (instance, id) = (a.id.clone(), ada.id.clone());
+        async move {
+            tokio::time::sleep(std::time::Duration::from_millis(wait_before)).await;
+            let mut tx = store.begin().await?;
+            let mut user = tx.lock_user(&instance, &id).await?;
+            // The first one holds its lock a while, so the second asks while it is held.
+            tokio::time::sleep(std::time::Duration::from_millis(hold)).await;
+            user.failed_password_attempts += 1;
+            tx.update_user(&user).await?;
+            tx.commit().await
+        }
+    };
+    let (first, second) = tokio::join!(count_one(0, 300), count_one(50, 0));
+    first.unwrap();
+    second.unwrap();
+    let mut conn = store.read().await.unwrap();
+    let read = conn.get_user(&a.id, &ada.id).await.unwrap();
+    assert_eq!(read.failed_password_attempts, 2);
 }
 
 #[test]
