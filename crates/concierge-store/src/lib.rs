@@ -216,6 +216,9 @@ pub trait Tx: DomainTx + RoleSetTx + Send {
         id: &SessionId,
     ) -> Result<(Session, bool, Option<SigningKeyId>), StoreError>;
     /// Replaces the mutable columns of a session (status, activity, expiry, organization, azp).
+    /// A session that has ended (stored status other than `active`) keeps its status: a writer
+    /// holding a copy read before a concurrent revocation or sign-out cannot make it active
+    /// again.
     async fn update_session(&mut self, session: &Session) -> Result<(), StoreError>;
     /// Sessions matching the query, newest first.
     async fn list_sessions(

@@ -876,7 +876,7 @@ macro_rules! impl_tx {
             }
 
             async fn update_session(&mut self, s: &Session) -> Result<(), StoreError> {
-                let result = sqlx::query("UPDATE sessions SET status = $1, last_active_organization_id = $2, last_active_at = $3, expire_at = $4, abandon_at = $5, azp = $6, updated_at = $7 WHERE instance_id = $8 AND id = $9")
+                let result = sqlx::query("UPDATE sessions SET status = CASE WHEN status = 'active' THEN $1 ELSE status END, last_active_organization_id = $2, last_active_at = $3, expire_at = $4, abandon_at = $5, azp = $6, updated_at = $7 WHERE instance_id = $8 AND id = $9")
                     .bind(s.status.as_str()).bind(&s.last_active_organization_id).bind(s.last_active_at).bind(s.expire_at)
                     .bind(s.abandon_at).bind(&s.azp).bind(s.updated_at).bind(s.instance_id.as_str()).bind(s.id.as_str())
                     .execute(self.conn().await?).await.map_err(map_err)?;

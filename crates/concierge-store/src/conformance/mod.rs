@@ -689,6 +689,17 @@ pub async fn sessions_filter_by_effective_status(store: &dyn Store) {
         tx.get_session(&a.id, &ended.id).await.unwrap().status,
         SessionStatus::Ended
     );
+    // A writer holding a copy read before the revocation (an activity record, say) does not
+    // bring the session back: an ended session keeps its status; the other columns change.
+    let mut stale = short.clone();
+    stale.last_active_at = now;
+    stale.updated_at = now;
+    tx.update_session(&stale).await.unwrap();
+    let kept = tx.get_session(&a.id, &short.id).await.unwrap();
+    assert_eq!(
+        (kept.status, kept.last_active_at),
+        (SessionStatus::Revoked, now)
+    );
     let (context_session, banned, kid) =
         tx.get_session_token_context(&a.id, &live.id).await.unwrap();
     assert_eq!(
