@@ -9,6 +9,7 @@ use crate::domains::{CreateDomain, DomainView, UpdateDomain};
 use crate::frontend::{code_matches, Browser, Outcome};
 use crate::mail::{CodePurpose, Outbox};
 use crate::me::Me;
+use crate::organizations::ActingAs;
 use crate::users::UserView;
 use crate::{Result, Service, ServiceError};
 use concierge_core::domains::email_domain;
@@ -63,6 +64,27 @@ impl Service {
         Ok((me, org))
     }
 
+    /// [`Self::member_with`] in a writing transaction: the organization is locked first, so the
+    /// acting member's role is read as it stands until commit (a member demoted at the same
+    /// moment no longer passes).
+    async fn member_for_update(
+        &self,
+        tx: &mut dyn Tx,
+        browser: &Browser,
+        session_id: Option<&str>,
+        org: &str,
+        permission: &'static str,
+    ) -> Result<(Me, Organization)> {
+        let me = self.me(tx, browser, session_id).await?;
+        let org = Self::load_organization_for_update(tx, &browser.instance.id, org).await?;
+        let acting = ActingAs::Member {
+            user: &me.session.user_id,
+            permission,
+        };
+        Self::check_acting(tx, &org, acting).await?;
+        Ok((me, org))
+    }
+
     /// `GET /v1/organizations/{id}/domains`: needs `org:sys_domains:read`.
     pub async fn my_org_domains(
         &self,
@@ -107,7 +129,7 @@ impl Service {
     ) -> Result<Outcome<DomainView>> {
         let mut tx = self.inner.store.begin().await?;
         let (me, org) = self
-            .member_with(tx.as_mut(), browser, session_id, org, DOMAINS_MANAGE)
+            .member_for_update(tx.as_mut(), browser, session_id, org, DOMAINS_MANAGE)
             .await?;
         let params = CreateDomain {
             name,
@@ -132,7 +154,7 @@ impl Service {
     ) -> Result<Outcome<OrganizationDomainId>> {
         let mut tx = self.inner.store.begin().await?;
         let (me, org) = self
-            .member_with(tx.as_mut(), browser, session_id, org, DOMAINS_MANAGE)
+            .member_for_update(tx.as_mut(), browser, session_id, org, DOMAINS_MANAGE)
             .await?;
         let domain = Self::org_domain(tx.as_mut(), &org, id).await?;
         self.remove_org_domain(tx.as_mut(), &domain).await?;
@@ -159,7 +181,7 @@ impl Service {
         let mut outbox = Outbox::default();
         let mut tx = self.inner.store.begin().await?;
         let (me, org) = self
-            .member_with(tx.as_mut(), browser, session_id, org, DOMAINS_MANAGE)
+            .member_for_update(tx.as_mut(), browser, session_id, org, DOMAINS_MANAGE)
             .await?;
         let mut domain = Self::org_domain(tx.as_mut(), &org, id).await?;
         if domain.verified {
@@ -208,7 +230,7 @@ impl Service {
         let now = self.now();
         let mut tx = self.inner.store.begin().await?;
         let (me, org) = self
-            .member_with(tx.as_mut(), browser, session_id, org, DOMAINS_MANAGE)
+            .member_for_update(tx.as_mut(), browser, session_id, org, DOMAINS_MANAGE)
             .await?;
         let domain = Self::org_domain(tx.as_mut(), &org, id).await?;
         if domain.verified {
@@ -251,7 +273,7 @@ impl Service {
     ) -> Result<Outcome<DomainView>> {
         let mut tx = self.inner.store.begin().await?;
         let (me, org) = self
-            .member_with(tx.as_mut(), browser, session_id, org, DOMAINS_MANAGE)
+            .member_for_update(tx.as_mut(), browser, session_id, org, DOMAINS_MANAGE)
             .await?;
         let domain = Self::org_domain(tx.as_mut(), &org, id).await?;
         let params = UpdateDomain {
@@ -331,7 +353,7 @@ impl Service {
         let instance = &browser.instance;
         let mut tx = self.inner.store.begin().await?;
         let (me, org) = self
-            .member_with(tx.as_mut(), browser, session_id, org, MEMBERSHIPS_MANAGE)
+            .member_for_update(tx.as_mut(), browser, session_id, org, MEMBERSHIPS_MANAGE)
             .await?;
         let mut request = Self::pending_request(tx.as_mut(), &org, id).await?;
         if tx
@@ -375,7 +397,7 @@ impl Service {
     ) -> Result<Outcome<MembershipRequestView>> {
         let mut tx = self.inner.store.begin().await?;
         let (me, org) = self
-            .member_with(tx.as_mut(), browser, session_id, org, MEMBERSHIPS_MANAGE)
+            .member_for_update(tx.as_mut(), browser, session_id, org, MEMBERSHIPS_MANAGE)
             .await?;
         let mut request = Self::pending_request(tx.as_mut(), &org, id).await?;
         request.status = MembershipRequestStatus::Rejected;

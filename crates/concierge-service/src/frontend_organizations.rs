@@ -14,6 +14,22 @@ use concierge_core::*;
 use concierge_store::{MembershipQuery, OrganizationQuery, Tx};
 use tracing::instrument;
 
+const MANAGE_PROFILE: &str = "org:sys_profile:manage";
+const DELETE_PROFILE: &str = "org:sys_profile:delete";
+
+/// The signed-in member acting with `permission`.
+fn member<'a>(me: &'a Me, permission: &'static str) -> ActingAs<'a> {
+    ActingAs::Member {
+        user: &me.session.user_id,
+        permission,
+    }
+}
+
+/// The signed-in member changing members or invitations.
+fn manager(me: &Me) -> ActingAs<'_> {
+    member(me, MANAGE_MEMBERSHIPS)
+}
+
 /// A member's view of one of their organizations.
 #[derive(Debug, Clone)]
 pub struct MyOrganization {
@@ -161,7 +177,7 @@ impl Service {
         params: UpdateOrganization,
     ) -> Result<Outcome<MyOrganization>> {
         let (me, org) = self
-            .member_allowed(browser, session_id, org, "org:sys_profile:manage")
+            .member_allowed(browser, session_id, org, MANAGE_PROFILE)
             .await?;
         let params = UpdateOrganization {
             max_allowed_memberships: None,
@@ -169,8 +185,9 @@ impl Service {
             role_set_key: None,
             ..params
         };
+        let acting = member(&me, MANAGE_PROFILE);
         let org = self
-            .update_organization(&browser.instance.id, org.id.as_str(), params)
+            .update_organization(&browser.instance.id, org.id.as_str(), params, acting)
             .await?;
         let view = self.my_org_view(&browser.instance.id, org).await?;
         self.me_outcome(browser, &me, view).await
@@ -188,9 +205,10 @@ impl Service {
         public_base: &str,
     ) -> Result<Outcome<MyOrganization>> {
         let (me, org) = self
-            .member_allowed(browser, session_id, org, "org:sys_profile:manage")
+            .member_allowed(browser, session_id, org, MANAGE_PROFILE)
             .await?;
         let instance = &browser.instance.id;
+        let acting = member(&me, MANAGE_PROFILE);
         let org = match file {
             Some(bytes) => {
                 let uploader = me.session.user_id.to_string();
@@ -200,11 +218,12 @@ impl Service {
                     bytes,
                     public_base,
                     Some(&uploader),
+                    acting,
                 )
                 .await?
             }
             None => {
-                self.delete_organization_logo(instance, org.id.as_str())
+                self.delete_organization_logo(instance, org.id.as_str(), acting)
                     .await?
             }
         };
@@ -220,19 +239,12 @@ impl Service {
         session_id: Option<&str>,
         org: &str,
     ) -> Result<Outcome<OrganizationId>> {
-        let (me, org) = {
-            let mut conn = self.inner.store.read().await?;
-            let (me, org, _, role) = self
-                .acting_member(conn.as_mut(), browser, session_id, org)
-                .await?;
-            Self::require_permission(&role, "org:sys_profile:delete")?;
-            if !org.admin_delete_enabled {
-                return Err(CoreError::PermissionDenied.into());
-            }
-            (me, org)
-        };
+        let (me, org) = self
+            .member_allowed(browser, session_id, org, DELETE_PROFILE)
+            .await?;
+        let acting = member(&me, DELETE_PROFILE);
         let id = self
-            .delete_organization(&browser.instance.id, org.id.as_str())
+            .delete_organization(&browser.instance.id, org.id.as_str(), acting)
             .await?;
         self.me_outcome(browser, &me, id).await
     }
@@ -265,9 +277,9 @@ impl Service {
         let (me, org) = self
             .member_allowed(browser, session_id, org, MANAGE_MEMBERSHIPS)
             .await?;
-        let acting = ActingAs::Manager(&me.session.user_id);
+        let acting = manager(&me);
         let view = self
-            .create_membership_as(&browser.instance.id, org.id.as_str(), user_id, role, acting)
+            .create_membership(&browser.instance.id, org.id.as_str(), user_id, role, acting)
             .await?;
         self.me_outcome(browser, &me, view).await
     }
@@ -286,9 +298,9 @@ impl Service {
         let (me, org) = self
             .member_allowed(browser, session_id, org, MANAGE_MEMBERSHIPS)
             .await?;
-        let acting = ActingAs::Manager(&me.session.user_id);
+        let acting = manager(&me);
         let view = self
-            .update_membership_role_as(&browser.instance.id, org.id.as_str(), user_id, role, acting)
+            .update_membership_role(&browser.instance.id, org.id.as_str(), user_id, role, acting)
             .await?;
         self.me_outcome(browser, &me, view).await
     }
@@ -306,9 +318,9 @@ impl Service {
         let (me, org) = self
             .member_allowed(browser, session_id, org, MANAGE_MEMBERSHIPS)
             .await?;
-        let acting = ActingAs::Manager(&me.session.user_id);
+        let acting = manager(&me);
         let view = self
-            .delete_membership_as(&browser.instance.id, org.id.as_str(), user_id, acting)
+            .delete_membership(&browser.instance.id, org.id.as_str(), user_id, acting)
             .await?;
         self.me_outcome(browser, &me, view).await
     }
@@ -368,7 +380,7 @@ impl Service {
             (me, org)
         };
         let view = self
-            .delete_membership_as(
+            .delete_membership(
                 &browser.instance.id,
                 org.id.as_str(),
                 &me.session.user_id,
@@ -422,7 +434,7 @@ impl Service {
             })
             .collect();
         let views = self
-            .create_invitations(&browser.instance, org.id.as_str(), params)
+            .create_invitations(&browser.instance, org.id.as_str(), params, manager(&me))
             .await?;
         self.me_outcome(browser, &me, views).await
     }
@@ -440,7 +452,12 @@ impl Service {
             .member_allowed(browser, session_id, org, MANAGE_MEMBERSHIPS)
             .await?;
         let view = self
-            .revoke_invitation(&browser.instance.id, org.id.as_str(), invitation)
+            .revoke_invitation(
+                &browser.instance.id,
+                org.id.as_str(),
+                invitation,
+                manager(&me),
+            )
             .await?;
         self.me_outcome(browser, &me, view).await
     }

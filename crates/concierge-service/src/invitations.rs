@@ -4,7 +4,7 @@
 
 use crate::frontend::{Browser, Outcome};
 use crate::mail::{invitation_message, Outbox};
-use crate::organizations::MembershipView;
+use crate::organizations::{ActingAs, MembershipView};
 use crate::tickets::TicketClaims;
 use crate::users::checked_metadata;
 use crate::{Result, Service, ServiceError};
@@ -68,6 +68,7 @@ impl Service {
         instance: &Instance,
         org: &str,
         params: Vec<CreateInvitation>,
+        acting: ActingAs<'_>,
     ) -> Result<Vec<InvitationView>> {
         if params.is_empty() {
             return Err(CoreError::ParamMissing {
@@ -78,7 +79,9 @@ impl Service {
         let now = self.now();
         let mut outbox = Outbox::default();
         let mut tx = self.inner.store.begin().await?;
-        let organization = Self::load_organization(tx.as_mut(), &instance.id, org).await?;
+        let organization =
+            Self::load_organization_for_update(tx.as_mut(), &instance.id, org).await?;
+        Self::check_acting(tx.as_mut(), &organization, acting).await?;
         let role_set = Self::role_set_of(tx.as_mut(), &organization).await?;
         let mut views = Vec::with_capacity(params.len());
         for p in params {
@@ -236,10 +239,12 @@ impl Service {
         instance: &InstanceId,
         org: &str,
         id: &str,
+        acting: ActingAs<'_>,
     ) -> Result<InvitationView> {
         let now = self.now();
         let mut tx = self.inner.store.begin().await?;
-        let organization = Self::load_organization(tx.as_mut(), instance, org).await?;
+        let organization = Self::load_organization_for_update(tx.as_mut(), instance, org).await?;
+        Self::check_acting(tx.as_mut(), &organization, acting).await?;
         let id = OrganizationInvitationId::parse(id).map_err(|_| ServiceError::NotFound)?;
         let mut invitation = tx.get_invitation(instance, &id).await?;
         if invitation.organization_id != organization.id {

@@ -16,16 +16,22 @@ use tracing::instrument;
 /// The permission a member needs to change other members through the Frontend API.
 pub(crate) const MANAGE_MEMBERSHIPS: &str = "org:sys_memberships:manage";
 
-/// Who changes a membership. What they may do is checked inside the writing transaction with
+/// Who changes an organization. What they may do is checked inside the writing transaction with
 /// the organization locked, so a role changed or a member removed at the same moment is seen
-/// (two admins demoting each other cannot leave the organization without one).
+/// (two admins demoting each other cannot leave the organization without one, and a member
+/// demoted a moment ago can no longer act as an admin).
 #[derive(Debug, Clone, Copy)]
-pub(crate) enum ActingAs<'a> {
+pub enum ActingAs<'a> {
     /// The Backend API: the secret key may make any change.
     Backend,
-    /// A member through the Frontend API: needs `org:sys_memberships:manage`, and the
-    /// organization keeps an admin.
-    Manager(&'a UserId),
+    /// A member through the Frontend API, whose role must hold `permission`; changes to
+    /// memberships leave the organization an admin.
+    Member {
+        /// The acting user.
+        user: &'a UserId,
+        /// The permission the change needs, such as `org:sys_memberships:manage`.
+        permission: &'static str,
+    },
     /// The member leaving on their own: the organization keeps an admin.
     Leaving,
 }
@@ -279,9 +285,11 @@ impl Service {
         instance: &InstanceId,
         id_or_slug: &str,
         params: UpdateOrganization,
+        acting: ActingAs<'_>,
     ) -> Result<Organization> {
         let mut tx = self.inner.store.begin().await?;
         let mut org = Self::load_organization_for_update(tx.as_mut(), instance, id_or_slug).await?;
+        Self::check_acting(tx.as_mut(), &org, acting).await?;
         if let Some(name) = params.name {
             org.name = check_org_name(&name)?;
         }
@@ -323,10 +331,12 @@ impl Service {
         bytes: Vec<u8>,
         public_base: &str,
         uploader: Option<&str>,
+        acting: ActingAs<'_>,
     ) -> Result<Organization> {
         let image = self.new_image(instance, bytes)?;
         let mut tx = self.inner.store.begin().await?;
         let mut org = Self::load_organization_for_update(tx.as_mut(), instance, id_or_slug).await?;
+        Self::check_acting(tx.as_mut(), &org, acting).await?;
         if let Some(uploader) = uploader.filter(|u| !u.is_empty()) {
             let id = UserId::parse(uploader).map_err(|_| ServiceError::NotFound)?;
             tx.get_user(instance, &id).await?;
@@ -348,9 +358,11 @@ impl Service {
         &self,
         instance: &InstanceId,
         id_or_slug: &str,
+        acting: ActingAs<'_>,
     ) -> Result<Organization> {
         let mut tx = self.inner.store.begin().await?;
         let mut org = Self::load_organization_for_update(tx.as_mut(), instance, id_or_slug).await?;
+        Self::check_acting(tx.as_mut(), &org, acting).await?;
         if let Some(previous) = org.image_url.as_deref().and_then(uploaded_image_id) {
             tx.delete_image(instance, &previous).await?;
         }
@@ -418,15 +430,21 @@ impl Service {
         Ok(org)
     }
 
-    /// `DELETE /v1/organizations/{id}`: the organization and its memberships.
+    /// `DELETE /v1/organizations/{id}`: the organization and its memberships. A member may
+    /// delete it only while admin deletion is enabled.
     #[instrument(skip_all, fields(instance.id = %instance))]
     pub async fn delete_organization(
         &self,
         instance: &InstanceId,
         id_or_slug: &str,
+        acting: ActingAs<'_>,
     ) -> Result<OrganizationId> {
         let mut tx = self.inner.store.begin().await?;
-        let org = Self::load_organization(tx.as_mut(), instance, id_or_slug).await?;
+        let org = Self::load_organization_for_update(tx.as_mut(), instance, id_or_slug).await?;
+        Self::check_acting(tx.as_mut(), &org, acting).await?;
+        if matches!(acting, ActingAs::Member { .. }) && !org.admin_delete_enabled {
+            return Err(CoreError::PermissionDenied.into());
+        }
         tx.delete_organization(instance, &org.id).await?;
         tx.commit().await?;
         tracing::info!(org.id = %org.id, "organization deleted");
@@ -459,18 +477,6 @@ impl Service {
     /// `POST /v1/organizations/{id}/memberships`.
     #[instrument(skip_all, fields(instance.id = %instance))]
     pub async fn create_membership(
-        &self,
-        instance: &InstanceId,
-        org: &str,
-        user_id: &UserId,
-        role: &str,
-    ) -> Result<MembershipView> {
-        self.create_membership_as(instance, org, user_id, role, ActingAs::Backend)
-            .await
-    }
-
-    /// Adds a member on behalf of `acting`, checked in the writing transaction.
-    pub(crate) async fn create_membership_as(
         &self,
         instance: &InstanceId,
         org: &str,
@@ -543,14 +549,18 @@ impl Service {
     }
 
     /// Refuses `acting`'s change unless their role in the locked organization allows it.
-    async fn check_acting(tx: &mut dyn Tx, org: &Organization, acting: ActingAs<'_>) -> Result<()> {
-        if let ActingAs::Manager(user) = acting {
+    pub(crate) async fn check_acting(
+        tx: &mut dyn Tx,
+        org: &Organization,
+        acting: ActingAs<'_>,
+    ) -> Result<()> {
+        if let ActingAs::Member { user, permission } = acting {
             let membership = tx
                 .find_membership(&org.instance_id, &org.id, user)
                 .await?
                 .ok_or(ServiceError::NotFound)?;
             let role = Self::role_of(tx, &org.instance_id, &membership.role).await?;
-            Self::require_permission(&role, MANAGE_MEMBERSHIPS)?;
+            Self::require_permission(&role, permission)?;
         }
         Ok(())
     }
@@ -580,18 +590,6 @@ impl Service {
     /// `PATCH /v1/organizations/{id}/memberships/{user_id}`: changes the role.
     #[instrument(skip_all, fields(instance.id = %instance))]
     pub async fn update_membership_role(
-        &self,
-        instance: &InstanceId,
-        org: &str,
-        user_id: &UserId,
-        role: &str,
-    ) -> Result<MembershipView> {
-        self.update_membership_role_as(instance, org, user_id, role, ActingAs::Backend)
-            .await
-    }
-
-    /// Changes a member's role on behalf of `acting`, checked in the writing transaction.
-    pub(crate) async fn update_membership_role_as(
         &self,
         instance: &InstanceId,
         org: &str,
@@ -648,17 +646,6 @@ impl Service {
     /// `DELETE /v1/organizations/{id}/memberships/{user_id}`: returns the removed membership.
     #[instrument(skip_all, fields(instance.id = %instance))]
     pub async fn delete_membership(
-        &self,
-        instance: &InstanceId,
-        org: &str,
-        user_id: &UserId,
-    ) -> Result<MembershipView> {
-        self.delete_membership_as(instance, org, user_id, ActingAs::Backend)
-            .await
-    }
-
-    /// Removes a member on behalf of `acting`, checked in the writing transaction.
-    pub(crate) async fn delete_membership_as(
         &self,
         instance: &InstanceId,
         org: &str,

@@ -11,7 +11,9 @@ use axum::routing::{get, patch};
 use axum::Router;
 use concierge_core::{Instance, OrganizationId, UserId};
 use concierge_service::invitations::InvitationView;
-use concierge_service::organizations::{CreateOrganization, MembershipView, UpdateOrganization};
+use concierge_service::organizations::{
+    ActingAs, CreateOrganization, MembershipView, UpdateOrganization,
+};
 use concierge_service::{MembershipQuery, OrganizationQuery};
 use serde::Deserialize;
 use serde_json::{json, Value};
@@ -174,7 +176,7 @@ async fn update(
     };
     let org = app
         .service
-        .update_organization(&instance.id, &id, params)
+        .update_organization(&instance.id, &id, params, ActingAs::Backend)
         .await?;
     Ok(ClerkJson(convert::organization(&org, None, true)))
 }
@@ -191,7 +193,14 @@ async fn upload_logo(
     let base = app.service.frontend_base(&instance);
     let org = app
         .service
-        .set_organization_logo(&instance.id, &id, upload.file, &base, uploader)
+        .set_organization_logo(
+            &instance.id,
+            &id,
+            upload.file,
+            &base,
+            uploader,
+            ActingAs::Backend,
+        )
         .await?;
     Ok(ClerkJson(convert::organization(&org, None, true)))
 }
@@ -204,7 +213,7 @@ async fn delete_logo(
 ) -> Answer {
     let org = app
         .service
-        .delete_organization_logo(&instance.id, &id)
+        .delete_organization_logo(&instance.id, &id, ActingAs::Backend)
         .await?;
     Ok(ClerkJson(convert::organization(&org, None, true)))
 }
@@ -252,7 +261,10 @@ async fn delete(
     BapiInstance(instance): BapiInstance,
     Path(id): Path<String>,
 ) -> Answer {
-    let id = app.service.delete_organization(&instance.id, &id).await?;
+    let id = app
+        .service
+        .delete_organization(&instance.id, &id, ActingAs::Backend)
+        .await?;
     Ok(ClerkJson(
         json!({ "object": "organization", "id": id.as_str(), "deleted": true }),
     ))
@@ -325,7 +337,7 @@ async fn create_membership(
     let role = body.role.ok_or_else(|| ApiError::param_missing("role"))?;
     let view = app
         .service
-        .create_membership(&instance.id, &id, &user, &role)
+        .create_membership(&instance.id, &id, &user, &role, ActingAs::Backend)
         .await?;
     Ok(ClerkJson(membership_json(&view)))
 }
@@ -340,7 +352,7 @@ async fn update_membership(
     let role = body.role.ok_or_else(|| ApiError::param_missing("role"))?;
     let view = app
         .service
-        .update_membership_role(&instance.id, &id, &user, &role)
+        .update_membership_role(&instance.id, &id, &user, &role, ActingAs::Backend)
         .await?;
     Ok(ClerkJson(membership_json(&view)))
 }
@@ -373,7 +385,7 @@ async fn delete_membership(
     let user = path_id(&user, UserId::parse)?;
     let view = app
         .service
-        .delete_membership(&instance.id, &id, &user)
+        .delete_membership(&instance.id, &id, &user, ActingAs::Backend)
         .await?;
     Ok(ClerkJson(membership_json(&view)))
 }
@@ -455,7 +467,7 @@ async fn create_invitation(
         .check_invitations(InvitationLimit::Organization, &instance.id)?;
     let views = app
         .service
-        .create_invitations(&instance, &id, vec![body.into_params()?])
+        .create_invitations(&instance, &id, vec![body.into_params()?], ActingAs::Backend)
         .await?;
     let view = views.into_iter().next().ok_or_else(ApiError::internal)?;
     invitation_json(&app, &instance, view).await
@@ -475,7 +487,7 @@ async fn create_invitations_bulk(
         .collect::<Result<Vec<_>, _>>()?;
     let views = app
         .service
-        .create_invitations(&instance, &id, params)
+        .create_invitations(&instance, &id, params, ActingAs::Backend)
         .await?;
     let total = i64::try_from(views.len()).unwrap_or_default();
     Ok(page(
@@ -526,7 +538,7 @@ async fn revoke_invitation(
 ) -> Answer {
     let view = app
         .service
-        .revoke_invitation(&instance.id, &id, &invitation)
+        .revoke_invitation(&instance.id, &id, &invitation, ActingAs::Backend)
         .await?;
     invitation_json(&app, &instance, view).await
 }
