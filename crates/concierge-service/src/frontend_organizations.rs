@@ -9,9 +9,8 @@ use crate::organizations::{
     ActingAs, CreateOrganization, MembershipView, UpdateOrganization, MANAGE_MEMBERSHIPS,
 };
 use crate::{Result, Service, ServiceError};
-use concierge_core::organizations::ADMIN_ROLE;
 use concierge_core::*;
-use concierge_store::{MembershipQuery, OrganizationQuery, Tx};
+use concierge_store::{MembershipQuery, Tx};
 use tracing::instrument;
 
 const MANAGE_PROFILE: &str = "org:sys_profile:manage";
@@ -105,43 +104,11 @@ impl Service {
         slug: Option<String>,
     ) -> Result<Outcome<MyOrganization>> {
         let me = self.me_read(browser, session_id).await?;
-        let user = self
-            .get_user(&browser.instance.id, &me.session.user_id)
-            .await?;
-        if !user.user.create_organization_enabled {
-            return Err(CoreError::PermissionDenied.into());
-        }
-        if let Some(limit) = user.user.create_organizations_limit {
-            let query = MembershipQuery {
-                user_ids: vec![user.user.id.clone()],
-                roles: vec![ADMIN_ROLE.to_owned()],
-                ..MembershipQuery::default()
-            };
-            let (_, admin_of) = self.list_memberships(&browser.instance.id, &query).await?;
-            if admin_of >= limit {
-                return Err(CoreError::PermissionDenied.into());
-            }
-        }
-        // The instance's limit on organizations one user creates (0 = unlimited).
-        let instance_limit = browser.instance.settings.organization_create_limit;
-        if instance_limit > 0 {
-            let mut conn = self.inner.store.read().await?;
-            let mine = OrganizationQuery {
-                created_by: Some(user.user.id.clone()),
-                ..OrganizationQuery::default()
-            };
-            if conn
-                .count_organizations(&browser.instance.id, &mine)
-                .await?
-                >= instance_limit
-            {
-                return Err(CoreError::OrganizationCreateLimitReached.into());
-            }
-        }
         let params = CreateOrganization {
             name,
             slug,
-            created_by: Some(user.user.id.clone()),
+            created_by: Some(me.session.user_id.clone()),
+            creator_limits: true,
             ..CreateOrganization::default()
         };
         let org = self.create_organization(&browser.instance, params).await?;

@@ -53,6 +53,11 @@ pub struct CreateOrganization {
     pub private_metadata: Option<Value>,
     /// The role set it uses (key or id); the instance's initial set when absent.
     pub role_set_key: Option<String>,
+    /// Whether the creator's limits apply (a user creating through the Frontend API): their
+    /// `create_organization_enabled` and `create_organizations_limit`, and the instance's
+    /// `organization_create_limit`. They are checked with the creator locked, so requests made
+    /// at the same moment cannot pass them together.
+    pub creator_limits: bool,
 }
 
 /// Parameters of `PATCH /v1/organizations/{id}`.
@@ -121,6 +126,40 @@ impl Service {
         Ok(tx.lock_organization(instance, &org.id).await?)
     }
 
+    /// Refuses a user who may not create another organization: creation disabled for them,
+    /// admin of `create_organizations_limit` organizations already, or creator of the
+    /// instance's `organization_create_limit` (0: no limit). `user` must be locked.
+    async fn check_creator_limits(
+        tx: &mut dyn Tx,
+        instance: &InstanceId,
+        user: &User,
+        instance_limit: i64,
+    ) -> Result<()> {
+        if !user.create_organization_enabled {
+            return Err(CoreError::PermissionDenied.into());
+        }
+        if let Some(limit) = user.create_organizations_limit {
+            let admin_of = MembershipQuery {
+                user_ids: vec![user.id.clone()],
+                roles: vec![ADMIN_ROLE.to_owned()],
+                ..MembershipQuery::default()
+            };
+            if tx.count_memberships(instance, &admin_of).await? >= limit {
+                return Err(CoreError::PermissionDenied.into());
+            }
+        }
+        if instance_limit > 0 {
+            let created = OrganizationQuery {
+                created_by: Some(user.id.clone()),
+                ..OrganizationQuery::default()
+            };
+            if tx.count_organizations(instance, &created).await? >= instance_limit {
+                return Err(CoreError::OrganizationCreateLimitReached.into());
+            }
+        }
+        Ok(())
+    }
+
     /// A free slug: `base`, else `base-2`, `base-3`, …
     async fn free_slug(tx: &mut dyn Tx, instance: &InstanceId, base: &str) -> Result<String> {
         for n in 1..1000 {
@@ -149,6 +188,7 @@ impl Service {
         params: CreateOrganization,
     ) -> Result<Organization> {
         let default_max = instance.settings.organization_max_allowed_memberships;
+        let create_limit = instance.settings.organization_create_limit;
         let instance = &instance.id;
         let name = check_org_name(&params.name)?;
         let explicit_slug = params
@@ -172,7 +212,7 @@ impl Service {
             None => Self::free_slug(tx.as_mut(), instance, &slugify(&name)).await?,
         };
         if let Some(creator) = &params.created_by {
-            tx.get_user(instance, creator).await.map_err(|e| match e {
+            let creator = tx.lock_user(instance, creator).await.map_err(|e| match e {
                 concierge_store::StoreError::NotFound => {
                     ServiceError::Core(CoreError::FormatInvalid {
                         param: "created_by",
@@ -180,6 +220,9 @@ impl Service {
                 }
                 other => other.into(),
             })?;
+            if params.creator_limits {
+                Self::check_creator_limits(tx.as_mut(), instance, &creator, create_limit).await?;
+            }
         }
         let role_set = match params.role_set_key.as_deref().filter(|k| !k.is_empty()) {
             Some(key) => Self::named_role_set(tx.as_mut(), instance, key, "role_set_key").await?,

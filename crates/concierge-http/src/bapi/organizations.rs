@@ -90,6 +90,8 @@ async fn create(
         public_metadata: body.public_metadata,
         private_metadata: body.private_metadata,
         role_set_key: body.role_set_key,
+        // The secret key creates for anyone, whatever the creator's own limits.
+        creator_limits: false,
     };
     let org = app.service.create_organization(&instance, params).await?;
     let count = app

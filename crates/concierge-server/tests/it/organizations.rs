@@ -1401,6 +1401,33 @@ async fn membership_and_creation_limits(db: Db) {
         answer.body["errors"][0]["code"],
         "organization_creation_limit_exceeded"
     );
+    // One more allowed, asked for twice at the same moment from two browsers: the limit is
+    // counted with the creator locked, so exactly one gets it.
+    srv.service
+        .update_instance_settings(
+            &srv.default,
+            SettingsUpdate {
+                organization_create_limit: Some(4),
+                ..SettingsUpdate::default()
+            },
+        )
+        .await
+        .unwrap();
+    let (mut other, other_sid) = srv.signed_in("ada@example.com").await;
+    let other_path = format!("/v1/organizations?_clerk_session_id={other_sid}");
+    let (one, two) = tokio::join!(
+        browser.post(&path, &[("name", "Race A")]),
+        other.post(&other_path, &[("name", "Race B")]),
+    );
+    let mut statuses = [one.status, two.status];
+    statuses.sort();
+    assert_eq!(
+        statuses,
+        [StatusCode::OK, StatusCode::FORBIDDEN],
+        "{} / {}",
+        one.body,
+        two.body
+    );
     let refused = srv
         .service
         .update_instance_settings(
