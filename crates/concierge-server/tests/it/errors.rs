@@ -45,11 +45,14 @@ async fn routing_and_body_errors(db: Db) {
         .await;
     assert_eq!(status, StatusCode::NOT_FOUND);
 
+    // `Connection: close`: the server answers a body it refuses before reading it all and then
+    // drops the connection, which the client must not put back in its pool for the next request.
     let send = |body: Vec<u8>| {
         srv.http()
             .post(format!("{}/v1/users", srv.backend_url))
             .bearer_auth(&srv.default.secret_key)
             .header("content-type", "application/json")
+            .header("connection", "close")
             .body(body)
             .send()
     };
