@@ -9,7 +9,7 @@ use crate::domains::{CreateDomain, DomainView, UpdateDomain};
 use crate::frontend::{code_matches, Browser, Outcome};
 use crate::mail::{CodePurpose, Outbox};
 use crate::me::Me;
-use crate::organizations::ActingAs;
+use crate::organizations::{ActingAs, MANAGE_MEMBERSHIPS};
 use crate::users::UserView;
 use crate::{Result, Service, ServiceError};
 use concierge_core::domains::email_domain;
@@ -21,7 +21,6 @@ use tracing::instrument;
 
 const DOMAINS_READ: &str = "org:sys_domains:read";
 const DOMAINS_MANAGE: &str = "org:sys_domains:manage";
-const MEMBERSHIPS_MANAGE: &str = "org:sys_memberships:manage";
 
 /// A suggestion with the organization it suggests (`public_organization_data`).
 #[derive(Debug, Clone)]
@@ -303,7 +302,7 @@ impl Service {
         let statuses = parse_statuses(statuses, MembershipRequestStatus::parse)?;
         let mut conn = self.inner.store.read().await?;
         let (_, org) = self
-            .member_with(conn.as_mut(), browser, session_id, org, MEMBERSHIPS_MANAGE)
+            .member_with(conn.as_mut(), browser, session_id, org, MANAGE_MEMBERSHIPS)
             .await?;
         let query = MembershipRequestQuery {
             organization_id: Some(org.id.clone()),
@@ -353,7 +352,7 @@ impl Service {
         let instance = &browser.instance;
         let mut tx = self.inner.store.begin().await?;
         let (me, org) = self
-            .member_for_update(tx.as_mut(), browser, session_id, org, MEMBERSHIPS_MANAGE)
+            .member_for_update(tx.as_mut(), browser, session_id, org, MANAGE_MEMBERSHIPS)
             .await?;
         let mut request = Self::pending_request(tx.as_mut(), &org, id).await?;
         if tx
@@ -397,7 +396,7 @@ impl Service {
     ) -> Result<Outcome<MembershipRequestView>> {
         let mut tx = self.inner.store.begin().await?;
         let (me, org) = self
-            .member_for_update(tx.as_mut(), browser, session_id, org, MEMBERSHIPS_MANAGE)
+            .member_for_update(tx.as_mut(), browser, session_id, org, MANAGE_MEMBERSHIPS)
             .await?;
         let mut request = Self::pending_request(tx.as_mut(), &org, id).await?;
         request.status = MembershipRequestStatus::Rejected;

@@ -332,7 +332,7 @@ impl Service {
             return Err(CoreError::InvitationNotPending.into());
         }
         let organization = tx
-            .get_organization(instance, &invitation.organization_id)
+            .lock_organization(instance, &invitation.organization_id)
             .await?;
         // The role must still be one the organization's role set allows (wire §8.2 role sets).
         let role_set = Self::role_set_of(tx.as_mut(), &organization).await?;

@@ -417,14 +417,12 @@ impl Service {
     }
 
     /// Refuses a new member once the organization holds `max_allowed_memberships` (0: no cap).
+    /// `organization` must have been read with `Tx::lock_organization`, so that members joining
+    /// at the same time all see each other.
     pub(crate) async fn check_membership_room(
         tx: &mut dyn Tx,
         organization: &Organization,
     ) -> Result<()> {
-        // Locked, so that members joining at the same time all see each other.
-        let organization = tx
-            .lock_organization(&organization.instance_id, &organization.id)
-            .await?;
         if organization.max_allowed_memberships > 0 {
             let members = MembershipQuery {
                 organization_id: Some(organization.id.clone()),

@@ -380,7 +380,7 @@ impl Service {
         match invitation {
             TicketInvitation::Organization(mut invitation) => {
                 let organization = tx
-                    .get_organization(&instance.id, &invitation.organization_id)
+                    .lock_organization(&instance.id, &invitation.organization_id)
                     .await?;
                 if tx
                     .find_membership(&instance.id, &organization.id, user)
