@@ -18,7 +18,7 @@ use concierge_service::Service;
 pub struct AppState {
     /// The use cases.
     pub service: Service,
-    /// This node's rate limiters.
+    /// The rate limits (the Backend API's in this node's memory, the others in the database).
     pub limits: std::sync::Arc<common::ratelimit::RateLimits>,
 }
 
@@ -30,6 +30,18 @@ impl AppState {
             service,
             limits: std::sync::Arc::new(limiters),
         }
+    }
+
+    /// Counts one invitation-creation request of `instance` against its hourly limit (shared
+    /// by every node on the database).
+    pub async fn check_invitations(
+        &self,
+        kind: common::ratelimit::InvitationLimit,
+        instance: &concierge_core::InstanceId,
+    ) -> Result<(), common::ApiError> {
+        self.limits
+            .check_invitations(&self.service, kind, instance)
+            .await
     }
 }
 

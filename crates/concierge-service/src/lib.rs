@@ -21,6 +21,7 @@ pub mod mail;
 pub mod mailbox;
 pub mod me;
 pub mod organizations;
+pub mod rate_limits;
 pub mod role_sets;
 pub mod roles;
 pub mod sessions;
@@ -38,6 +39,7 @@ pub use concierge_store::{
 };
 pub use concierge_tokens::cookie_suffix;
 pub use error::ServiceError;
+pub use rate_limits::Quota;
 pub use users::UserView;
 
 /// The result type of every use case.
@@ -71,6 +73,8 @@ struct Inner {
     mailer: mail::Mailer,
     /// Public base URL of the Frontend API for emailed links, set once at start-up.
     frontend_url: std::sync::OnceLock<String>,
+    /// Rate-limit admissions made by this node (every few hundred purge passed buckets).
+    rate_limit_admissions: std::sync::atomic::AtomicU64,
 }
 
 impl Service {
@@ -89,6 +93,7 @@ impl Service {
                 instances: instances::InstanceCache::default(),
                 mailer,
                 frontend_url: std::sync::OnceLock::new(),
+                rate_limit_admissions: std::sync::atomic::AtomicU64::new(0),
             }),
         }
     }

@@ -548,4 +548,27 @@ pub trait Tx: DomainTx + RoleSetTx + Send {
         instance: &InstanceId,
         query: &InstanceInvitationQuery,
     ) -> Result<i64, StoreError>;
+
+    // ---- rate limits -----------------------------------------------------------------------
+
+    /// Admits one request of `bucket` under the generic cell rate algorithm, atomically for
+    /// every node on the database: with `tat` the bucket's stored theoretical arrival time
+    /// (`now` when it has none or it has passed), the request is admitted when
+    /// `tat + interval - now <= tolerance`, and the bucket's time becomes `tat + interval`.
+    /// Returns `None` when admitted, else the bucket's current time (nothing is written).
+    async fn admit_rate_limited(
+        &mut self,
+        instance: &InstanceId,
+        bucket: &str,
+        now: Millis,
+        interval: Millis,
+        tolerance: Millis,
+    ) -> Result<Option<Millis>, StoreError>;
+    /// Deletes the instance's buckets whose time has passed (they admit like absent ones);
+    /// returns how many.
+    async fn purge_rate_limits(
+        &mut self,
+        instance: &InstanceId,
+        now: Millis,
+    ) -> Result<u64, StoreError>;
 }

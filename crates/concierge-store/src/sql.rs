@@ -845,6 +845,32 @@ macro_rules! impl_tx {
                 rows.iter().map(client_row).collect()
             }
 
+            async fn admit_rate_limited(&mut self, instance: &InstanceId, bucket: &str, now: Millis, interval: Millis, tolerance: Millis) -> Result<Option<Millis>, StoreError> {
+                // One statement, so concurrent nodes serialise on the row: the insert admits a
+                // bucket without a row, the update admits only within the tolerance.
+                let admitted = sqlx::query(
+                    "INSERT INTO rate_limits (instance_id, bucket, tat) VALUES ($1, $2, $3 + $4) \
+                     ON CONFLICT (instance_id, bucket) DO UPDATE \
+                     SET tat = (CASE WHEN rate_limits.tat > $3 THEN rate_limits.tat ELSE $3 END) + $4 \
+                     WHERE (CASE WHEN rate_limits.tat > $3 THEN rate_limits.tat ELSE $3 END) + $4 - $3 <= $5 \
+                     RETURNING tat",
+                )
+                .bind(instance.as_str()).bind(bucket).bind(now).bind(interval).bind(tolerance)
+                .fetch_optional(self.conn().await?).await.map_err(map_err)?;
+                if admitted.is_some() {
+                    return Ok(None);
+                }
+                let row = sqlx::query("SELECT tat FROM rate_limits WHERE instance_id = $1 AND bucket = $2")
+                    .bind(instance.as_str()).bind(bucket).fetch_optional(self.conn().await?).await.map_err(map_err)?;
+                Ok(Some(row.as_ref().map(|r| col::<i64>(r, "tat")).transpose()?.unwrap_or(now)))
+            }
+
+            async fn purge_rate_limits(&mut self, instance: &InstanceId, now: Millis) -> Result<u64, StoreError> {
+                let result = sqlx::query("DELETE FROM rate_limits WHERE instance_id = $1 AND tat < $2")
+                    .bind(instance.as_str()).bind(now).execute(self.conn().await?).await.map_err(map_err)?;
+                Ok(result.rows_affected())
+            }
+
             async fn count_clients(&mut self, instance: &InstanceId) -> Result<i64, StoreError> {
                 let row = sqlx::query("SELECT COUNT(*) AS n FROM clients WHERE instance_id = $1")
                     .bind(instance.as_str()).fetch_one(self.conn().await?).await.map_err(map_err)?;

@@ -23,6 +23,14 @@ pub enum Db {
     Postgres,
 }
 
+/// The listeners of a second node on the server's database ([`TestServer::spawn_second_node`]).
+pub struct Node {
+    /// `http://127.0.0.1:<port>` of its Backend API.
+    pub backend_url: String,
+    /// `http://127.0.0.1:<port>` of its Frontend API.
+    pub frontend_url: String,
+}
+
 /// A running server with two instances, `default` and `other`.
 pub struct TestServer {
     /// `http://127.0.0.1:<port>` of the Frontend API.
@@ -110,22 +118,29 @@ impl TestServer {
     }
 
     /// Starts a second, independent node (its own pool, caches and listeners) on the same
-    /// database, as a second `serve` process would be; returns its Backend API URL.
-    pub async fn spawn_second_node(&self) -> String {
+    /// database, as a second `serve` process would be.
+    pub async fn spawn_second_node(&self) -> Node {
         let store = concierge_store::open(&self.db.url).await.unwrap();
         let service = Service::new(store, self.clock.clone());
         let state = concierge_http::AppState::new(service, Default::default());
-        let backend = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let url = format!("http://{}", backend.local_addr().unwrap());
-        let mut stopped = self.stop.subscribe();
-        tokio::spawn(concierge_http::serve(
-            backend,
-            concierge_http::backend_router(state),
-            async move {
+        let mut urls = Vec::new();
+        for router in [
+            concierge_http::backend_router(state.clone()),
+            concierge_http::frontend_router(state),
+        ] {
+            let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+            urls.push(format!("http://{}", listener.local_addr().unwrap()));
+            let mut stopped = self.stop.subscribe();
+            tokio::spawn(concierge_http::serve(listener, router, async move {
                 let _ = stopped.wait_for(|stop| *stop).await;
-            },
-        ));
-        url
+            }));
+        }
+        let frontend_url = urls.pop().unwrap();
+        let backend_url = urls.pop().unwrap();
+        Node {
+            backend_url,
+            frontend_url,
+        }
     }
 
     /// A Backend API request as `instance`, returning status and parsed JSON (`Null` when empty).
@@ -246,6 +261,12 @@ pub struct FapiAnswer {
 }
 
 impl Browser {
+    /// Sends the following requests to the Frontend API at `frontend_url` (another node), with
+    /// the same cookies and address.
+    pub fn switch_to(&mut self, frontend_url: &str) {
+        self.base = frontend_url.to_owned();
+    }
+
     /// Sends one request; `form` is url-encoded as clerk-js does.
     pub async fn send(&mut self, method: Method, path: &str, form: &[(&str, &str)]) -> FapiAnswer {
         let body = form

@@ -48,8 +48,8 @@ async fn create(
     BapiInstance(instance): BapiInstance,
     ClerkJson(body): ClerkJson<InvitationBody>,
 ) -> Result<ClerkJson<Value>, ApiError> {
-    app.limits
-        .check_invitations(InvitationLimit::Instance, &instance.id)?;
+    app.check_invitations(InvitationLimit::Instance, &instance.id)
+        .await?;
     let views = app
         .service
         .create_instance_invitations(&instance, vec![body.into_params()?])
@@ -67,8 +67,8 @@ async fn create_bulk(
     BapiInstance(instance): BapiInstance,
     ClerkJson(body): ClerkJson<Vec<InvitationBody>>,
 ) -> Result<ClerkJson<Value>, ApiError> {
-    app.limits
-        .check_invitations(InvitationLimit::InstanceBulk, &instance.id)?;
+    app.check_invitations(InvitationLimit::InstanceBulk, &instance.id)
+        .await?;
     let params = body
         .into_iter()
         .map(InvitationBody::into_params)

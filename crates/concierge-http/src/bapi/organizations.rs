@@ -465,8 +465,8 @@ async fn create_invitation(
     Path(id): Path<String>,
     ClerkJson(body): ClerkJson<InvitationBody>,
 ) -> Answer {
-    app.limits
-        .check_invitations(InvitationLimit::Organization, &instance.id)?;
+    app.check_invitations(InvitationLimit::Organization, &instance.id)
+        .await?;
     let views = app
         .service
         .create_invitations(&instance, &id, vec![body.into_params()?], ActingAs::Backend)
@@ -481,8 +481,8 @@ async fn create_invitations_bulk(
     Path(id): Path<String>,
     ClerkJson(body): ClerkJson<Vec<InvitationBody>>,
 ) -> Answer {
-    app.limits
-        .check_invitations(InvitationLimit::OrganizationBulk, &instance.id)?;
+    app.check_invitations(InvitationLimit::OrganizationBulk, &instance.id)
+        .await?;
     let params = body
         .into_iter()
         .map(InvitationBody::into_params)

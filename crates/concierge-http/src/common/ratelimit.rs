@@ -6,14 +6,18 @@
 //! documented system limits; checked by the handlers, which know the instance). Over the
 //! limit: 429 `too_many_requests` with `Retry-After`.
 //!
-//! Counters live in each node's memory (GCRA from `governor`, reading the service's clock), so
-//! with several nodes the effective limit is per node.
+//! The Frontend API and invitation limits are counted in the database (GCRA, one row per
+//! bucket, `Service::admit_rate_limited`), so every node on one database enforces one limit.
+//! The Backend API's per-key limit, on the hot path of every server-side call, is counted in
+//! each node's memory (GCRA from `governor`), so with several nodes it applies per node. All of
+//! them read the service's clock.
 
 use super::ApiError;
 use crate::AppState;
 use axum::extract::{ConnectInfo, Request, State};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
+use concierge_service::Quota as SharedQuota;
 use concierge_service::Service;
 use governor::clock::Clock as GovernorClock;
 use governor::state::keyed::HashMapStateStore;
@@ -83,19 +87,11 @@ impl Default for RateLimitSettings {
     }
 }
 
-/// The limiters of one node.
+/// The limiters: the Backend API's per-key limiter in this node's memory, and the quotas of
+/// the limits shared through the database.
 pub struct RateLimits {
     settings: RateLimitSettings,
-    create_sign_in: Option<Keyed>,
-    create_sign_up: Option<Keyed>,
-    attempt_sign_in: Option<Keyed>,
-    attempt_sign_up: Option<Keyed>,
     backend: Option<Keyed>,
-    organization_invitations: Option<Keyed>,
-    organization_invitation_bulks: Option<Keyed>,
-    invitations: Option<Keyed>,
-    invitation_bulks: Option<Keyed>,
-    clock: ServiceClock,
     checks: AtomicU64,
 }
 
@@ -112,24 +108,67 @@ pub enum InvitationLimit {
     InstanceBulk,
 }
 
-/// `n` requests per 10 seconds: a burst of `n`, one more every `10 s / n`.
-fn per_ten_seconds(n: NonZeroU32, clock: &ServiceClock) -> Keyed {
-    let quota = Quota::with_period(Duration::from_secs(10) / n.get())
-        .unwrap_or_else(|| Quota::per_second(n))
-        .allow_burst(n);
-    RateLimiter::hashmap_with_clock(quota, clock.clone())
+impl InvitationLimit {
+    /// The bucket name of this limit (one per instance).
+    fn bucket(self) -> &'static str {
+        match self {
+            Self::Organization => "organization_invitations",
+            Self::OrganizationBulk => "organization_invitation_bulks",
+            Self::Instance => "invitations",
+            Self::InstanceBulk => "invitation_bulks",
+        }
+    }
 }
 
-/// A limiter for `n` per 10 seconds; `None` (unlimited) for 0.
+/// A Frontend API limit: what it counts, per client IP.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum FrontendLimit {
+    CreateSignIn,
+    CreateSignUp,
+    AttemptSignIn,
+    AttemptSignUp,
+}
+
+impl FrontendLimit {
+    fn name(self) -> &'static str {
+        match self {
+            Self::CreateSignIn => "create_sign_in",
+            Self::CreateSignUp => "create_sign_up",
+            Self::AttemptSignIn => "attempt_sign_in",
+            Self::AttemptSignUp => "attempt_sign_up",
+        }
+    }
+
+    /// Which limit a Frontend API request falls under, if any.
+    fn of(method: &Method, path: &str) -> Option<Self> {
+        if method != Method::POST {
+            return None;
+        }
+        let mut parts = path.trim_end_matches('/').split('/');
+        let (Some(""), Some("v1"), Some("client"), Some(kind)) =
+            (parts.next(), parts.next(), parts.next(), parts.next())
+        else {
+            return None;
+        };
+        let (id, action, rest) = (parts.next(), parts.next(), parts.next());
+        match (kind, id, action, rest) {
+            ("sign_ins", None, None, None) => Some(Self::CreateSignIn),
+            ("sign_ups", None, None, None) => Some(Self::CreateSignUp),
+            ("sign_ins", Some(_), Some("attempt_first_factor" | "attempt_second_factor"), None) => {
+                Some(Self::AttemptSignIn)
+            }
+            ("sign_ups", Some(_), Some("attempt_verification"), None) => Some(Self::AttemptSignUp),
+            _ => None,
+        }
+    }
+}
+
+/// A limiter for `n` per 10 seconds (a burst of `n`, one more every `10 s / n`); `None`
+/// (unlimited) for 0.
 fn limiter(n: u32, clock: &ServiceClock) -> Option<Keyed> {
-    NonZeroU32::new(n).map(|n| per_ten_seconds(n, clock))
-}
-
-/// A limiter for `n` per hour (a burst of `n`, one more every `1 h / n`); `None` for 0.
-fn hourly(n: u32, clock: &ServiceClock) -> Option<Keyed> {
     NonZeroU32::new(n).map(|n| {
-        let quota = Quota::with_period(Duration::from_secs(3600) / n.get())
-            .unwrap_or_else(|| Quota::per_hour(n))
+        let quota = Quota::with_period(Duration::from_secs(10) / n.get())
+            .unwrap_or_else(|| Quota::per_second(n))
             .allow_burst(n);
         RateLimiter::hashmap_with_clock(quota, clock.clone())
     })
@@ -141,47 +180,55 @@ impl RateLimits {
         let clock = ServiceClock(service.clone());
         Self {
             settings,
-            create_sign_in: limiter(settings.sign_in_per_10s, &clock),
-            create_sign_up: limiter(settings.sign_up_per_10s, &clock),
-            attempt_sign_in: limiter(settings.attempts_per_10s, &clock),
-            attempt_sign_up: limiter(settings.attempts_per_10s, &clock),
             backend: limiter(settings.backend_per_10s, &clock),
-            organization_invitations: hourly(settings.organization_invitations_per_hour, &clock),
-            organization_invitation_bulks: hourly(
-                settings.organization_invitation_bulks_per_hour,
-                &clock,
-            ),
-            invitations: hourly(settings.invitations_per_hour, &clock),
-            invitation_bulks: hourly(settings.invitation_bulks_per_hour, &clock),
-            clock,
             checks: AtomicU64::new(0),
         }
     }
 
-    /// Counts one invitation-creation request of `instance` against its hourly limit.
-    pub fn check_invitations(
+    fn frontend_quota(&self, limit: FrontendLimit) -> SharedQuota {
+        let s = &self.settings;
+        SharedQuota::per_ten_seconds(match limit {
+            FrontendLimit::CreateSignIn => s.sign_in_per_10s,
+            FrontendLimit::CreateSignUp => s.sign_up_per_10s,
+            FrontendLimit::AttemptSignIn | FrontendLimit::AttemptSignUp => s.attempts_per_10s,
+        })
+    }
+
+    fn invitation_quota(&self, kind: InvitationLimit) -> SharedQuota {
+        let s = &self.settings;
+        SharedQuota::per_hour(match kind {
+            InvitationLimit::Organization => s.organization_invitations_per_hour,
+            InvitationLimit::OrganizationBulk => s.organization_invitation_bulks_per_hour,
+            InvitationLimit::Instance => s.invitations_per_hour,
+            InvitationLimit::InstanceBulk => s.invitation_bulks_per_hour,
+        })
+    }
+
+    /// Counts one invitation-creation request of `instance` against its hourly limit, for
+    /// every node on the database.
+    pub async fn check_invitations(
         &self,
+        service: &Service,
         kind: InvitationLimit,
         instance: &concierge_core::InstanceId,
     ) -> Result<(), ApiError> {
         if !self.settings.enabled {
             return Ok(());
         }
-        let limiter = match kind {
-            InvitationLimit::Organization => &self.organization_invitations,
-            InvitationLimit::OrganizationBulk => &self.organization_invitation_bulks,
-            InvitationLimit::Instance => &self.invitations,
-            InvitationLimit::InstanceBulk => &self.invitation_bulks,
-        };
-        let Some(limiter) = limiter else {
-            return Ok(());
-        };
-        self.check(limiter, instance.to_string(), self.clock.now())
-            .inspect_err(|_| {
+        let quota = self.invitation_quota(kind);
+        match service
+            .admit_rate_limited(instance, kind.bucket(), quota)
+            .await?
+        {
+            None => Ok(()),
+            Some(wait) => {
                 tracing::warn!(instance.id = %instance, limit = ?kind, "invitation rate limit reached");
-            })
+                Err(too_many_requests(wait))
+            }
+        }
     }
 
+    /// This node's Backend API limiter: one request of `key`.
     fn check(&self, limiter: &Keyed, key: String, now: Duration) -> Result<(), ApiError> {
         if self.checks.fetch_add(1, Ordering::Relaxed) % 4096 == 4095 {
             limiter.retain_recent();
@@ -190,25 +237,6 @@ impl RateLimits {
             let wait = not_until.wait_time_from(now);
             too_many_requests(wait.as_millis().div_ceil(1000).max(1) as u64)
         })
-    }
-
-    /// Which Frontend API limiter a request falls under.
-    fn frontend_limiter(&self, method: &Method, path: &str) -> Option<&Keyed> {
-        if method != Method::POST {
-            return None;
-        }
-        let parts: Vec<&str> = path.trim_end_matches('/').split('/').collect();
-        match parts.as_slice() {
-            ["", "v1", "client", "sign_ins"] => self.create_sign_in.as_ref(),
-            ["", "v1", "client", "sign_ups"] => self.create_sign_up.as_ref(),
-            ["", "v1", "client", "sign_ins", _, "attempt_first_factor" | "attempt_second_factor"] => {
-                self.attempt_sign_in.as_ref()
-            }
-            ["", "v1", "client", "sign_ups", _, "attempt_verification"] => {
-                self.attempt_sign_up.as_ref()
-            }
-            _ => None,
-        }
     }
 }
 
@@ -244,20 +272,30 @@ fn client_ip(request: &Request) -> String {
 }
 
 /// Frontend API middleware; runs after instance resolution (a wrong proxy key never gets here).
+/// The counts are shared by every node on the database.
 pub async fn frontend(State(app): State<AppState>, request: Request, next: Next) -> Response {
     let limits = &app.limits;
     if limits.settings.enabled {
-        if let Some(limiter) = limits.frontend_limiter(request.method(), request.uri().path()) {
-            let instance = request
-                .extensions()
-                .get::<crate::fapi::transport::FapiInstance>()
-                .map(|i| i.0.id.to_string())
-                .unwrap_or_default();
-            let key = format!("{instance} {}", client_ip(&request));
-            let now = Duration::from_millis(u64::try_from(app.service.now()).unwrap_or_default());
-            if let Err(error) = limits.check(limiter, key, now) {
-                tracing::warn!(path = request.uri().path(), "frontend rate limit reached");
-                return error.into_response();
+        let instance = request
+            .extensions()
+            .get::<crate::fapi::transport::FapiInstance>()
+            .map(|i| i.0.id.clone());
+        if let (Some(limit), Some(instance)) = (
+            FrontendLimit::of(request.method(), request.uri().path()),
+            instance,
+        ) {
+            let bucket = format!("{} {}", limit.name(), client_ip(&request));
+            match app
+                .service
+                .admit_rate_limited(&instance, &bucket, limits.frontend_quota(limit))
+                .await
+            {
+                Ok(None) => {}
+                Ok(Some(wait)) => {
+                    tracing::warn!(path = request.uri().path(), "frontend rate limit reached");
+                    return too_many_requests(wait).into_response();
+                }
+                Err(error) => return ApiError::from(error).into_response(),
             }
         }
     }
@@ -285,4 +323,63 @@ pub async fn backend(State(app): State<AppState>, request: Request, next: Next) 
         }
     }
     next.run(request).await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn frontend_limits_by_route() {
+        let of = |method: Method, path: &str| FrontendLimit::of(&method, path);
+        assert_eq!(
+            of(Method::POST, "/v1/client/sign_ins"),
+            Some(FrontendLimit::CreateSignIn)
+        );
+        assert_eq!(
+            of(Method::POST, "/v1/client/sign_ins/"),
+            Some(FrontendLimit::CreateSignIn)
+        );
+        assert_eq!(
+            of(Method::POST, "/v1/client/sign_ups"),
+            Some(FrontendLimit::CreateSignUp)
+        );
+        assert_eq!(
+            of(
+                Method::POST,
+                "/v1/client/sign_ins/sia_1/attempt_first_factor"
+            ),
+            Some(FrontendLimit::AttemptSignIn)
+        );
+        assert_eq!(
+            of(
+                Method::POST,
+                "/v1/client/sign_ins/sia_1/attempt_second_factor"
+            ),
+            Some(FrontendLimit::AttemptSignIn)
+        );
+        assert_eq!(
+            of(
+                Method::POST,
+                "/v1/client/sign_ups/sua_1/attempt_verification"
+            ),
+            Some(FrontendLimit::AttemptSignUp)
+        );
+        for (method, path) in [
+            (Method::GET, "/v1/client/sign_ins"),
+            (Method::POST, "/v1/client"),
+            (Method::POST, "/v1/client/sign_ins/sia_1"),
+            (
+                Method::POST,
+                "/v1/client/sign_ins/sia_1/prepare_first_factor",
+            ),
+            (
+                Method::POST,
+                "/v1/client/sign_ups/sua_1/attempt_verification/x",
+            ),
+            (Method::POST, "/v2/client/sign_ins"),
+        ] {
+            assert_eq!(of(method.clone(), path), None, "{method} {path}");
+        }
+    }
 }

@@ -18,7 +18,9 @@ pub fn current_trace_id() -> Option<String> {
 
 /// Middleware: gives the request a trace id, a span, and one completion log line.
 pub async fn with_trace_id(request: Request, next: Next) -> Response {
-    let trace_id = concierge_core::ids::random_base62(&mut rand::rngs::OsRng, 24);
+    // Not a secret: the thread's userspace generator (seeded from the OS) spares every request
+    // a `getrandom` system call.
+    let trace_id = concierge_core::ids::random_base62(&mut rand::thread_rng(), 24);
     let span = tracing::info_span!(
         "request",
         trace_id = %trace_id,

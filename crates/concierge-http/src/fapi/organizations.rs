@@ -334,8 +334,8 @@ pub async fn invite(
     Path(id): Path<String>,
     form: Form,
 ) -> Answer {
-    app.limits
-        .check_invitations(InvitationLimit::Organization, &fapi.browser.instance.id)?;
+    app.check_invitations(InvitationLimit::Organization, &fapi.browser.instance.id)
+        .await?;
     let outcome = app
         .service
         .invite_to_org(
@@ -361,8 +361,8 @@ pub async fn invite_bulk(
     Path(id): Path<String>,
     form: Form,
 ) -> Answer {
-    app.limits
-        .check_invitations(InvitationLimit::OrganizationBulk, &fapi.browser.instance.id)?;
+    app.check_invitations(InvitationLimit::OrganizationBulk, &fapi.browser.instance.id)
+        .await?;
     let outcome = app
         .service
         .invite_to_org(

@@ -1,7 +1,10 @@
 //! Several nodes on one PostgreSQL database behave as one server: what one node writes, the
-//! others read at once, including key rotations and session revocations.
+//! others read at once, including key rotations and session revocations, and the Frontend API's
+//! rate limits count every node's requests.
 
 use concierge_testkit::{Db, TestServer};
+
+crate::both_databases!(rate_limits_count_every_node);
 use reqwest::{Method, StatusCode};
 use serde_json::{json, Value};
 
@@ -17,7 +20,7 @@ fn kid(jwt: &str) -> Value {
 async fn two_nodes_share_one_postgres_database() {
     let srv = TestServer::spawn(Db::Postgres).await;
     let node_a = srv.backend_url.clone();
-    let node_b = srv.spawn_second_node().await;
+    let node_b = srv.spawn_second_node().await.backend_url;
     let key = srv.default.secret_key.as_str();
 
     let (status, user) = srv
@@ -126,4 +129,42 @@ async fn two_nodes_share_one_postgres_database() {
         StatusCode::UNPROCESSABLE_ENTITY,
         "a revocation on one node stops tokens on the other"
     );
+}
+
+/// Create-sign-in is limited to 5 per 10 s per IP, whichever node the requests reach: three on
+/// one node and two on the other use the quota up, and the next is refused on both.
+async fn rate_limits_count_every_node(db: Db) {
+    let srv = TestServer::spawn(db).await;
+    let node_b = srv.spawn_second_node().await;
+    srv.create_user(&srv.default, "nodes@example.com").await;
+    let sign_in = [("identifier", "nodes@example.com")];
+    let mut browser = srv.browser();
+    for i in 0..5 {
+        if i == 3 {
+            browser.switch_to(&node_b.frontend_url);
+        }
+        let answer = browser.post("/v1/client/sign_ins", &sign_in).await;
+        assert_eq!(answer.status, StatusCode::OK, "{i}: {}", answer.body);
+    }
+    let answer = browser.post("/v1/client/sign_ins", &sign_in).await;
+    assert_eq!(
+        answer.status,
+        StatusCode::TOO_MANY_REQUESTS,
+        "{}",
+        answer.body
+    );
+    assert_eq!(answer.headers["retry-after"], "2");
+    browser.switch_to(&srv.frontend_url);
+    let answer = browser.post("/v1/client/sign_ins", &sign_in).await;
+    assert_eq!(answer.status, StatusCode::TOO_MANY_REQUESTS);
+
+    // Another address is not affected, on either node; after the wait, the first goes on.
+    let mut other = srv.browser();
+    other.switch_to(&node_b.frontend_url);
+    let answer = other.post("/v1/client/sign_ins", &sign_in).await;
+    assert_eq!(answer.status, StatusCode::OK);
+    srv.clock.advance(2_000);
+    browser.switch_to(&node_b.frontend_url);
+    let answer = browser.post("/v1/client/sign_ins", &sign_in).await;
+    assert_eq!(answer.status, StatusCode::OK, "{}", answer.body);
 }

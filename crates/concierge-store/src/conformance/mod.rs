@@ -27,6 +27,7 @@ macro_rules! conformance_suite {
             concurrent_duplicate_inserts_conflict_once,
             locked_organization_checks_hold_until_commit,
             locked_users_lose_no_concurrent_update,
+            rate_limits_admit_a_burst_then_one_per_interval,
             sign_ups_and_sign_ins_round_trip,
             verifications_upsert_and_delete,
             handshake_nonces_are_single_use,
@@ -1050,6 +1051,83 @@ pub async fn locked_users_lose_no_concurrent_update(store: &dyn Store) {
     let mut conn = store.read().await.unwrap();
     let read = conn.get_user(&a.id, &ada.id).await.unwrap();
     assert_eq!(read.failed_password_attempts, 2);
+}
+
+/// Rate limits under GCRA: 5 per 10 s (interval 2 s, tolerance 10 s) admits a burst of five,
+/// then one more every 2 s; buckets and instances are apart; a refusal writes nothing; purged
+/// buckets start afresh; and concurrent admissions on separate connections never admit more
+/// than the limit (each statement decides on the row atomically).
+pub async fn rate_limits_admit_a_burst_then_one_per_interval(store: &dyn Store) {
+    let a = with_instance(store, "limits").await;
+    let b = with_instance(store, "limits-other").await;
+    let admit = |instance: InstanceId, bucket: &'static str, now: Millis| async move {
+        let mut tx = store.begin().await.unwrap();
+        let answer = tx
+            .admit_rate_limited(&instance, bucket, now, 2_000, 10_000)
+            .await
+            .unwrap();
+        tx.commit().await.unwrap();
+        answer
+    };
+    for i in 0..5 {
+        assert_eq!(admit(a.id.clone(), "ip", T0 + i).await, None, "burst {i}");
+    }
+    // The sixth is refused: the bucket's time is 5 intervals ahead of the first request.
+    assert_eq!(admit(a.id.clone(), "ip", T0 + 5).await, Some(T0 + 10_000));
+    assert_eq!(
+        admit(a.id.clone(), "ip", T0 + 6).await,
+        Some(T0 + 10_000),
+        "a refusal moves nothing"
+    );
+    // Other buckets and other instances are untouched.
+    assert_eq!(admit(a.id.clone(), "other-ip", T0 + 6).await, None);
+    assert_eq!(admit(b.id.clone(), "ip", T0 + 6).await, None);
+    // One interval later, one more; then refused again.
+    assert_eq!(admit(a.id.clone(), "ip", T0 + 2_000).await, None);
+    assert_eq!(
+        admit(a.id.clone(), "ip", T0 + 2_001).await,
+        Some(T0 + 12_000)
+    );
+    // A dropped transaction admits nothing.
+    let mut tx = store.begin().await.unwrap();
+    assert_eq!(
+        tx.admit_rate_limited(&a.id, "ip", T0 + 4_000, 2_000, 10_000)
+            .await
+            .unwrap(),
+        None
+    );
+    drop(tx);
+    assert_eq!(admit(a.id.clone(), "ip", T0 + 4_000).await, None);
+    assert_eq!(
+        admit(a.id.clone(), "ip", T0 + 4_001).await,
+        Some(T0 + 14_000)
+    );
+
+    // Purging removes only buckets whose time has passed, only in that instance.
+    let mut tx = store.begin().await.unwrap();
+    assert_eq!(tx.purge_rate_limits(&a.id, T0 + 13_000).await.unwrap(), 1);
+    assert_eq!(tx.purge_rate_limits(&a.id, T0 + 15_000).await.unwrap(), 1);
+    tx.commit().await.unwrap();
+    assert_eq!(admit(b.id.clone(), "ip", T0 + 15_000).await, None, "b kept");
+    for i in 0..5 {
+        assert_eq!(admit(a.id.clone(), "ip", T0 + 20_000 + i).await, None);
+    }
+
+    // Twenty concurrent requests at the same moment: exactly five are admitted.
+    let results = futures::future::join_all((0..20).map(|_| {
+        let instance = a.id.clone();
+        async move {
+            let mut tx = store.begin().await?;
+            let answer = tx
+                .admit_rate_limited(&instance, "burst", T0 + 30_000, 2_000, 10_000)
+                .await?;
+            tx.commit().await?;
+            Ok::<_, StoreError>(answer.is_none())
+        }
+    }))
+    .await;
+    let admitted = results.into_iter().filter(|r| *r.as_ref().unwrap()).count();
+    assert_eq!(admitted, 5);
 }
 
 #[test]
