@@ -114,7 +114,8 @@ pub trait Tx: DomainTx + RoleSetTx + Send {
     /// until this one ends, for a read-modify-write that must not lose a concurrent one (two
     /// metadata merges, two wrong passwords counted). PostgreSQL locks the row
     /// (`FOR NO KEY UPDATE`); SQLite's write transactions already run one at a time. A
-    /// transaction locks the user before it writes the user's sessions or clients.
+    /// transaction locks the user before it writes the user's sessions, and after the
+    /// browser's client when it reads one ([`Tx::get_client`]).
     async fn lock_user(&mut self, instance: &InstanceId, id: &UserId) -> Result<User, StoreError>;
     /// The user with this id and their email addresses (oldest first), in one round trip.
     async fn get_user_with_email_addresses(
@@ -174,13 +175,18 @@ pub trait Tx: DomainTx + RoleSetTx + Send {
 
     /// Inserts a client.
     async fn insert_client(&mut self, client: &Client) -> Result<(), StoreError>;
-    /// The client with this id.
+    /// The client with this id. Inside a transaction (from [`Store::begin`]) the client is
+    /// read to be written back, so its row stays locked until the transaction ends
+    /// (`FOR NO KEY UPDATE` on PostgreSQL; SQLite's write transactions already run one at a
+    /// time): concurrent requests of one browser lose none of each other's client changes.
+    /// A transaction locks the browser's client before any user.
     async fn get_client(
         &mut self,
         instance: &InstanceId,
         id: &ClientId,
     ) -> Result<Client, StoreError>;
-    /// The client whose bearer token has this SHA-256 hash.
+    /// The client whose bearer token has this SHA-256 hash; locked inside a transaction as
+    /// [`Tx::get_client`] is.
     async fn find_client_by_token_hash(
         &mut self,
         instance: &InstanceId,

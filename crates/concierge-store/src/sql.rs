@@ -208,7 +208,7 @@ macro_rules! row_mappers {
 pub(crate) use row_mappers;
 
 /// Implements [`crate::Tx`] for `$tx` over database `$db`; expects `map_err`,
-/// `$tx::conn(&mut self)` and `LOCK_ROW` (what a `SELECT` ends with to lock the rows it reads
+/// `$tx::conn(&mut self)`, `$tx::in_transaction(&self)` and `LOCK_ROW` (what a `SELECT` ends with to lock the rows it reads
 /// until the transaction ends) in the invoking module.
 macro_rules! impl_tx {
     ($tx:ty, $db:ty) => {
@@ -817,7 +817,8 @@ macro_rules! impl_tx {
             }
 
             async fn get_client(&mut self, instance: &InstanceId, id: &ClientId) -> Result<Client, StoreError> {
-                let row = sqlx::query(&format!("SELECT {CLIENT_COLUMNS} FROM clients WHERE instance_id = $1 AND id = $2"))
+                let lock = if self.in_transaction() { LOCK_ROW } else { "" };
+                let row = sqlx::query(&format!("SELECT {CLIENT_COLUMNS} FROM clients WHERE instance_id = $1 AND id = $2{lock}"))
                     .bind(instance.as_str()).bind(id.as_str()).fetch_optional(self.conn().await?).await.map_err(map_err)?;
                 row.as_ref().map(client_row).transpose()?.ok_or(StoreError::NotFound)
             }
@@ -826,8 +827,15 @@ macro_rules! impl_tx {
                 if let Some(done) = $crate::sql::FastReads::fast_client_by_token_hash(self, instance, hash) {
                     return done;
                 }
-                let row = sqlx::query(&$crate::sql::CLIENT_BY_TOKEN_SQL)
-                    .bind(instance.as_str()).bind(hash.to_vec()).fetch_optional(self.conn().await?).await.map_err(map_err)?;
+                // Inside a transaction the client is read to be written back: hold its row.
+                let row = if self.in_transaction() && !LOCK_ROW.is_empty() {
+                    sqlx::query(&format!("{}{LOCK_ROW}", $crate::sql::CLIENT_BY_TOKEN_SQL.as_str()))
+                        .bind(instance.as_str()).bind(hash.to_vec()).fetch_optional(self.conn().await?).await
+                } else {
+                    sqlx::query(&$crate::sql::CLIENT_BY_TOKEN_SQL)
+                        .bind(instance.as_str()).bind(hash.to_vec()).fetch_optional(self.conn().await?).await
+                }
+                .map_err(map_err)?;
                 row.as_ref().map(client_row).transpose()
             }
 

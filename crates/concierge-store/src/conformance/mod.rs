@@ -27,6 +27,7 @@ macro_rules! conformance_suite {
             concurrent_duplicate_inserts_conflict_once,
             locked_organization_checks_hold_until_commit,
             locked_users_lose_no_concurrent_update,
+            clients_read_in_a_transaction_lose_no_concurrent_update,
             rate_limits_admit_a_burst_then_one_per_interval,
             sign_ups_and_sign_ins_round_trip,
             verifications_upsert_and_delete,
@@ -1051,6 +1052,68 @@ pub async fn locked_users_lose_no_concurrent_update(store: &dyn Store) {
     let mut conn = store.read().await.unwrap();
     let read = conn.get_user(&a.id, &ada.id).await.unwrap();
     assert_eq!(read.failed_password_attempts, 2);
+}
+
+/// Two requests of one browser change different fields of its client at once, each reading
+/// the client inside its transaction and writing it back: the second waits for the first and
+/// keeps its change (on PostgreSQL the read locks the row; SQLite runs writers one at a time).
+pub async fn clients_read_in_a_transaction_lose_no_concurrent_update(store: &dyn Store) {
+    let a = with_instance(store, "client-locks").await;
+    let hash = vec![7u8; 32];
+    let browser = client(&a, Some(hash.clone()));
+    let mut tx = store.begin().await.unwrap();
+    tx.insert_client(&browser).await.unwrap();
+    tx.commit().await.unwrap();
+
+    let change = |wait_before: u64, hold: u64, by_hash: bool, field: &'static str| {
+        let (instance, id, hash) = (a.id.clone(), browser.id.clone(), hash.clone());
+        async move {
+            tokio::time::sleep(std::time::Duration::from_millis(wait_before)).await;
+            let mut tx = store.begin().await?;
+            let mut client = if by_hash {
+                tx.find_client_by_token_hash(&instance, &hash)
+                    .await?
+                    .ok_or(StoreError::NotFound)?
+            } else {
+                tx.get_client(&instance, &id).await?
+            };
+            // The first one holds its row a while, so the second reads while it is held.
+            tokio::time::sleep(std::time::Duration::from_millis(hold)).await;
+            match field {
+                "sign_in" => client.sign_in_id = Some("sin_first".into()),
+                _ => client.sign_up_id = Some("sua_second".into()),
+            }
+            tx.update_client(&client).await?;
+            tx.commit().await
+        }
+    };
+    for (first_by_hash, second_by_hash) in [(true, false), (false, true)] {
+        let (first, second) = tokio::join!(
+            change(0, 300, first_by_hash, "sign_in"),
+            change(50, 0, second_by_hash, "sign_up")
+        );
+        first.unwrap();
+        second.unwrap();
+        let mut conn = store.read().await.unwrap();
+        let read = conn.get_client(&a.id, &browser.id).await.unwrap();
+        assert_eq!(read.sign_in_id.as_deref(), Some("sin_first"));
+        assert_eq!(read.sign_up_id.as_deref(), Some("sua_second"));
+        drop(conn);
+        let mut tx = store.begin().await.unwrap();
+        tx.update_client(&browser).await.unwrap();
+        tx.commit().await.unwrap();
+    }
+    // Plain read handles do not lock: a read while a transaction holds the row answers at once.
+    let mut tx = store.begin().await.unwrap();
+    tx.get_client(&a.id, &browser.id).await.unwrap();
+    let mut conn = store.read().await.unwrap();
+    let read = tokio::time::timeout(
+        std::time::Duration::from_secs(5),
+        conn.find_client_by_token_hash(&a.id, &hash),
+    )
+    .await
+    .expect("a plain read does not wait for a transaction's lock");
+    assert_eq!(read.unwrap().unwrap().id, browser.id);
 }
 
 /// Rate limits under GCRA: 5 per 10 s (interval 2 s, tolerance 10 s) admits a burst of five,

@@ -69,6 +69,12 @@ pub enum PostgresTx {
 }
 
 impl PostgresTx {
+    /// Whether this handle is a transaction from [`Store::begin`] (reads there lock what a
+    /// read-modify-write will write back).
+    fn in_transaction(&self) -> bool {
+        matches!(self, Self::Write(_))
+    }
+
     async fn conn(&mut self) -> Result<&mut PgConnection, StoreError> {
         Ok(match self {
             Self::Write(tx) => tx,

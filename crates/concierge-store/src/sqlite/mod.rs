@@ -117,6 +117,12 @@ pub struct ReadHandle {
 }
 
 impl SqliteTx {
+    /// Whether this handle is a transaction from [`Store::begin`] (reads there lock what a
+    /// read-modify-write will write back).
+    fn in_transaction(&self) -> bool {
+        matches!(self, Self::Write(_))
+    }
+
     async fn conn(&mut self) -> Result<&mut SqliteConnection, StoreError> {
         match self {
             Self::Write(tx) => Ok(tx),
