@@ -1,5 +1,6 @@
-//! The embedded SQLite backend: one file in WAL mode, a single-connection writer pool (so
-//! transactions never fight over the write lock) and a reader pool, plus synchronous readers
+//! The embedded SQLite backend: one file in WAL mode synced at every commit, a
+//! single-connection writer pool (so transactions never fight over the write lock) and a reader
+//! pool, plus synchronous readers
 //! for the hot point reads (`fast.rs`).
 
 mod fast;
@@ -54,7 +55,11 @@ impl SqliteStore {
             .map_err(|e| StoreError::Other(format!("invalid SQLite URL: {e}")))?
             .create_if_missing(true)
             .journal_mode(SqliteJournalMode::Wal)
-            .synchronous(SqliteSynchronous::Normal)
+            // A committed write survives an operating-system crash or a power loss too: the
+            // WAL is synced at every commit (one fsync, about 0.2 ms on the development VM).
+            // `NORMAL` would only survive a crash of this process, and could undo a revocation
+            // or a password change after a power loss.
+            .synchronous(SqliteSynchronous::Full)
             .foreign_keys(true)
             .busy_timeout(Duration::from_secs(5));
         // Connections are checked when used; a ping on every acquire would double the round
@@ -183,6 +188,25 @@ mod tests {
     #![allow(clippy::unwrap_used, clippy::expect_used)]
     use super::*;
     use concierge_core::{InstanceId, UserId};
+
+    /// Commits are durable beyond a crash of the process: the writer syncs the WAL at every
+    /// commit (`synchronous = FULL`, 2).
+    #[tokio::test]
+    async fn the_writer_syncs_every_commit() {
+        let dir = tempfile::tempdir().unwrap();
+        let url = format!("sqlite://{}/concierge.db", dir.path().display());
+        let store = SqliteStore::open(&url).await.unwrap();
+        let (level,): (i64,) = sqlx::query_as("PRAGMA synchronous")
+            .fetch_one(&store.writer)
+            .await
+            .unwrap();
+        assert_eq!(level, 2);
+        let (mode,): (String,) = sqlx::query_as("PRAGMA journal_mode")
+            .fetch_one(&store.writer)
+            .await
+            .unwrap();
+        assert_eq!(mode, "wal");
+    }
 
     /// With every synchronous reader taken, point reads go through sqlx and answer the same.
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
