@@ -44,10 +44,7 @@ impl Quota {
     /// Whole seconds until a bucket whose time is `tat` admits again (at least 1).
     fn retry_after_secs(self, tat: Millis, now: Millis) -> u64 {
         let wait = tat + self.interval() - self.period_ms - now;
-        u64::try_from(wait.max(1))
-            .unwrap_or(1)
-            .div_ceil(1000)
-            .max(1)
+        u64::try_from(wait.max(1)).unwrap_or(1).div_ceil(1000)
     }
 }
 

@@ -828,14 +828,13 @@ macro_rules! impl_tx {
                     return done;
                 }
                 // Inside a transaction the client is read to be written back: hold its row.
-                let row = if self.in_transaction() && !LOCK_ROW.is_empty() {
-                    sqlx::query(&format!("{}{LOCK_ROW}", $crate::sql::CLIENT_BY_TOKEN_SQL.as_str()))
-                        .bind(instance.as_str()).bind(hash.to_vec()).fetch_optional(self.conn().await?).await
+                let sql: std::borrow::Cow<'_, str> = if self.in_transaction() && !LOCK_ROW.is_empty() {
+                    format!("{}{LOCK_ROW}", $crate::sql::CLIENT_BY_TOKEN_SQL.as_str()).into()
                 } else {
-                    sqlx::query(&$crate::sql::CLIENT_BY_TOKEN_SQL)
-                        .bind(instance.as_str()).bind(hash.to_vec()).fetch_optional(self.conn().await?).await
-                }
-                .map_err(map_err)?;
+                    $crate::sql::CLIENT_BY_TOKEN_SQL.as_str().into()
+                };
+                let row = sqlx::query(&sql)
+                    .bind(instance.as_str()).bind(hash.to_vec()).fetch_optional(self.conn().await?).await.map_err(map_err)?;
                 row.as_ref().map(client_row).transpose()
             }
 

@@ -275,15 +275,18 @@ fn client_ip(request: &Request) -> String {
 /// The counts are shared by every node on the database.
 pub async fn frontend(State(app): State<AppState>, request: Request, next: Next) -> Response {
     let limits = &app.limits;
-    if limits.settings.enabled {
+    let limit = limits
+        .settings
+        .enabled
+        .then(|| FrontendLimit::of(request.method(), request.uri().path()))
+        .flatten();
+    if let Some(limit) = limit {
+        // Only the few limited routes look at the instance; every other request passes as is.
         let instance = request
             .extensions()
             .get::<crate::fapi::transport::FapiInstance>()
             .map(|i| i.0.id.clone());
-        if let (Some(limit), Some(instance)) = (
-            FrontendLimit::of(request.method(), request.uri().path()),
-            instance,
-        ) {
+        if let Some(instance) = instance {
             let bucket = format!("{} {}", limit.name(), client_ip(&request));
             match app
                 .service
