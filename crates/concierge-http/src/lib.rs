@@ -18,14 +18,14 @@ use concierge_service::Service;
 pub struct AppState {
     /// The use cases.
     pub service: Service,
-    /// The rate limits (the Backend API's in this node's memory, the others in the database).
+    /// The rate limits (counted in the database; this node's leases of Backend API admissions).
     pub limits: std::sync::Arc<common::ratelimit::RateLimits>,
 }
 
 impl AppState {
     /// State over `service` with the given rate-limit settings.
     pub fn new(service: Service, limits: common::ratelimit::RateLimitSettings) -> Self {
-        let limiters = common::ratelimit::RateLimits::new(&service, limits);
+        let limiters = common::ratelimit::RateLimits::new(limits);
         Self {
             service,
             limits: std::sync::Arc::new(limiters),

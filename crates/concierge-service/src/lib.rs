@@ -39,7 +39,7 @@ pub use concierge_store::{
 };
 pub use concierge_tokens::cookie_suffix;
 pub use error::ServiceError;
-pub use rate_limits::Quota;
+pub use rate_limits::{retry_after_seconds, Quota};
 pub use users::UserView;
 
 /// The result type of every use case.

@@ -37,15 +37,19 @@ impl Quota {
     }
 
     /// The emission interval: the time one admitted request uses up (at least 1 ms).
-    fn interval(self) -> Millis {
+    pub fn interval(self) -> Millis {
         (self.period_ms / Millis::from(self.limit.max(1))).max(1)
     }
 
-    /// Whole seconds until a bucket whose time is `tat` admits again (at least 1).
-    fn retry_after_secs(self, tat: Millis, now: Millis) -> u64 {
-        let wait = tat + self.interval() - self.period_ms - now;
-        u64::try_from(wait.max(1)).unwrap_or(1).div_ceil(1000)
+    /// Milliseconds from `now` until a bucket whose time is `tat` admits one request again.
+    fn wait_ms(self, tat: Millis, now: Millis) -> Millis {
+        tat + self.interval() - self.period_ms - now
     }
+}
+
+/// A wait in milliseconds as whole seconds for `Retry-After` (at least 1).
+pub fn retry_after_seconds(wait_ms: Millis) -> u64 {
+    u64::try_from(wait_ms.max(1)).unwrap_or(1).div_ceil(1000)
 }
 
 impl Service {
@@ -58,9 +62,27 @@ impl Service {
         bucket: &str,
         quota: Quota,
     ) -> Result<Option<u64>> {
+        Ok(self
+            .take_rate_limited(instance, bucket, quota, 1)
+            .await?
+            .map(retry_after_seconds))
+    }
+
+    /// Takes `cells` admissions of `bucket` at once (at most the quota's limit), as if that
+    /// many requests had arrived now: a node leases them and admits its next requests without
+    /// asking the database. `Ok(None)` when taken; `Ok(Some(ms))` when they do not all fit,
+    /// with the milliseconds until one request would (nothing is taken then).
+    pub async fn take_rate_limited(
+        &self,
+        instance: &InstanceId,
+        bucket: &str,
+        quota: Quota,
+        cells: u32,
+    ) -> Result<Option<Millis>> {
         if quota.limit == 0 {
             return Ok(None);
         }
+        let cells = Millis::from(cells.clamp(1, quota.limit));
         let now = self.now();
         let mut tx = self.inner.store.begin().await?;
         if self
@@ -72,11 +94,18 @@ impl Service {
         {
             tx.purge_rate_limits(instance, now).await?;
         }
+        // Under GCRA, `cells` requests at one moment move the bucket by `cells` intervals.
         let refused = tx
-            .admit_rate_limited(instance, bucket, now, quota.interval(), quota.period_ms)
+            .admit_rate_limited(
+                instance,
+                bucket,
+                now,
+                quota.interval() * cells,
+                quota.period_ms,
+            )
             .await?;
         tx.commit().await?;
-        Ok(refused.map(|tat| quota.retry_after_secs(tat, now)))
+        Ok(refused.map(|tat| quota.wait_ms(tat, now)))
     }
 }
 
@@ -89,13 +118,13 @@ mod tests {
         let five = Quota::per_ten_seconds(5);
         assert_eq!(five.interval(), 2_000);
         // Five admitted at t = 0: the bucket is at 10 s; the next one fits at 2 s.
-        assert_eq!(five.retry_after_secs(10_000, 0), 2);
-        assert_eq!(five.retry_after_secs(10_000, 1_500), 1);
+        assert_eq!(retry_after_seconds(five.wait_ms(10_000, 0)), 2);
+        assert_eq!(retry_after_seconds(five.wait_ms(10_000, 1_500)), 1);
         // Never less than one second, even when the wait is a few milliseconds.
-        assert_eq!(five.retry_after_secs(10_000, 1_999), 1);
+        assert_eq!(retry_after_seconds(five.wait_ms(10_000, 1_999)), 1);
         let hourly = Quota::per_hour(250);
         assert_eq!(hourly.interval(), 14_400);
-        assert_eq!(hourly.retry_after_secs(3_600_000, 0), 15);
+        assert_eq!(retry_after_seconds(hourly.wait_ms(3_600_000, 0)), 15);
         // A limit above the period in ms still moves the bucket.
         assert_eq!(
             Quota {

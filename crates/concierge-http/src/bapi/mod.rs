@@ -21,6 +21,7 @@ use concierge_core::Instance;
 use http::request::Parts;
 
 /// The instance whose secret key authenticated the request.
+#[derive(Clone)]
 pub struct BapiInstance(pub Instance);
 
 impl FromRequestParts<AppState> for BapiInstance {
@@ -30,16 +31,16 @@ impl FromRequestParts<AppState> for BapiInstance {
         parts: &mut Parts,
         state: &AppState,
     ) -> Result<Self, Self::Rejection> {
+        // Resolved already by the rate-limit middleware, when the limit is on.
+        if let Some(resolved) = parts.extensions.remove::<BapiInstance>() {
+            return Ok(resolved);
+        }
         let header = parts
             .headers
             .get(http::header::AUTHORIZATION)
             .and_then(|v| v.to_str().ok())
             .ok_or_else(ApiError::missing_secret_key)?;
-        let key = header
-            .strip_prefix("Bearer ")
-            .or_else(|| header.strip_prefix("bearer "))
-            .unwrap_or(header)
-            .trim();
+        let key = bearer_key(header);
         let instance = state
             .service
             .authenticate_secret_key(key)
@@ -50,6 +51,15 @@ impl FromRequestParts<AppState> for BapiInstance {
             })?;
         Ok(Self(instance))
     }
+}
+
+/// The secret key of an `Authorization` header (`Bearer <key>`, or the bare key).
+pub(crate) fn bearer_key(header: &str) -> &str {
+    header
+        .strip_prefix("Bearer ")
+        .or_else(|| header.strip_prefix("bearer "))
+        .unwrap_or(header)
+        .trim()
 }
 
 /// Parses a path id into its typed form, answering 404 for anything malformed (it cannot exist).

@@ -6,46 +6,28 @@
 //! documented system limits; checked by the handlers, which know the instance). Over the
 //! limit: 429 `too_many_requests` with `Retry-After`.
 //!
-//! The Frontend API and invitation limits are counted in the database (GCRA, one row per
-//! bucket, `Service::admit_rate_limited`), so every node on one database enforces one limit.
-//! The Backend API's per-key limit, on the hot path of every server-side call, is counted in
-//! each node's memory (GCRA from `governor`), so with several nodes it applies per node. All of
-//! them read the service's clock.
+//! Every limit is counted in the database (GCRA, one row per bucket,
+//! `Service::take_rate_limited`), so every node on one database enforces one limit. The
+//! Backend API's per-key limit is on the hot path of every server-side call, so a node takes
+//! its admissions from the database in batches (a lease of up to 50, a twentieth of the limit)
+//! and hands them out from memory; near the limit it takes them one at a time, and a refusal
+//! is remembered until its `Retry-After` has passed. Leased admissions count as used when
+//! they are taken, so the nodes together never admit more than the limit plus what each node
+//! holds at a time (at most one lease: 5% of the default limit). All of them read the service's
+//! clock.
 
 use super::ApiError;
 use crate::AppState;
 use axum::extract::{ConnectInfo, Request, State};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
+use concierge_core::{InstanceId, Millis};
 use concierge_service::Quota as SharedQuota;
-use concierge_service::Service;
-use governor::clock::Clock as GovernorClock;
-use governor::state::keyed::HashMapStateStore;
-use governor::{Quota, RateLimiter};
+use concierge_service::{retry_after_seconds, Service};
 use http::{Method, StatusCode};
+use std::collections::HashMap;
 use std::net::SocketAddr;
-use std::num::NonZeroU32;
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::time::Duration;
-
-/// The service's clock as `governor` reads it (so tests that move the clock move the limits).
-#[derive(Clone)]
-struct ServiceClock(Service);
-
-impl GovernorClock for ServiceClock {
-    type Instant = Duration;
-
-    fn now(&self) -> Duration {
-        Duration::from_millis(u64::try_from(self.0.now()).unwrap_or_default())
-    }
-}
-
-type Keyed = RateLimiter<
-    String,
-    HashMapStateStore<String>,
-    ServiceClock,
-    governor::middleware::NoOpMiddleware<Duration>,
->;
+use std::sync::{Arc, Mutex, PoisonError};
 
 /// Settings of the limits (TOML `[rate_limits]`).
 #[derive(Debug, Clone, Copy)]
@@ -87,12 +69,94 @@ impl Default for RateLimitSettings {
     }
 }
 
-/// The limiters: the Backend API's per-key limiter in this node's memory, and the quotas of
-/// the limits shared through the database.
+/// The limits' quotas, and this node's leases of Backend API admissions.
 pub struct RateLimits {
     settings: RateLimitSettings,
-    backend: Option<Keyed>,
-    checks: AtomicU64,
+    backend: Option<BackendLimiter>,
+}
+
+/// The bucket of the Backend API limit (one per instance, which has one secret key).
+const BACKEND_BUCKET: &str = "backend_api";
+
+/// The Backend API limit of every instance on this node: admissions leased from the database.
+struct BackendLimiter {
+    quota: SharedQuota,
+    /// Admissions taken from the database at once.
+    batch: u32,
+    /// One lease per instance; its lock is held while the lease is refilled, so that the
+    /// node's concurrent requests wait for one refill instead of each taking a batch.
+    leases: Mutex<HashMap<InstanceId, Arc<tokio::sync::Mutex<Lease>>>>,
+}
+
+/// What this node holds of one instance's Backend API limit.
+#[derive(Debug, Default)]
+struct Lease {
+    /// Admissions taken from the database and not yet handed out.
+    remaining: u32,
+    /// Until when requests are refused without asking the database (the last refusal's wait).
+    refused_until: Millis,
+    /// Until when the database is asked for one admission at a time (a batch did not fit).
+    single_until: Millis,
+}
+
+impl BackendLimiter {
+    /// `limit` requests per 10 seconds; `None` (unlimited) for 0.
+    fn new(limit: u32) -> Option<Self> {
+        (limit > 0).then(|| Self {
+            quota: SharedQuota::per_ten_seconds(limit),
+            batch: (limit / 20).clamp(1, 50),
+            leases: Mutex::default(),
+        })
+    }
+
+    fn lease(&self, instance: &InstanceId) -> Arc<tokio::sync::Mutex<Lease>> {
+        let mut leases = self.leases.lock().unwrap_or_else(PoisonError::into_inner);
+        if let Some(lease) = leases.get(instance) {
+            return lease.clone();
+        }
+        leases.entry(instance.clone()).or_default().clone()
+    }
+
+    /// Admits one request of `instance`: from the lease, else from the database. `Ok(None)`
+    /// when admitted, `Ok(Some(ms))` when refused with the wait.
+    async fn admit(
+        &self,
+        service: &Service,
+        instance: &InstanceId,
+    ) -> Result<Option<Millis>, ApiError> {
+        let lease = self.lease(instance);
+        let mut lease = lease.lock().await;
+        if lease.remaining > 0 {
+            lease.remaining -= 1;
+            return Ok(None);
+        }
+        let now = service.now();
+        if now < lease.refused_until {
+            return Ok(Some(lease.refused_until - now));
+        }
+        if now >= lease.single_until && self.batch > 1 {
+            match service
+                .take_rate_limited(instance, BACKEND_BUCKET, self.quota, self.batch)
+                .await?
+            {
+                None => {
+                    lease.remaining = self.batch - 1;
+                    return Ok(None);
+                }
+                // Near the limit: one at a time until a batch would have room again.
+                Some(_) => {
+                    lease.single_until = now + self.quota.interval() * Millis::from(self.batch);
+                }
+            }
+        }
+        let refused = service
+            .take_rate_limited(instance, BACKEND_BUCKET, self.quota, 1)
+            .await?;
+        if let Some(wait) = refused {
+            lease.refused_until = now + wait;
+        }
+        Ok(refused)
+    }
 }
 
 /// Which invitation-creation limit a request falls under.
@@ -163,25 +227,12 @@ impl FrontendLimit {
     }
 }
 
-/// A limiter for `n` per 10 seconds (a burst of `n`, one more every `10 s / n`); `None`
-/// (unlimited) for 0.
-fn limiter(n: u32, clock: &ServiceClock) -> Option<Keyed> {
-    NonZeroU32::new(n).map(|n| {
-        let quota = Quota::with_period(Duration::from_secs(10) / n.get())
-            .unwrap_or_else(|| Quota::per_second(n))
-            .allow_burst(n);
-        RateLimiter::hashmap_with_clock(quota, clock.clone())
-    })
-}
-
 impl RateLimits {
-    /// Limiters reading `service`'s clock.
-    pub fn new(service: &Service, settings: RateLimitSettings) -> Self {
-        let clock = ServiceClock(service.clone());
+    /// The limits of `settings`.
+    pub fn new(settings: RateLimitSettings) -> Self {
         Self {
             settings,
-            backend: limiter(settings.backend_per_10s, &clock),
-            checks: AtomicU64::new(0),
+            backend: BackendLimiter::new(settings.backend_per_10s),
         }
     }
 
@@ -226,17 +277,6 @@ impl RateLimits {
                 Err(too_many_requests(wait))
             }
         }
-    }
-
-    /// This node's Backend API limiter: one request of `key`.
-    fn check(&self, limiter: &Keyed, key: String, now: Duration) -> Result<(), ApiError> {
-        if self.checks.fetch_add(1, Ordering::Relaxed) % 4096 == 4095 {
-            limiter.retain_recent();
-        }
-        limiter.check_key(&key).map_err(|not_until| {
-            let wait = not_until.wait_time_from(now);
-            too_many_requests(wait.as_millis().div_ceil(1000).max(1) as u64)
-        })
     }
 }
 
@@ -305,23 +345,34 @@ pub async fn frontend(State(app): State<AppState>, request: Request, next: Next)
     next.run(request).await
 }
 
-/// Backend API middleware: per secret key, except the JWKS.
-pub async fn backend(State(app): State<AppState>, request: Request, next: Next) -> Response {
+/// Backend API middleware: per instance (its secret key), except the JWKS. The instance it
+/// resolves is handed to the handler's `BapiInstance`; a request whose key resolves to none
+/// goes on to be refused there.
+pub async fn backend(State(app): State<AppState>, mut request: Request, next: Next) -> Response {
     let limits = &app.limits;
     if let (true, Some(limiter)) = (limits.settings.enabled, &limits.backend) {
         if request.uri().path() != "/v1/jwks" {
-            if let Some(key) = request
+            let key = request
                 .headers()
                 .get(http::header::AUTHORIZATION)
                 .and_then(|v| v.to_str().ok())
-            {
-                let key = concierge_service::key_fingerprint(key);
-                let now =
-                    Duration::from_millis(u64::try_from(app.service.now()).unwrap_or_default());
-                if let Err(error) = limits.check(limiter, key, now) {
-                    tracing::warn!("backend rate limit reached");
-                    return error.into_response();
+                .map(crate::bapi::bearer_key);
+            let instance = match key {
+                Some(key) => app.service.authenticate_secret_key(key).await.ok(),
+                None => None,
+            };
+            if let Some(instance) = instance {
+                match limiter.admit(&app.service, &instance.id).await {
+                    Ok(None) => {}
+                    Ok(Some(wait)) => {
+                        tracing::warn!(instance.id = %instance.id, "backend rate limit reached");
+                        return too_many_requests(retry_after_seconds(wait)).into_response();
+                    }
+                    Err(error) => return error.into_response(),
                 }
+                request
+                    .extensions_mut()
+                    .insert(crate::bapi::BapiInstance(instance));
             }
         }
     }

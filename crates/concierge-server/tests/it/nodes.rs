@@ -1,10 +1,13 @@
 //! Several nodes on one PostgreSQL database behave as one server: what one node writes, the
-//! others read at once, including key rotations and session revocations, and the Frontend API's
-//! rate limits count every node's requests.
+//! others read at once, including key rotations and session revocations, and the rate limits
+//! (Frontend API per IP, Backend API per secret key) count every node's requests.
 
 use concierge_testkit::{Db, TestServer};
 
-crate::both_databases!(rate_limits_count_every_node);
+crate::both_databases!(
+    rate_limits_count_every_node,
+    backend_limit_counts_every_node
+);
 use reqwest::{Method, StatusCode};
 use serde_json::{json, Value};
 
@@ -167,4 +170,62 @@ async fn rate_limits_count_every_node(db: Db) {
     browser.switch_to(&node_b.frontend_url);
     let answer = browser.post("/v1/client/sign_ins", &sign_in).await;
     assert_eq!(answer.status, StatusCode::OK, "{}", answer.body);
+}
+
+/// The Backend API's 1000 requests per 10 s per secret key hold for the nodes together: each
+/// node leases admissions in batches of 50 from the database, and near the limit takes them
+/// one at a time, so that none is handed out twice and a node with nothing left refuses.
+async fn backend_limit_counts_every_node(db: Db) {
+    let srv = TestServer::spawn(db).await;
+    let node_b = srv.spawn_second_node().await.backend_url;
+    let node_a = srv.backend_url.clone();
+    let key = srv.default.secret_key.as_str();
+    let srv = &srv;
+    let count = |node: &str| {
+        let node = node.to_owned();
+        async move {
+            srv.bapi_at(&node, key, Method::GET, "/v1/users/count", None)
+                .await
+        }
+    };
+    // 600 requests on one node and 400 on the other, interleaved: all within the limit.
+    for i in 0..1000 {
+        let node = if i % 5 < 3 { &node_a } else { &node_b };
+        let (status, body) = count(node).await;
+        assert_eq!(status, StatusCode::OK, "request {i}: {body}");
+    }
+    for node in [&node_a, &node_b] {
+        let (status, body) = count(node).await;
+        assert_eq!(status, StatusCode::TOO_MANY_REQUESTS, "{node}: {body}");
+        assert_eq!(body["errors"][0]["code"], "too_many_requests");
+    }
+    // Another instance's limit is its own.
+    let (status, _) = srv
+        .bapi_at(
+            &node_b,
+            &srv.other.secret_key,
+            Method::GET,
+            "/v1/users/count",
+            None,
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK);
+
+    // 10 ms later one request fits (no batch does): one node gets it, then both refuse.
+    srv.clock.advance(10);
+    assert_eq!(count(&node_b).await.0, StatusCode::OK);
+    for node in [&node_a, &node_b] {
+        assert_eq!(count(node).await.0, StatusCode::TOO_MANY_REQUESTS);
+    }
+
+    // A second later, 100 more: each node leases a batch of 50, and not one more is admitted.
+    srv.clock.advance(1_000);
+    let mut admitted = 0;
+    for i in 0..150 {
+        let node = if i % 2 == 0 { &node_a } else { &node_b };
+        if count(node).await.0 == StatusCode::OK {
+            admitted += 1;
+        }
+    }
+    assert_eq!(admitted, 100, "the 100 freed, in two batches of 50");
 }
