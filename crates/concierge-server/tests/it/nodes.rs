@@ -6,7 +6,8 @@ use concierge_testkit::{Db, TestServer};
 
 crate::both_databases!(
     rate_limits_count_every_node,
-    backend_limit_counts_every_node
+    backend_limit_counts_every_node,
+    backend_limit_holds_under_concurrency
 );
 use reqwest::{Method, StatusCode};
 use serde_json::{json, Value};
@@ -228,4 +229,46 @@ async fn backend_limit_counts_every_node(db: Db) {
         }
     }
     assert_eq!(admitted, 100, "the 100 freed, in two batches of 50");
+}
+
+/// 1100 concurrent Backend API requests, half on each node: never more than the limit is
+/// admitted (each node refills one lease at a time, and the database hands out every
+/// admission once); at most one node's last batch goes unused when its requests run out.
+async fn backend_limit_holds_under_concurrency(db: Db) {
+    let srv = TestServer::spawn(db).await;
+    let node_b = srv.spawn_second_node().await.backend_url;
+    let http = reqwest::Client::new();
+    let gate = std::sync::Arc::new(tokio::sync::Semaphore::new(32));
+    let mut requests = tokio::task::JoinSet::new();
+    for i in 0..1100 {
+        let url = if i % 2 == 0 {
+            srv.backend_url.clone()
+        } else {
+            node_b.clone()
+        };
+        let (http, gate) = (http.clone(), gate.clone());
+        let key = srv.default.secret_key.clone();
+        requests.spawn(async move {
+            let _turn = gate.acquire_owned().await.unwrap();
+            http.get(format!("{url}/v1/users/count"))
+                .bearer_auth(key)
+                .send()
+                .await
+                .unwrap()
+                .status()
+        });
+    }
+    let (mut admitted, mut refused) = (0, 0);
+    while let Some(status) = requests.join_next().await {
+        match status.unwrap() {
+            StatusCode::OK => admitted += 1,
+            StatusCode::TOO_MANY_REQUESTS => refused += 1,
+            other => panic!("unexpected {other}"),
+        }
+    }
+    assert_eq!(admitted + refused, 1100);
+    assert!(
+        (950..=1000).contains(&admitted),
+        "the limit, less at most one unused batch: {admitted}"
+    );
 }
