@@ -24,6 +24,10 @@ use http::request::Parts;
 #[derive(Clone)]
 pub struct BapiInstance(pub Instance);
 
+/// Left by the rate-limit middleware when the request's secret key belongs to no instance.
+#[derive(Clone, Copy)]
+pub(crate) struct RefusedSecretKey;
+
 impl FromRequestParts<AppState> for BapiInstance {
     type Rejection = ApiError;
 
@@ -34,6 +38,9 @@ impl FromRequestParts<AppState> for BapiInstance {
         // Resolved already by the rate-limit middleware, when the limit is on.
         if let Some(resolved) = parts.extensions.remove::<BapiInstance>() {
             return Ok(resolved);
+        }
+        if parts.extensions.get::<RefusedSecretKey>().is_some() {
+            return Err(ApiError::invalid_secret_key());
         }
         let header = parts
             .headers

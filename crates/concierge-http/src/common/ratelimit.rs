@@ -358,7 +358,17 @@ pub async fn backend(State(app): State<AppState>, mut request: Request, next: Ne
                 .and_then(|v| v.to_str().ok())
                 .map(crate::bapi::bearer_key);
             let instance = match key {
-                Some(key) => app.service.authenticate_secret_key(key).await.ok(),
+                Some(key) => match app.service.authenticate_secret_key(key).await {
+                    Ok(instance) => Some(instance),
+                    // The handler answers 401 without looking the key up a second time.
+                    Err(concierge_service::ServiceError::Unauthenticated) => {
+                        request
+                            .extensions_mut()
+                            .insert(crate::bapi::RefusedSecretKey);
+                        None
+                    }
+                    Err(_) => None,
+                },
                 None => None,
             };
             if let Some(instance) = instance {

@@ -26,6 +26,12 @@ async fn authentication_errors(db: Db) {
         .await;
     assert_eq!(status, StatusCode::UNAUTHORIZED);
     insta::assert_json_snapshot!("error_invalid_secret_key", body, {".clerk_trace_id" => "[trace_id]"});
+    // The same answer where the rate limit looked the key up first.
+    let (status, limited) = srv
+        .bapi_with_key("sk_live_wrong", Method::GET, "/v1/users", None)
+        .await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+    assert_eq!(limited["errors"], body["errors"]);
 }
 
 async fn routing_and_body_errors(db: Db) {
