@@ -113,15 +113,6 @@ impl Service {
     }
 }
 
-/// A stable, non-reversible name for a secret (for in-memory keys such as rate-limit buckets).
-pub fn key_fingerprint(secret: &str) -> String {
-    concierge_tokens::sha256(secret.as_bytes())
-        .iter()
-        .take(16)
-        .map(|b| format!("{b:02x}"))
-        .collect()
-}
-
 /// Runs CPU-heavy work (argon2id, RSA) off the async runtime (STYLE §2.15).
 /// Runs argon2id work (about 19 MiB and tens of milliseconds per hash) with at most one hash
 /// per core at a time. More in parallel would only fight over memory bandwidth and caches, and

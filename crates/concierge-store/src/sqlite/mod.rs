@@ -1,7 +1,6 @@
 //! The embedded SQLite backend: one file in WAL mode synced at every commit, a
 //! single-connection writer pool (so transactions never fight over the write lock) and a reader
-//! pool, plus synchronous readers
-//! for the hot point reads (`fast.rs`).
+//! pool, plus synchronous readers for the hot point reads (`fast.rs`).
 
 mod fast;
 
