@@ -162,6 +162,68 @@ fn not_found_as<T>(result: std::result::Result<T, StoreError>, err: CoreError) -
     }
 }
 
+/// A new sign-in on `client` for the user an identifier named (email addresses lower-cased).
+fn new_sign_in(
+    client: &Client,
+    identifier: Option<String>,
+    user_id: Option<UserId>,
+    now: Millis,
+) -> SignIn {
+    SignIn {
+        id: SignInId::generate(&mut Service::rng()),
+        instance_id: client.instance_id.clone(),
+        client_id: client.id.clone(),
+        status: if user_id.is_some() {
+            SignInStatus::NeedsFirstFactor
+        } else {
+            SignInStatus::NeedsIdentifier
+        },
+        identifier: identifier.map(|i| if i.contains('@') { i.to_lowercase() } else { i }),
+        user_id,
+        first_factor_verification: None,
+        created_session_id: None,
+        abandon_at: now + ATTEMPT_LIFETIME_MS,
+        created_at: now,
+        updated_at: now,
+    }
+}
+
+/// Why `user` may not attempt a first factor now: banned, or locked out.
+fn sign_in_refusal(user: &User, now: Millis) -> Option<ServiceError> {
+    if user.banned {
+        return Some(CoreError::UserBanned.into());
+    }
+    if user.locked && user.locked_until.is_none_or(|until| until > now) {
+        return Some(CoreError::UserLocked.into());
+    }
+    None
+}
+
+/// Checks a sign-in password against the user's hash (off the runtime, one hash per core).
+async fn check_password(user: &User, password: Option<String>) -> Result<tokens::PasswordCheck> {
+    let hash = user
+        .password_hash
+        .clone()
+        .ok_or(CoreError::StrategyNotAllowed)?;
+    let password = password
+        .filter(|p| !p.is_empty())
+        .ok_or(CoreError::ParamMissing { param: "password" })?;
+    password_work(move || Ok(tokens::verify_password(&hash, &password)?)).await
+}
+
+/// Counts a wrong password; the instance's limit locks the account for its lockout period.
+fn count_wrong_password(user: &mut User, instance: &Instance, now: Millis) {
+    user.failed_password_attempts += 1;
+    let settings = &instance.settings;
+    if user.failed_password_attempts >= settings.max_password_attempts {
+        user.locked = true;
+        user.locked_until = Some(now + settings.lockout_secs * 1000);
+        user.failed_password_attempts = 0;
+        tracing::warn!(user.id = %user.id, "account locked after repeated wrong passwords");
+    }
+    user.updated_at = now;
+}
+
 impl Service {
     // ---- the client ------------------------------------------------------------------------
 
@@ -387,6 +449,23 @@ impl Service {
         }
         self.check_single_session(tx, &browser.instance, client, now)
             .await?;
+        self.open_browser_session(tx, browser, client, user, now)
+            .await
+    }
+
+    /// [`Self::start_browser_session`] once the single-session rule has been checked in this
+    /// transaction.
+    async fn open_browser_session(
+        &self,
+        tx: &mut dyn Tx,
+        browser: &Browser,
+        client: &mut Client,
+        user: &mut User,
+        now: Millis,
+    ) -> Result<Session> {
+        if user.banned {
+            return Err(CoreError::UserBanned.into());
+        }
         let settings = &browser.instance.settings;
         let expire_at = now + settings.session_max_lifetime_secs * 1000;
         let session = Session {
@@ -858,6 +937,12 @@ impl Service {
             .identifier
             .map(|i| i.trim().to_owned())
             .filter(|i| !i.is_empty());
+        if params.strategy.as_deref() == Some("password") {
+            let password = params.password.clone().filter(|p| !p.is_empty());
+            if let (Some(identifier), Some(password)) = (&identifier, password) {
+                return self.password_sign_in(browser, identifier, password).await;
+            }
+        }
         let mut new_token = None;
         let mut tx = self.inner.store.begin().await?;
         let mut client = self
@@ -873,23 +958,7 @@ impl Service {
             ),
             None => None,
         };
-        let sign_in = SignIn {
-            id: SignInId::generate(&mut Self::rng()),
-            instance_id: instance.id.clone(),
-            client_id: client.id.clone(),
-            status: if user.is_some() {
-                SignInStatus::NeedsFirstFactor
-            } else {
-                SignInStatus::NeedsIdentifier
-            },
-            identifier: identifier.map(|i| if i.contains('@') { i.to_lowercase() } else { i }),
-            user_id: user.as_ref().map(|u| u.id.clone()),
-            first_factor_verification: None,
-            created_session_id: None,
-            abandon_at: now + ATTEMPT_LIFETIME_MS,
-            created_at: now,
-            updated_at: now,
-        };
+        let sign_in = new_sign_in(&client, identifier, user.map(|u| u.id), now);
         tx.insert_sign_in(&sign_in).await?;
         client.sign_in_id = Some(sign_in.id.to_string());
         client.updated_at = now;
@@ -914,6 +983,78 @@ impl Service {
                 outcome.new_client_token = new_token;
                 return Ok(outcome);
             }
+        }
+        let view = self.sign_in_view(instance, sign_in).await?;
+        self.outcome(instance, Some(&client.id), new_token, view)
+            .await
+    }
+
+    /// `POST /v1/client/sign_ins` with an identifier and `strategy=password`: the sign-in is
+    /// created and attempted in one write transaction, after the password has been checked on
+    /// a plain read (the slow hash never holds the writer). It leaves what a create followed by
+    /// an attempt would: on success a complete sign-in and a new session, otherwise the sign-in
+    /// waiting for its first factor (and a wrong password counted) before the error.
+    async fn password_sign_in(
+        &self,
+        browser: &Browser,
+        identifier: &str,
+        password: String,
+    ) -> Result<Outcome<SignInView>> {
+        let instance = &browser.instance;
+        let now = self.now();
+        let (user_id, check) = {
+            let mut conn = self.inner.store.read().await?;
+            if let Some(client) = self.find_browser_client(conn.as_mut(), browser).await? {
+                self.check_single_session(conn.as_mut(), instance, &client, now)
+                    .await?;
+            }
+            let user = self
+                .user_by_identifier(conn.as_mut(), &instance.id, identifier)
+                .await?
+                .ok_or(CoreError::IdentifierNotFound)?;
+            // A refusal (banned, locked, no password) is answered after the sign-in is kept.
+            let check = match sign_in_refusal(&user, now) {
+                Some(refusal) => Err(refusal),
+                None => check_password(&user, Some(password.clone())).await,
+            };
+            (user.id, check)
+        };
+        let mut new_token = None;
+        let mut tx = self.inner.store.begin().await?;
+        let mut client = self
+            .browser_client_or_create(tx.as_mut(), browser, now, &mut new_token)
+            .await?;
+        self.check_single_session(tx.as_mut(), instance, &client, now)
+            .await?;
+        let mut user = tx.lock_user(&instance.id, &user_id).await?;
+        let mut sign_in = new_sign_in(&client, Some(identifier.to_owned()), Some(user_id), now);
+        let verdict = match check {
+            Ok(check) if check.matches => {
+                sign_in.first_factor_verification = Some(Verification::verified("password"));
+                let session = self
+                    .open_browser_session(tx.as_mut(), browser, &mut client, &mut user, now)
+                    .await?;
+                sign_in.status = SignInStatus::Complete;
+                sign_in.created_session_id = Some(session.id);
+                Ok(check)
+            }
+            Ok(_) => {
+                count_wrong_password(&mut user, instance, now);
+                tx.update_user(&user).await?;
+                Err(CoreError::PasswordIncorrect.into())
+            }
+            Err(refusal) => Err(refusal),
+        };
+        tx.insert_sign_in(&sign_in).await?;
+        client.sign_in_id =
+            (sign_in.status != SignInStatus::Complete).then(|| sign_in.id.to_string());
+        client.updated_at = now;
+        tx.update_client(&client).await?;
+        tx.commit().await?;
+        tracing::info!(sign_in.id = %sign_in.id, "sign-in started");
+        if verdict?.needs_rehash {
+            self.upgrade_password_hash(&instance.id, &user.id, &user, password)
+                .await?;
         }
         let view = self.sign_in_view(instance, sign_in).await?;
         self.outcome(instance, Some(&client.id), new_token, view)
@@ -1063,25 +1204,11 @@ impl Service {
                 param: "identifier",
             })?;
             let user = conn.get_user(&instance.id, &user_id).await?;
-            if user.banned {
-                return Err(CoreError::UserBanned.into());
-            }
-            if user.locked && user.locked_until.is_none_or(|until| until > now) {
-                return Err(CoreError::UserLocked.into());
+            if let Some(refusal) = sign_in_refusal(&user, now) {
+                return Err(refusal);
             }
             let password_ok = if params.strategy == "password" {
-                let hash = user
-                    .password_hash
-                    .clone()
-                    .ok_or(CoreError::StrategyNotAllowed)?;
-                let password = params
-                    .password
-                    .clone()
-                    .filter(|p| !p.is_empty())
-                    .ok_or(CoreError::ParamMissing { param: "password" })?;
-                let check =
-                    password_work(move || Ok(tokens::verify_password(&hash, &password)?)).await?;
-                Some(check)
+                Some(check_password(&user, params.password.clone()).await?)
             } else {
                 None
             };
@@ -1094,15 +1221,7 @@ impl Service {
             "password" => {
                 let check = password_ok.ok_or(CoreError::StrategyNotAllowed)?;
                 if !check.matches {
-                    user.failed_password_attempts += 1;
-                    let settings = &instance.settings;
-                    if user.failed_password_attempts >= settings.max_password_attempts {
-                        user.locked = true;
-                        user.locked_until = Some(now + settings.lockout_secs * 1000);
-                        user.failed_password_attempts = 0;
-                        tracing::warn!(user.id = %user.id, "account locked after repeated wrong passwords");
-                    }
-                    user.updated_at = now;
+                    count_wrong_password(&mut user, instance, now);
                     tx.update_user(&user).await?;
                     tx.commit().await?;
                     return Err(CoreError::PasswordIncorrect.into());

@@ -20,6 +20,7 @@ crate::both_databases!(
     rate_limits_as_clerk_documents,
     profile_image_upload_and_delete,
     lockout_after_wrong_passwords,
+    password_sign_in_in_one_request,
 );
 
 const PASSWORD: &str = "correct-horse-battery";
@@ -1159,4 +1160,155 @@ async fn lockout_after_wrong_passwords(db: Db) {
         answer.body
     );
     assert_eq!(answer.body["response"]["status"], "complete");
+}
+
+/// `signIn.create({identifier, password})`: one request creates and attempts the sign-in. A
+/// wrong password leaves the sign-in waiting on the client and counts toward the lockout; the
+/// right one completes it with a session and the client's cookie.
+async fn password_sign_in_in_one_request(db: Db) {
+    use concierge_service::instances::SettingsUpdate;
+    let srv = TestServer::spawn(db).await;
+    srv.service
+        .update_instance_settings(
+            &srv.default,
+            SettingsUpdate {
+                max_password_attempts: Some(2),
+                lockout_secs: Some(60),
+                ..SettingsUpdate::default()
+            },
+        )
+        .await
+        .unwrap();
+    let user = srv.create_user(&srv.default, "olga@example.com").await;
+    let user_id = user["id"].as_str().unwrap();
+    let sign_in = |password: &'static str| {
+        [
+            ("identifier", "Olga@Example.com"),
+            ("strategy", "password"),
+            ("password", password),
+        ]
+    };
+    let mut browser = srv.browser();
+    // The browser has a client already (an identifier-only sign-in started it).
+    let first = browser
+        .post("/v1/client/sign_ins", &[("identifier", "olga@example.com")])
+        .await;
+    let first_id = first.body["response"]["id"].as_str().unwrap().to_owned();
+
+    let wrong = browser
+        .post("/v1/client/sign_ins", &sign_in("wrong-password-1"))
+        .await;
+    assert_eq!(
+        wrong.status,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "{}",
+        wrong.body
+    );
+    assert_eq!(error_code(&wrong.body), "form_password_incorrect");
+    let (_, client) = json_of(browser.get("/v1/client").await);
+    let waiting = &client["response"]["sign_in"];
+    assert_eq!(waiting["status"], "needs_first_factor");
+    assert_eq!(waiting["identifier"], "olga@example.com");
+    assert_ne!(
+        waiting["id"],
+        first_id.as_str(),
+        "the new sign-in replaced the first"
+    );
+    assert_eq!(client["response"]["sessions"], json!([]));
+
+    // The second wrong password locks the account (limit 2); the right one is then refused.
+    let wrong = browser
+        .post("/v1/client/sign_ins", &sign_in("wrong-password-2"))
+        .await;
+    assert_eq!(error_code(&wrong.body), "form_password_incorrect");
+    let (_, locked) = srv
+        .bapi(
+            &srv.default,
+            Method::GET,
+            &format!("/v1/users/{user_id}"),
+            None,
+        )
+        .await;
+    assert_eq!(locked["locked"], true);
+    let refused = browser
+        .post("/v1/client/sign_ins", &sign_in(PASSWORD))
+        .await;
+    assert_eq!(refused.status, StatusCode::FORBIDDEN, "{}", refused.body);
+    assert_eq!(error_code(&refused.body), "user_locked");
+    srv.clock.advance(61_000);
+
+    // A new browser signs in in one request: the sign-in is complete, the client has the
+    // session, and the response sets the new client's cookie.
+    let mut fresh = srv.browser();
+    let done = fresh.post("/v1/client/sign_ins", &sign_in(PASSWORD)).await;
+    assert_eq!(done.status, StatusCode::OK, "{}", done.body);
+    let response = &done.body["response"];
+    assert_eq!(response["status"], "complete");
+    assert_eq!(response["first_factor_verification"]["status"], "verified");
+    assert_eq!(
+        response["first_factor_verification"]["strategy"],
+        "password"
+    );
+    let session_id = response["created_session_id"].as_str().unwrap();
+    let client = &done.body["client"];
+    assert_eq!(client["sign_in"], Value::Null);
+    assert_eq!(client["last_active_session_id"], session_id);
+    assert_eq!(client["sessions"][0]["user"]["id"], user_id);
+    assert!(fresh
+        .last_set_cookies
+        .iter()
+        .any(|c| c.starts_with("__client=")));
+    assert_ne!(fresh.cookies["__client_uat"], "0");
+    let (_, session) = srv
+        .bapi(
+            &srv.default,
+            Method::GET,
+            &format!("/v1/sessions/{session_id}"),
+            None,
+        )
+        .await;
+    assert_eq!(session["status"], "active");
+    assert_eq!(session["user_id"], user_id);
+    let (_, signed_in) = srv
+        .bapi(
+            &srv.default,
+            Method::GET,
+            &format!("/v1/users/{user_id}"),
+            None,
+        )
+        .await;
+    assert_eq!(signed_in["locked"], false);
+    assert!(signed_in["last_sign_in_at"].as_i64().is_some());
+
+    // Single-session mode: the signed-in browser cannot start another; nothing changes.
+    let again = fresh.post("/v1/client/sign_ins", &sign_in(PASSWORD)).await;
+    assert_eq!(again.status, StatusCode::BAD_REQUEST);
+    assert_eq!(error_code(&again.body), "session_exists");
+    let (_, sessions) = srv
+        .bapi(
+            &srv.default,
+            Method::GET,
+            &format!("/v1/sessions?user_id={user_id}"),
+            None,
+        )
+        .await;
+    assert_eq!(sessions.as_array().unwrap().len(), 1);
+
+    // An unknown identifier creates nothing, not even a client.
+    let mut stranger = srv.browser();
+    let unknown = stranger
+        .post(
+            "/v1/client/sign_ins",
+            &[
+                ("identifier", "nobody@example.com"),
+                ("strategy", "password"),
+                ("password", PASSWORD),
+            ],
+        )
+        .await;
+    assert_eq!(error_code(&unknown.body), "form_identifier_not_found");
+    assert!(!stranger
+        .last_set_cookies
+        .iter()
+        .any(|c| c.starts_with("__client=")));
 }
