@@ -21,10 +21,12 @@ echo "## Rust SDK request path (one core)"
 cargo bench -q -p concierge-sdk --bench layer 2>/dev/null
 # The raw rates the HTTP rows are compared with, per core.
 # The server keeps every core busy, so it is compared with the raw rates per core measured with
-# every core busy too (on SMT machines two busy siblings each run slower than one alone), and,
-# because this VM's speed drifts by tens of percent over minutes, measured right before and
-# right after each compared row: the row is compared with the mean of the two.
-raw_now() { cargo bench -q -p concierge-tokens --bench tokens -- --raw "$1" 2>/dev/null; }
+# every core busy too (on SMT machines two busy siblings each run slower than one alone). This
+# VM's speed drifts by tens of percent within minutes, even within seconds, so a compared row is
+# measured in SLICES slices, with the raw rate measured for a second before the first slice,
+# between slices and after the last: drift then slows the row and its raw rate alike.
+raw_now() { cargo bench -q -p concierge-tokens --bench tokens -- --raw "$1" --ms 1000 2>/dev/null; }
+SLICES=4
 
 WORK=$(mktemp -d)
 PIDS=()
@@ -38,27 +40,47 @@ wait_ready() { for _ in $(seq 1 200); do curl -sf "http://$1${2:-/healthz}" >/de
 # CPU seconds (user + system) a process has used so far.
 cpu_seconds() { awk -v hz="$(getconf CLK_TCK)" '{print ($14 + $15) / hz}' "/proc/$1/stat"; }
 
-# wrk summary -> "req/s | p50 | p99 | server cores used | req per server core-second | vs raw"
+# wrk output -> "requests seconds p50 p99" (latencies in ms)
+wrk_numbers() {
+  awk 'function ms(v) { if (v ~ /us$/) return v / 1000; if (v ~ /ms$/) return v + 0; if (v ~ /s$/) return v * 1000; return v }
+       /requests in/ {n = $1; t = $4; sub(/s,$/, "", t)}
+       $1 == "50%" {p50 = ms($2)} $1 == "99%" {p99 = ms($2)}
+       END {print n, t, p50, p99}'
+}
+
+# One row: "req/s | p50 | p99 | server cores used | req per server core-second | vs raw".
+# Compared rows (a raw kind given) run in $SLICES slices with the raw rate measured around each;
+# their p50 is the median slice's and their p99 the worst slice's.
 run_wrk() { # url script server-pid [raw kind to compare with: sign | argon2]
-  local before after out rps p50 p99 raw="" raw_before raw_after
-  [ -n "${4:-}" ] && raw_before=$(raw_now "$4")
-  before=$(cpu_seconds "$3")
-  out=$(wrk -t1 -c"${WRK_CONNS:-$CONNS}" -d"${DURATION}s" --timeout 10s --latency ${2:+-s "$2"} "$1")
-  after=$(cpu_seconds "$3")
-  [ -n "${4:-}" ] && raw_after=$(raw_now "$4") && raw=$(awk -v a="$raw_before" -v b="$raw_after" 'BEGIN {print (a + b) / 2}')
-  rps=$(awk '/Requests\/sec/ {print $2}' <<<"$out")
-  p50=$(awk '$1=="50%" {print $2}' <<<"$out")
-  p99=$(awk '$1=="99%" {print $2}' <<<"$out")
-  awk -v r="$rps" -v p50="$p50" -v p99="$p99" -v b="$before" -v a="$after" -v d="$DURATION" -v raw="$raw" \
-    'BEGIN { cores = (a - b) / d; per = r / cores
+  local slices=1 raws=() requests=0 seconds=0 cpu=0 p50s=() p99=0
+  [ -n "${4:-}" ] && slices=$SLICES
+  local slice_secs; slice_secs=$(awk -v d="$DURATION" -v s="$slices" 'BEGIN {v = int(d / s); print (v < 1 ? 1 : v)}')
+  for _ in $(seq 1 "$slices"); do
+    [ -n "${4:-}" ] && raws+=("$(raw_now "$4")")
+    local before after nums n t p50 p99_slice
+    before=$(cpu_seconds "$3")
+    nums=$(wrk -t1 -c"${WRK_CONNS:-$CONNS}" -d"${slice_secs}s" --timeout 10s --latency ${2:+-s "$2"} "$1" | wrk_numbers)
+    after=$(cpu_seconds "$3")
+    read -r n t p50 p99_slice <<<"$nums"
+    requests=$((requests + n))
+    seconds=$(awk -v a="$seconds" -v b="$t" 'BEGIN {print a + b}')
+    cpu=$(awk -v a="$cpu" -v b="$before" -v c="$after" 'BEGIN {print a + c - b}')
+    p50s+=("$p50")
+    p99=$(awk -v a="$p99" -v b="$p99_slice" 'BEGIN {print (b > a ? b : a)}')
+  done
+  [ -n "${4:-}" ] && raws+=("$(raw_now "$4")")
+  local p50; p50=$(printf '%s\n' "${p50s[@]}" | sort -g | awk '{v[NR] = $1} END {print v[int((NR + 1) / 2)]}')
+  local raw=""; [ -n "${4:-}" ] && raw=$(printf '%s\n' "${raws[@]}" | awk '{s += $1} END {print s / NR}')
+  awk -v n="$requests" -v t="$seconds" -v cpu="$cpu" -v raw="$raw" -v p50="$p50" -v p99="$p99" \
+    'BEGIN { r = n / t; cores = cpu / t; per = n / cpu
              vs = raw == "" ? "" : sprintf("%.0f%% of %.0f", per / raw * 100, raw)
-             printf "%.0f | %s | %s | %.2f | %.0f | %s", r, p50, p99, cores, per, vs }'
+             printf "%.0f | %.2fms | %.2fms | %.2f | %.0f | %s", r, p50, p99, cores, per, vs }'
 }
 
 echo
 echo "## HTTP ($CONNS connections, 8 for sign-ins, ${DURATION}s each, wrk with 1 thread on the same 2-core machine)"
 echo
-echo "| what | req/s | p50 | p99 | server cores used | req/s per server core | vs raw per core, all cores busy (mean of before and after the row) |"
+echo "| what | req/s | p50 | p99 | server cores used | req/s per server core | vs raw per core, all cores busy (mean of the rates measured around the row's slices) |"
 echo "|---|---|---|---|---|---|---|"
 
 ./target/release/examples/baseline 127.0.0.1:4099 & BASE=$!; PIDS+=($BASE)

@@ -242,8 +242,9 @@ impl Service {
             .await?)
     }
 
-    /// The browser's client, created (with a new cookie token) when it has none.
-    pub(crate) async fn browser_client_or_create(
+    /// The browser's client for a new sign-up or sign-in: created (with a new cookie token) when
+    /// it has none; `session_exists` when it is signed in and the instance is single-session.
+    pub(crate) async fn client_for_attempt(
         &self,
         tx: &mut dyn Tx,
         browser: &Browser,
@@ -251,6 +252,8 @@ impl Service {
         new_token: &mut Option<String>,
     ) -> Result<Client> {
         if let Some(client) = self.find_browser_client(tx, browser).await? {
+            self.check_single_session(tx, &browser.instance, &client, now)
+                .await?;
             return Ok(client);
         }
         let mut rng = Self::rng();
@@ -596,9 +599,7 @@ impl Service {
         let mut new_token = None;
         let mut tx = self.inner.store.begin().await?;
         let mut client = self
-            .browser_client_or_create(tx.as_mut(), browser, now, &mut new_token)
-            .await?;
-        self.check_single_session(tx.as_mut(), instance, &client, now)
+            .client_for_attempt(tx.as_mut(), browser, now, &mut new_token)
             .await?;
         let mut sign_up = SignUp {
             id: SignUpId::generate(&mut Self::rng()),
@@ -946,9 +947,7 @@ impl Service {
         let mut new_token = None;
         let mut tx = self.inner.store.begin().await?;
         let mut client = self
-            .browser_client_or_create(tx.as_mut(), browser, now, &mut new_token)
-            .await?;
-        self.check_single_session(tx.as_mut(), instance, &client, now)
+            .client_for_attempt(tx.as_mut(), browser, now, &mut new_token)
             .await?;
         let user = match &identifier {
             Some(identifier) => Some(
@@ -1022,9 +1021,7 @@ impl Service {
         let mut new_token = None;
         let mut tx = self.inner.store.begin().await?;
         let mut client = self
-            .browser_client_or_create(tx.as_mut(), browser, now, &mut new_token)
-            .await?;
-        self.check_single_session(tx.as_mut(), instance, &client, now)
+            .client_for_attempt(tx.as_mut(), browser, now, &mut new_token)
             .await?;
         let mut user = tx.lock_user(&instance.id, &user_id).await?;
         let mut sign_in = new_sign_in(&client, Some(identifier.to_owned()), Some(user_id), now);

@@ -113,7 +113,6 @@ impl Service {
     }
 }
 
-/// Runs CPU-heavy work (argon2id, RSA) off the async runtime (STYLE §2.15).
 /// Runs argon2id work (about 19 MiB and tens of milliseconds per hash) with at most one hash
 /// per core at a time. More in parallel would only fight over memory bandwidth and caches, and
 /// a burst of sign-ins could otherwise fill the blocking pool with hundreds of hashes.
@@ -133,6 +132,8 @@ where
     blocking(work).await
 }
 
+/// Runs CPU-heavy work (argon2id, an RSA signature that is not on a hot path) off the async
+/// runtime (STYLE §2.15).
 pub(crate) async fn blocking<T, F>(work: F) -> Result<T>
 where
     F: FnOnce() -> Result<T> + Send + 'static,

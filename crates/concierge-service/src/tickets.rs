@@ -434,9 +434,7 @@ impl Service {
         let mut new_token = None;
         let mut tx = self.inner.store.begin().await?;
         let mut client = self
-            .browser_client_or_create(tx.as_mut(), browser, now, &mut new_token)
-            .await?;
-        self.check_single_session(tx.as_mut(), instance, &client, now)
+            .client_for_attempt(tx.as_mut(), browser, now, &mut new_token)
             .await?;
         let invitation = self
             .read_ticket(tx.as_mut(), instance, ticket, now, false)

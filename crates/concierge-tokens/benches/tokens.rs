@@ -2,9 +2,10 @@
 //! parsed once, `Signer::sign_jwt` for session-token-shaped claims (and its ratio to raw),
 //! RS256 verifications, and argon2id hashes with the production parameters.
 //!
-//! With `--raw sign` or `--raw argon2` it prints only that raw rate per core with every core
-//! busy, as one number: `scripts/bench.sh` measures it right before and right after each HTTP
-//! row it compares with it, so the ratio is taken within one stretch of the machine's time.
+//! With `--raw sign` or `--raw argon2` (and optionally `--ms N`, the time to measure for) it
+//! prints only that raw rate per core with every core busy, as one number: `scripts/bench.sh`
+//! measures it between the slices of each HTTP row it compares with it, so the ratio is taken
+//! within one stretch of the machine's time.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use aws_lc_rs::rand::SystemRandom;
@@ -75,6 +76,13 @@ fn main() {
         .position(|a| a == "--raw")
         .and_then(|i| args.get(i + 1))
     {
+        // `--ms N`: measure for N milliseconds instead of two seconds.
+        let budget = args
+            .iter()
+            .position(|a| a == "--ms")
+            .and_then(|i| args.get(i + 1))
+            .and_then(|ms| ms.parse().ok())
+            .map_or(budget, Duration::from_millis);
         let rate = match which.as_str() {
             "sign" => raw_sign_per_core(budget, cores, &signing_pair().1),
             "argon2" => argon2_per_core(budget, cores),
