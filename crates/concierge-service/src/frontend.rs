@@ -1003,6 +1003,8 @@ impl Service {
         let now = self.now();
         let (user_id, check) = {
             let mut conn = self.inner.store.read().await?;
+            // Refused before the slow hash, in the order a create would refuse; the
+            // transaction below checks again (`client_for_attempt`), authoritatively.
             if let Some(client) = self.find_browser_client(conn.as_mut(), browser).await? {
                 self.check_single_session(conn.as_mut(), instance, &client, now)
                     .await?;

@@ -1105,20 +1105,26 @@ async fn profile_image_upload_and_delete(db: Db) {
         .starts_with("data:image/svg+xml"));
 }
 
-async fn lockout_after_wrong_passwords(db: Db) {
+/// A server whose instance locks an account for 60 s after `attempts` wrong passwords.
+async fn server_locking_after(db: Db, attempts: i64) -> TestServer {
     use concierge_service::instances::SettingsUpdate;
     let srv = TestServer::spawn(db).await;
     srv.service
         .update_instance_settings(
             &srv.default,
             SettingsUpdate {
-                max_password_attempts: Some(3),
+                max_password_attempts: Some(attempts),
                 lockout_secs: Some(60),
                 ..SettingsUpdate::default()
             },
         )
         .await
         .unwrap();
+    srv
+}
+
+async fn lockout_after_wrong_passwords(db: Db) {
+    let srv = server_locking_after(db, 3).await;
     srv.create_user(&srv.default, "max@example.com").await;
     let mut browser = srv.browser();
     let started = browser
@@ -1166,19 +1172,7 @@ async fn lockout_after_wrong_passwords(db: Db) {
 /// wrong password leaves the sign-in waiting on the client and counts toward the lockout; the
 /// right one completes it with a session and the client's cookie.
 async fn password_sign_in_in_one_request(db: Db) {
-    use concierge_service::instances::SettingsUpdate;
-    let srv = TestServer::spawn(db).await;
-    srv.service
-        .update_instance_settings(
-            &srv.default,
-            SettingsUpdate {
-                max_password_attempts: Some(2),
-                lockout_secs: Some(60),
-                ..SettingsUpdate::default()
-            },
-        )
-        .await
-        .unwrap();
+    let srv = server_locking_after(db, 2).await;
     let user = srv.create_user(&srv.default, "olga@example.com").await;
     let user_id = user["id"].as_str().unwrap();
     let sign_in = |password: &'static str| {
