@@ -1422,20 +1422,47 @@ impl Service {
         template: Option<&str>,
         organization: Option<Option<String>>,
     ) -> Result<String> {
-        // The 50-second refresh: the client and everything the token needs on one connection,
-        // two queries (three with an active organization), unless the organization changes.
+        // The 50-second refresh: everything the token needs and the token hash of the session's
+        // client in one statement (two with an active organization), unless the organization
+        // changes. The client is read by its cookie token only when they differ, to tell a
+        // signed-out browser from another client's session.
         let mut conn = self.inner.store.read().await?;
-        let client = self.require_browser_client(conn.as_mut(), browser).await?;
-        let session_id = SessionId::parse(id).map_err(|_| ServiceError::NotFound)?;
-        let context = not_found_as(
-            conn.get_session_token_context(&browser.instance.id, &session_id)
-                .await,
-            CoreError::NotSignedIn,
-        )?;
+        let hash = browser
+            .client_token
+            .as_deref()
+            .filter(|t| !t.is_empty())
+            .map(|token| tokens::sha256(token.as_bytes()))
+            .ok_or(CoreError::NotSignedIn)?;
+        let found = match SessionId::parse(id) {
+            Ok(session_id) => conn
+                .get_browser_token_context(&browser.instance.id, &session_id)
+                .await
+                .map(|found| (session_id, found)),
+            Err(_) => Err(concierge_store::StoreError::NotFound),
+        };
+        let ours = |found: &concierge_store::BrowserTokenContext| {
+            found
+                .client_token_hash
+                .as_deref()
+                .is_some_and(|stored| tokens::constant_time_eq(stored, &hash))
+        };
+        let (session_id, found) = match found {
+            Ok((session_id, found)) if ours(&found) => (session_id, found),
+            // As reading the client first would answer: signed out without a client, else not
+            // found for a malformed id and signed out for an unknown session.
+            other => {
+                self.require_browser_client(conn.as_mut(), browser).await?;
+                return Err(match other {
+                    Err(concierge_store::StoreError::NotFound) if SessionId::parse(id).is_ok() => {
+                        CoreError::NotSignedIn.into()
+                    }
+                    Err(concierge_store::StoreError::NotFound) | Ok(_) => ServiceError::NotFound,
+                    Err(error) => error.into(),
+                });
+            }
+        };
+        let context = (found.session, found.user_banned, found.current_kid);
         let session = &context.0;
-        if session.client_id != client.id {
-            return Err(ServiceError::NotFound);
-        }
         // Only a change is written (wire §6.5: absent keeps, empty is the personal workspace).
         let switch = organization
             .map(|wanted| wanted.filter(|s| !s.is_empty()))

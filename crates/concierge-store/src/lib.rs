@@ -37,6 +37,20 @@ pub enum Backend {
     Postgres,
 }
 
+/// What the browser's 50-second token refresh needs, read in one statement
+/// ([`Tx::get_browser_token_context`]).
+#[derive(Debug, Clone, PartialEq)]
+pub struct BrowserTokenContext {
+    /// The session the token is for.
+    pub session: Session,
+    /// Whether the session's user is banned.
+    pub user_banned: bool,
+    /// The instance's current signing key, if it has one.
+    pub current_kid: Option<SigningKeyId>,
+    /// The cookie token hash of the session's client (`None` once the client has none).
+    pub client_token_hash: Option<Vec<u8>>,
+}
+
 /// A database holding every instance's data.
 #[async_trait]
 pub trait Store: Send + Sync + 'static {
@@ -221,6 +235,14 @@ pub trait Tx: DomainTx + RoleSetTx + Send {
         instance: &InstanceId,
         id: &SessionId,
     ) -> Result<(Session, bool, Option<SigningKeyId>), StoreError>;
+    /// What the browser's token refresh reads, in one round trip: the token context of
+    /// [`Tx::get_session_token_context`] and the cookie token hash of the session's client,
+    /// for the caller to compare with the browser's.
+    async fn get_browser_token_context(
+        &mut self,
+        instance: &InstanceId,
+        id: &SessionId,
+    ) -> Result<BrowserTokenContext, StoreError>;
     /// Replaces the mutable columns of a session (status, activity, expiry, organization, azp).
     /// A session that has ended (stored status other than `active`) keeps its status: a writer
     /// holding a copy read before a concurrent revocation or sign-out cannot make it active

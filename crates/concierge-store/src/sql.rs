@@ -67,13 +67,22 @@ pub(crate) static USER_WITH_EMAILS_SQL: LazyLock<String> = LazyLock::new(|| {
 pub(crate) static CLIENT_BY_TOKEN_SQL: LazyLock<String> = LazyLock::new(|| {
     format!("SELECT {CLIENT_COLUMNS} FROM clients WHERE instance_id = $1 AND token_hash = $2")
 });
-pub(crate) static TOKEN_CONTEXT_SQL: LazyLock<String> = LazyLock::new(|| {
+/// The session, its user's ban, the current signing key, and `extra` columns.
+fn token_context_sql(extra: &str) -> String {
     format!(
         "SELECT {SESSION_COLUMNS_S}, u.banned AS user_banned, \
          (SELECT k.id FROM signing_keys k WHERE k.instance_id = s.instance_id AND k.retired_at IS NULL \
-          ORDER BY k.created_at DESC, k.id DESC LIMIT 1) AS current_kid \
+          ORDER BY k.created_at DESC, k.id DESC LIMIT 1) AS current_kid{extra} \
          FROM sessions s JOIN users u ON u.instance_id = s.instance_id AND u.id = s.user_id \
          WHERE s.instance_id = $1 AND s.id = $2"
+    )
+}
+pub(crate) static TOKEN_CONTEXT_SQL: LazyLock<String> = LazyLock::new(|| token_context_sql(""));
+/// [`TOKEN_CONTEXT_SQL`] plus the cookie token hash of the session's client.
+pub(crate) static BROWSER_TOKEN_CONTEXT_SQL: LazyLock<String> = LazyLock::new(|| {
+    token_context_sql(
+        ", (SELECT c.token_hash FROM clients c WHERE c.instance_id = s.instance_id AND c.id = s.client_id) \
+         AS client_token_hash",
     )
 });
 
@@ -105,6 +114,13 @@ pub(crate) trait FastReads {
         _: &InstanceId,
         _: &SessionId,
     ) -> Option<Result<(Session, bool, Option<SigningKeyId>), StoreError>> {
+        None
+    }
+    fn fast_browser_token_context(
+        &mut self,
+        _: &InstanceId,
+        _: &SessionId,
+    ) -> Option<Result<crate::BrowserTokenContext, StoreError>> {
         None
     }
 }
@@ -202,6 +218,19 @@ macro_rules! row_mappers {
         ) -> Result<(Session, bool, Option<SigningKeyId>), StoreError> {
             let kid = col::<Option<String>>(row, "current_kid")?.map(SigningKeyId::from_trusted);
             Ok((session_row(row)?, col(row, "user_banned")?, kid))
+        }
+
+        /// A row of [`BROWSER_TOKEN_CONTEXT_SQL`](crate::sql::BROWSER_TOKEN_CONTEXT_SQL).
+        fn browser_token_context_row(
+            row: &DbRow,
+        ) -> Result<$crate::BrowserTokenContext, StoreError> {
+            let (session, banned, kid) = token_context_row(row)?;
+            Ok($crate::BrowserTokenContext {
+                session,
+                user_banned: banned,
+                current_kid: kid,
+                client_token_hash: col(row, "client_token_hash")?,
+            })
         }
     };
 }
@@ -906,6 +935,16 @@ macro_rules! impl_tx {
                 let row = sqlx::query(&$crate::sql::TOKEN_CONTEXT_SQL)
                     .bind(instance.as_str()).bind(id.as_str()).fetch_optional(self.conn().await?).await.map_err(map_err)?;
                 token_context_row(&row.ok_or(StoreError::NotFound)?)
+            }
+
+            async fn get_browser_token_context(&mut self, instance: &InstanceId, id: &SessionId) -> Result<$crate::BrowserTokenContext, StoreError> {
+                if let Some(done) = $crate::sql::FastReads::fast_browser_token_context(self, instance, id) {
+                    return done;
+                }
+                let row = sqlx::query(&$crate::sql::BROWSER_TOKEN_CONTEXT_SQL)
+                    .bind(instance.as_str()).bind(id.as_str())
+                    .fetch_optional(self.conn().await?).await.map_err(map_err)?;
+                browser_token_context_row(&row.ok_or(StoreError::NotFound)?)
             }
 
             async fn update_session(&mut self, s: &Session) -> Result<(), StoreError> {

@@ -492,6 +492,28 @@ async fn tokens_touch_end_and_sign_out(db: Db) {
         .await;
     assert_eq!(answer.status, StatusCode::UNAUTHORIZED);
     assert_eq!(error_code(&answer.body), "authentication_invalid");
+    // A session id that is not one: 404 with a client, 401 without; an unknown session: 401.
+    let unknown = format!(
+        "{}{}",
+        &sid[..sid.len() - 1],
+        if sid.ends_with('A') { 'B' } else { 'A' }
+    );
+    let mut signed_out = srv.browser();
+    for (signed_in, id, status) in [
+        (true, "sess_not-an-id", StatusCode::NOT_FOUND),
+        (false, "sess_not-an-id", StatusCode::UNAUTHORIZED),
+        (true, unknown.as_str(), StatusCode::UNAUTHORIZED),
+    ] {
+        let who = if signed_in {
+            &mut browser
+        } else {
+            &mut signed_out
+        };
+        let answer = who
+            .post(&format!("/v1/client/sessions/{id}/tokens"), &[])
+            .await;
+        assert_eq!(answer.status, status, "{id}: {}", answer.body);
+    }
 
     // Sign out of everything (clerk-js: POST /v1/client/sessions?_method=DELETE).
     let out = browser

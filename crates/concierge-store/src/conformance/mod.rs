@@ -3,7 +3,8 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use crate::{
-    MembershipQuery, OrganizationQuery, SessionQuery, Store, StoreError, UserOrderField, UserQuery,
+    BrowserTokenContext, MembershipQuery, OrganizationQuery, SessionQuery, Store, StoreError,
+    UserOrderField, UserQuery,
 };
 use concierge_core::*;
 use serde_json::json;
@@ -1664,6 +1665,29 @@ pub async fn point_reads_agree_on_read_handles_and_transactions(store: &dyn Stor
         );
         assert!(matches!(
             handle.get_session_token_context(&b.id, &s.id).await,
+            Err(StoreError::NotFound)
+        ));
+
+        // The refresh's one statement: the token context and the cookie token hash of the
+        // session's client, only within the instance.
+        let (session, banned, kid) = handle
+            .get_session_token_context(&a.id, &s.id)
+            .await
+            .unwrap();
+        assert_eq!(
+            handle
+                .get_browser_token_context(&a.id, &s.id)
+                .await
+                .unwrap(),
+            BrowserTokenContext {
+                session,
+                user_banned: banned,
+                current_kid: kid,
+                client_token_hash: Some(vec![7; 32])
+            }
+        );
+        assert!(matches!(
+            handle.get_browser_token_context(&b.id, &s.id).await,
             Err(StoreError::NotFound)
         ));
     }

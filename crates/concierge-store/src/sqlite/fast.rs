@@ -16,8 +16,8 @@
 
 use super::SqliteTx;
 use crate::sql::{
-    from_json, row_mappers, FastReads, CLIENT_BY_TOKEN_SQL, TOKEN_CONTEXT_SQL, USER_SQL,
-    USER_WITH_EMAILS_SQL,
+    from_json, row_mappers, FastReads, BROWSER_TOKEN_CONTEXT_SQL, CLIENT_BY_TOKEN_SQL,
+    TOKEN_CONTEXT_SQL, USER_SQL, USER_WITH_EMAILS_SQL,
 };
 use crate::StoreError;
 use concierge_core::*;
@@ -74,6 +74,7 @@ static USER: Query = Query::new(&USER_SQL);
 static USER_WITH_EMAILS: Query = Query::new(&USER_WITH_EMAILS_SQL);
 static CLIENT_BY_TOKEN: Query = Query::new(&CLIENT_BY_TOKEN_SQL);
 static TOKEN_CONTEXT: Query = Query::new(&TOKEN_CONTEXT_SQL);
+static BROWSER_TOKEN_CONTEXT: Query = Query::new(&BROWSER_TOKEN_CONTEXT_SQL);
 
 /// A result row whose columns are found by name through the statement's [`Columns`].
 struct DbRow<'r, 's> {
@@ -204,6 +205,21 @@ impl FastReads for SqliteTx {
             &TOKEN_CONTEXT,
             (instance.as_str(), id.as_str()),
             token_context_row,
+        );
+        Some(found.and_then(|context| context.ok_or(StoreError::NotFound)))
+    }
+
+    fn fast_browser_token_context(
+        &mut self,
+        instance: &InstanceId,
+        id: &SessionId,
+    ) -> Option<Result<crate::BrowserTokenContext, StoreError>> {
+        let conn = self.fast_conn()?;
+        let found = first_row(
+            &conn,
+            &BROWSER_TOKEN_CONTEXT,
+            (instance.as_str(), id.as_str()),
+            browser_token_context_row,
         );
         Some(found.and_then(|context| context.ok_or(StoreError::NotFound)))
     }
