@@ -10,6 +10,7 @@ use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
 use base64::Engine;
 use concierge_core::{InstanceId, Millis, SigningKey, SigningKeyId};
 use rand::RngCore;
+use serde::Serialize;
 use serde_json::{json, Map, Value};
 use std::sync::Arc;
 
@@ -46,6 +47,9 @@ pub struct Signer {
 
 struct SignerInner {
     kid: String,
+    /// `base64url({"alg":"RS256","kid":…,"typ":"JWT"})`: the header of every token signed
+    /// without extra header members, encoded once.
+    plain_header: String,
     pair: KeyPair,
     rng: SystemRandom,
 }
@@ -55,9 +59,13 @@ impl Signer {
     pub fn new(key: &SigningKey) -> Result<Self, TokenError> {
         let pair = KeyPair::from_pkcs8(&key.private_key_der)
             .map_err(|_| TokenError::Key("PKCS#8 parse failed"))?;
+        let kid = key.id.to_string();
+        let header = serde_json::to_vec(&rs256_header(&kid, &Map::new()))
+            .map_err(|_| TokenError::Key("header encoding failed"))?;
         Ok(Self {
             inner: Arc::new(SignerInner {
-                kid: key.id.to_string(),
+                plain_header: URL_SAFE_NO_PAD.encode(header),
+                kid,
                 pair,
                 rng: SystemRandom::new(),
             }),
@@ -70,17 +78,26 @@ impl Signer {
     }
 
     /// Signs a compact RS256 JWT with header `{"alg":"RS256","kid":…,"typ":"JWT", …header_extra}`.
-    pub fn sign_jwt(
+    pub fn sign_jwt<C: Serialize + ?Sized>(
         &self,
         header_extra: &Map<String, Value>,
-        claims: &Map<String, Value>,
+        claims: &C,
     ) -> Result<String, TokenError> {
-        let mut header = Map::with_capacity(3 + header_extra.len());
-        header.insert("alg".into(), json!("RS256"));
-        header.insert("kid".into(), json!(self.inner.kid));
-        header.insert("typ".into(), json!("JWT"));
-        header.extend(header_extra.iter().map(|(k, v)| (k.clone(), v.clone())));
-        let mut token = signing_input(&header, claims)?;
+        let claims = serde_json::to_vec(claims).map_err(|_| TokenError::Signing)?;
+        let mut token = if header_extra.is_empty() {
+            let mut token =
+                String::with_capacity(self.inner.plain_header.len() + claims.len() * 4 / 3 + 350);
+            token.push_str(&self.inner.plain_header);
+            token
+        } else {
+            let header = serde_json::to_vec(&rs256_header(&self.inner.kid, header_extra))
+                .map_err(|_| TokenError::Signing)?;
+            let mut token = String::with_capacity((header.len() + claims.len()) * 4 / 3 + 350);
+            URL_SAFE_NO_PAD.encode_string(&header, &mut token);
+            token
+        };
+        token.push('.');
+        URL_SAFE_NO_PAD.encode_string(&claims, &mut token);
         let mut signature = vec![0u8; self.inner.pair.public_modulus_len()];
         self.inner
             .pair
@@ -95,6 +112,16 @@ impl Signer {
         URL_SAFE_NO_PAD.encode_string(&signature, &mut token);
         Ok(token)
     }
+}
+
+/// The JOSE header of an RS256 token: `alg`, `kid`, `typ`, then the extra members.
+fn rs256_header(kid: &str, extra: &Map<String, Value>) -> Map<String, Value> {
+    let mut header = Map::with_capacity(3 + extra.len());
+    header.insert("alg".into(), json!("RS256"));
+    header.insert("kid".into(), json!(kid));
+    header.insert("typ".into(), json!("JWT"));
+    header.extend(extra.iter().map(|(k, v)| (k.clone(), v.clone())));
+    header
 }
 
 /// `base64url(header) "." base64url(claims)`.

@@ -23,7 +23,6 @@ use crate::StoreError;
 use concierge_core::*;
 use r2d2_sqlite::SqliteConnectionManager;
 use rusqlite::types::FromSql;
-use std::collections::HashMap;
 use std::sync::{LazyLock, OnceLock};
 use std::time::Duration;
 
@@ -51,9 +50,10 @@ fn fast_err(err: rusqlite::Error) -> StoreError {
     StoreError::Other(err.to_string())
 }
 
-/// A statement's column names by position, computed once per statement (rusqlite's own lookup
-/// by name scans every column through the C API).
-struct Columns(HashMap<String, usize>);
+/// A statement's column names in order, read once per statement (rusqlite's own lookup by
+/// name goes through the C API for every column). A few dozen names at most: a scan that
+/// compares lengths first is cheaper than hashing the name.
+struct Columns(Vec<String>);
 
 /// One of the hot statements: its SQL (shared with the sqlx path) and its columns.
 struct Query {
@@ -80,15 +80,21 @@ static BROWSER_TOKEN_CONTEXT: Query = Query::new(&BROWSER_TOKEN_CONTEXT_SQL);
 struct DbRow<'r, 's> {
     row: &'r rusqlite::Row<'s>,
     columns: &'r Columns,
+    /// Where the next lookup starts: the row mappers read columns mostly in `SELECT` order.
+    next: std::cell::Cell<usize>,
 }
 
 fn col<T: FromSql>(row: &DbRow<'_, '_>, name: &str) -> Result<T, StoreError> {
-    let index = row
-        .columns
-        .0
-        .get(name)
+    let names = &row.columns.0;
+    let start = row.next.get().min(names.len());
+    let index = names[start..]
+        .iter()
+        .position(|column| column == name)
+        .map(|i| start + i)
+        .or_else(|| names[..start].iter().position(|column| column == name))
         .ok_or_else(|| StoreError::Other(format!("no column {name}")))?;
-    row.row.get(*index).map_err(fast_err)
+    row.next.set(index + 1);
+    row.row.get(index).map_err(fast_err)
 }
 
 row_mappers!();
@@ -106,14 +112,17 @@ fn each_row(
             statement
                 .column_names()
                 .into_iter()
-                .enumerate()
-                .map(|(i, name)| (name.to_owned(), i))
+                .map(str::to_owned)
                 .collect(),
         )
     });
     let mut rows = statement.query(params).map_err(fast_err)?;
     while let Some(row) = rows.next().map_err(fast_err)? {
-        each(&DbRow { row, columns })?;
+        each(&DbRow {
+            row,
+            columns,
+            next: std::cell::Cell::new(0),
+        })?;
     }
     Ok(())
 }
