@@ -9,7 +9,7 @@ use axum::extract::{Path, State};
 use axum::response::Response;
 use concierge_core::SessionStatus;
 use concierge_service::frontend::{FactorParams, Outcome, SignInParams, SignUpParams};
-use serde_json::{json, Value};
+use serde_json::Value;
 
 type Answer = Result<Response, ApiError>;
 
@@ -305,11 +305,9 @@ pub async fn remove_session(
     Ok(session_answer(&app, &fapi, outcome))
 }
 
+/// `{"object":"token","jwt":…}`, the Backend API's token object.
 fn token_answer(jwt: String) -> Response {
-    crate::common::extract::json_response(
-        http::StatusCode::OK,
-        &json!({ "object": "token", "jwt": jwt }),
-    )
+    crate::common::extract::json_response(http::StatusCode::OK, &crate::common::convert::token(jwt))
 }
 
 /// `POST /v1/client/sessions/{id}/tokens`: `{"object":"token","jwt":…}`, unwrapped. With
