@@ -1433,12 +1433,13 @@ impl Service {
             .filter(|t| !t.is_empty())
             .map(|token| tokens::sha256(token.as_bytes()))
             .ok_or(CoreError::NotSignedIn)?;
-        let found = match SessionId::parse(id) {
-            Ok(session_id) => conn
-                .get_browser_token_context(&browser.instance.id, &session_id)
-                .await
-                .map(|found| (session_id, found)),
-            Err(_) => Err(concierge_store::StoreError::NotFound),
+        let session_id = SessionId::parse(id).ok();
+        let found = match &session_id {
+            Some(session_id) => Some(
+                conn.get_browser_token_context(&browser.instance.id, session_id)
+                    .await,
+            ),
+            None => None,
         };
         let ours = |found: &concierge_store::BrowserTokenContext| {
             found
@@ -1446,18 +1447,19 @@ impl Service {
                 .as_deref()
                 .is_some_and(|stored| tokens::constant_time_eq(stored, &hash))
         };
-        let (session_id, found) = match found {
-            Ok((session_id, found)) if ours(&found) => (session_id, found),
-            // As reading the client first would answer: signed out without a client, else not
-            // found for a malformed id and signed out for an unknown session.
-            other => {
+        let (session_id, found) = match (session_id, found) {
+            (Some(session_id), Some(Ok(found))) if ours(&found) => (session_id, found),
+            // What reading the client first would answer: signed out without a client, then
+            // not found for a malformed id or another client's session, and signed out for an
+            // unknown session.
+            (_, other) => {
                 self.require_browser_client(conn.as_mut(), browser).await?;
                 return Err(match other {
-                    Err(concierge_store::StoreError::NotFound) if SessionId::parse(id).is_ok() => {
+                    None | Some(Ok(_)) => ServiceError::NotFound,
+                    Some(Err(concierge_store::StoreError::NotFound)) => {
                         CoreError::NotSignedIn.into()
                     }
-                    Err(concierge_store::StoreError::NotFound) | Ok(_) => ServiceError::NotFound,
-                    Err(error) => error.into(),
+                    Some(Err(error)) => error.into(),
                 });
             }
         };
