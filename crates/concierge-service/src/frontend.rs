@@ -23,8 +23,8 @@ const HANDSHAKE_NONCE_LIFETIME_MS: Millis = 60_000;
 /// Who is calling: the instance, the `__client` cookie's token if any, and the page origin.
 #[derive(Debug, Clone)]
 pub struct Browser {
-    /// The instance the request resolved to.
-    pub instance: Instance,
+    /// The instance the request resolved to (shared with the instance cache).
+    pub instance: std::sync::Arc<Instance>,
     /// Value of the `__client` cookie.
     pub client_token: Option<String>,
     /// The page's origin (`Origin` header), recorded as the sessions' `azp`.

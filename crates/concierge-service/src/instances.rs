@@ -4,7 +4,7 @@ use crate::{blocking, Result, Service, ServiceError};
 use concierge_core::{CoreError, Instance, InstanceId, InstanceSettings};
 use concierge_tokens as tokens;
 use std::collections::HashMap;
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 use tracing::instrument;
 
@@ -14,16 +14,19 @@ const INSTANCE_CACHE_TTL: Duration = Duration::from_secs(5);
 
 /// In-process cache of instances by secret-key hash; every node keeps its own and the database
 /// stays the source of truth.
+/// Cached instances by key, each with the time it was read.
+type Entries<K> = Mutex<HashMap<K, (Arc<Instance>, Instant)>>;
+
 #[derive(Default)]
 pub(crate) struct InstanceCache {
-    by_secret_hash: Mutex<HashMap<Vec<u8>, (Instance, Instant)>>,
+    by_secret_hash: Entries<Vec<u8>>,
     /// Frontend requests without a proxy key, by their `Host` (whether it matched an
     /// instance's frontend host or fell back to the only instance).
-    by_host: Mutex<HashMap<String, (Instance, Instant)>>,
+    by_host: Entries<String>,
 }
 
 impl InstanceCache {
-    fn get<K>(map: &Mutex<HashMap<K::Owned, (Instance, Instant)>>, key: &K) -> Option<Instance>
+    fn get<K>(map: &Entries<K::Owned>, key: &K) -> Option<Arc<Instance>>
     where
         K: std::hash::Hash + Eq + ToOwned + ?Sized,
         K::Owned: std::hash::Hash + Eq + std::borrow::Borrow<K>,
@@ -33,11 +36,7 @@ impl InstanceCache {
         (at.elapsed() < INSTANCE_CACHE_TTL).then(|| instance.clone())
     }
 
-    fn put<K: std::hash::Hash + Eq>(
-        map: &Mutex<HashMap<K, (Instance, Instant)>>,
-        key: K,
-        instance: &Instance,
-    ) {
+    fn put<K: std::hash::Hash + Eq>(map: &Entries<K>, key: K, instance: &Arc<Instance>) {
         if let Ok(mut cache) = map.lock() {
             if cache.len() > 10_000 {
                 cache.clear();
@@ -232,7 +231,7 @@ impl Service {
         &self,
         proxy_secret_key: Option<&str>,
         host: Option<&str>,
-    ) -> Result<Instance> {
+    ) -> Result<Arc<Instance>> {
         if let Some(secret_key) = proxy_secret_key {
             return self.authenticate_secret_key(secret_key).await;
         }
@@ -252,7 +251,7 @@ impl Service {
                 found = all.pop();
             }
         }
-        let instance = found.ok_or(ServiceError::NotFound)?;
+        let instance = Arc::new(found.ok_or(ServiceError::NotFound)?);
         InstanceCache::put(cache, host.unwrap_or_default(), &instance);
         Ok(instance)
     }
@@ -382,7 +381,7 @@ impl Service {
     ///
     /// The lookup is by SHA-256 of the presented key, so no stored secret is compared byte by
     /// byte; the cached entry is then compared in constant time.
-    pub async fn authenticate_secret_key(&self, secret_key: &str) -> Result<Instance> {
+    pub async fn authenticate_secret_key(&self, secret_key: &str) -> Result<Arc<Instance>> {
         if secret_key.is_empty() || secret_key.len() > 256 {
             return Err(ServiceError::Unauthenticated);
         }
@@ -398,6 +397,7 @@ impl Service {
             .find_instance_by_secret_key_hash(&hash)
             .await?
             .filter(|i| tokens::constant_time_eq(i.secret_key.as_bytes(), secret_key.as_bytes()))
+            .map(Arc::new)
             .ok_or(ServiceError::Unauthenticated)?;
         InstanceCache::put(cache, hash, &instance);
         Ok(instance)

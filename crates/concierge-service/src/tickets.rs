@@ -293,7 +293,7 @@ impl Service {
     #[instrument(skip_all)]
     pub async fn ticket_landing(
         &self,
-        requested: Option<Instance>,
+        requested: Option<std::sync::Arc<Instance>>,
         ticket: &str,
     ) -> Result<String> {
         let now = self.now();
@@ -310,7 +310,7 @@ impl Service {
                     .ok_or(CoreError::TicketInvalid)?;
                 match conn.get_instance(&id).await {
                     Err(StoreError::NotFound) => return Err(CoreError::TicketInvalid.into()),
-                    other => other?,
+                    other => std::sync::Arc::new(other?),
                 }
             }
         };

@@ -20,9 +20,9 @@ use axum::Router;
 use concierge_core::Instance;
 use http::request::Parts;
 
-/// The instance whose secret key authenticated the request.
+/// The instance whose secret key authenticated the request (shared with the instance cache).
 #[derive(Clone)]
-pub struct BapiInstance(pub Instance);
+pub struct BapiInstance(pub std::sync::Arc<Instance>);
 
 /// Left by the rate-limit middleware when the request's secret key belongs to no instance.
 #[derive(Clone, Copy)]

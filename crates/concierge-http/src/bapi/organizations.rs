@@ -222,7 +222,7 @@ async fn delete_logo(
 
 async fn metadata(
     app: AppState,
-    instance: concierge_core::Instance,
+    instance: std::sync::Arc<concierge_core::Instance>,
     id: String,
     body: MetadataBody,
     merge: bool,

@@ -47,9 +47,10 @@ fn header_str<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
     headers.get(name).and_then(|v| v.to_str().ok())
 }
 
-/// The instance a frontend request is for, resolved once by [`resolve_instance`].
+/// The instance a frontend request is for, resolved once by [`resolve_instance`] (shared with
+/// the instance cache).
 #[derive(Clone)]
-pub struct FapiInstance(pub Instance);
+pub struct FapiInstance(pub std::sync::Arc<Instance>);
 
 impl<S: Send + Sync> FromRequestParts<S> for FapiInstance {
     type Rejection = ApiError;
