@@ -162,6 +162,14 @@ fn not_found_as<T>(result: std::result::Result<T, StoreError>, err: CoreError) -
     }
 }
 
+impl Browser {
+    /// The SHA-256 of the `__client` cookie's token, as clients are stored, if it has one.
+    fn client_token_hash(&self) -> Option<Vec<u8>> {
+        let token = self.client_token.as_deref().filter(|t| !t.is_empty())?;
+        Some(tokens::sha256(token.as_bytes()))
+    }
+}
+
 /// A new sign-in on `client` for the user an identifier named (email addresses lower-cased).
 fn new_sign_in(
     client: &Client,
@@ -233,10 +241,9 @@ impl Service {
         tx: &mut dyn Tx,
         browser: &Browser,
     ) -> Result<Option<Client>> {
-        let Some(token) = browser.client_token.as_deref().filter(|t| !t.is_empty()) else {
+        let Some(hash) = browser.client_token_hash() else {
             return Ok(None);
         };
-        let hash = tokens::sha256(token.as_bytes());
         Ok(tx
             .find_client_by_token_hash(&browser.instance.id, &hash)
             .await?)
@@ -1427,12 +1434,7 @@ impl Service {
         // changes. The client is read by its cookie token only when they differ, to tell a
         // signed-out browser from another client's session.
         let mut conn = self.inner.store.read().await?;
-        let hash = browser
-            .client_token
-            .as_deref()
-            .filter(|t| !t.is_empty())
-            .map(|token| tokens::sha256(token.as_bytes()))
-            .ok_or(CoreError::NotSignedIn)?;
+        let hash = browser.client_token_hash().ok_or(CoreError::NotSignedIn)?;
         let session_id = SessionId::parse(id).ok();
         let found = match &session_id {
             Some(session_id) => Some(

@@ -12,11 +12,11 @@ use tracing::instrument;
 /// Short, because settings changed on another node must show up soon.
 const INSTANCE_CACHE_TTL: Duration = Duration::from_secs(5);
 
-/// In-process cache of instances by secret-key hash; every node keeps its own and the database
-/// stays the source of truth.
 /// Cached instances by key, each with the time it was read.
 type Entries<K> = Mutex<HashMap<K, (Arc<Instance>, Instant)>>;
 
+/// In-process cache of instances by secret-key hash; every node keeps its own and the database
+/// stays the source of truth.
 #[derive(Default)]
 pub(crate) struct InstanceCache {
     by_secret_hash: Entries<Vec<u8>>,
