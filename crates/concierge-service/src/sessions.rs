@@ -283,7 +283,11 @@ impl Service {
         }
         let mut tx = self.inner.store.begin().await?;
         let mut current = tx.get_session(&instance.id, &session.id).await?;
-        if current.effective_status(now) == SessionStatus::Active {
+        // Requests of the same session that read it before the first of them recorded the
+        // activity all get here (every open tab's refresh, a burst of API calls): only the
+        // first writes, the others find its write and commit nothing.
+        let recorded = now - current.last_active_at < ACTIVITY_WRITE_INTERVAL_MS;
+        if !recorded && current.effective_status(now) == SessionStatus::Active {
             // The user first: transactions lock a user before the user's sessions.
             let mut user = tx.lock_user(&instance.id, &current.user_id).await?;
             current.last_active_at = now;

@@ -297,38 +297,62 @@ where
         let clerk = self.clerk.clone();
         // The clone that was polled ready serves this request (tower's usual pattern).
         let clone = self.inner.clone();
-        let mut inner = std::mem::replace(&mut self.inner, clone);
-        Box::pin(async move {
-            // Only the head is borrowed across the await, so the body need not be `Sync`.
-            let (mut parts, body) = request.into_parts();
-            let state = clerk
-                .authenticate(&parts.method, &parts.uri, &parts.headers)
-                .await;
-            // A handshake (wire §5.1), or a development handshake result that strips its
-            // parameters from the URL (§5.3): answer 307 without running the handler.
-            if matches!(state.status, AuthStatus::Handshake { .. }) || state.location().is_some() {
-                return Ok(redirect(state));
-            }
-            let RequestState {
-                status,
-                headers: state_headers,
-            } = state;
-            parts.extensions.insert(AuthState::new(clerk, status));
-            let mut response = inner.call(Request::from_parts(parts, body)).await?;
-            let headers = response.headers_mut();
-            // Owned iteration names a header once for all its values.
-            let mut current = None;
-            for (name, value) in state_headers {
-                if name.is_some() {
-                    current = name;
-                }
-                if let Some(name) = &current {
-                    headers.append(name.clone(), value);
-                }
-            }
-            Ok(response)
-        })
+        let inner = std::mem::replace(&mut self.inner, clone);
+        let (parts, body) = request.into_parts();
+        // Nearly every request is decided without a network call; only the rest pay for a
+        // future that holds the request's head across the decision's awaits.
+        match clerk.authenticate_without_network(&parts.method, &parts.uri, &parts.headers) {
+            Some(state) => respond(clerk, inner, parts, body, state),
+            None => Box::pin(async move {
+                // Only the head is borrowed across the await, so the body need not be `Sync`.
+                let state = clerk
+                    .authenticate(&parts.method, &parts.uri, &parts.headers)
+                    .await;
+                respond(clerk, inner, parts, body, state).await
+            }),
+        }
     }
+}
+
+/// The decided request: a handshake (wire §5.1) or a development handshake result that strips
+/// its parameters from the URL (§5.3) answers 307 without running the handler; otherwise the
+/// handler runs with the outcome in the request's extensions and the decision's headers are
+/// added to its response.
+fn respond<S, B>(
+    clerk: Clerk,
+    mut inner: S,
+    mut parts: Parts,
+    body: B,
+    state: RequestState,
+) -> BoxFuture<Result<Response, S::Error>>
+where
+    S: Service<Request<B>, Response = Response> + Send + 'static,
+    S::Future: Send + 'static,
+{
+    if matches!(state.status, AuthStatus::Handshake { .. }) || state.location().is_some() {
+        return Box::pin(async move { Ok(redirect(state)) });
+    }
+    let RequestState {
+        status,
+        headers: state_headers,
+    } = state;
+    parts.extensions.insert(AuthState::new(clerk, status));
+    let response = inner.call(Request::from_parts(parts, body));
+    Box::pin(async move {
+        let mut response = response.await?;
+        let headers = response.headers_mut();
+        // Owned iteration names a header once for all its values.
+        let mut current = None;
+        for (name, value) in state_headers {
+            if name.is_some() {
+                current = name;
+            }
+            if let Some(name) = &current {
+                headers.append(name.clone(), value);
+            }
+        }
+        Ok(response)
+    })
 }
 
 /// Why an extractor or a guard refused a request.

@@ -890,6 +890,18 @@ impl Clerk {
         }
     }
 
+    /// [`Clerk::authenticate`] when it can be decided without a network call (nearly every
+    /// request: a PEM key or a fresh JWKS entry, no handshake carrier); `None` when it cannot,
+    /// and then only [`Clerk::authenticate`] decides. Lets a caller skip building a future.
+    pub(crate) fn authenticate_without_network(
+        &self,
+        method: &Method,
+        uri: &Uri,
+        headers: &HeaderMap,
+    ) -> Option<RequestState> {
+        self.authenticate_now(&mut Context::new(self, method, uri, headers))
+    }
+
     /// The decision when it needs no network call: `None` when a handshake carrier must be
     /// resolved or the token's key is not at hand (PEM key, or a fresh JWKS cache entry).
     fn authenticate_now(&self, context: &mut Context<'_>) -> Option<RequestState> {
