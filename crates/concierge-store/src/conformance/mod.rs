@@ -41,6 +41,7 @@ macro_rules! conformance_suite {
             role_sets_crud_order_and_conflicts,
             role_set_usage_reassignment_and_moves,
             point_reads_agree_on_read_handles_and_transactions,
+            read_handles_recover_from_abandoned_statements,
         );
     };
     (@tests $fresh:expr; $($name:ident),* $(,)?) => {
@@ -1736,5 +1737,43 @@ pub async fn point_reads_agree_on_read_handles_and_transactions(store: &dyn Stor
     }
     for handle in &mut handles {
         assert_eq!(handle.get_user(&a.id, &u.id).await.unwrap(), banned);
+    }
+}
+
+/// A request that is dropped while its statement is in flight (its client went away) leaves
+/// nothing on the connection for the next read handle that gets it (the PostgreSQL backend
+/// keeps read connections between handles without checking them back into its pool), and a
+/// failed statement leaves later handles working.
+pub async fn read_handles_recover_from_abandoned_statements(store: &dyn Store) {
+    let a = with_instance(store, "abandoned").await;
+    let mut users = Vec::new();
+    for i in 0..3 {
+        let mut u = user(&a, T0 + i);
+        u.first_name = Some(format!("user {i}"));
+        insert_user(store, &u, &[]).await;
+        users.push(u);
+    }
+    for round in 0..20 {
+        let u = &users[round % users.len()];
+        let mut conn = store.read().await.unwrap();
+        // Polled until it waits on the database, then dropped with the handle.
+        let abandoned = tokio::time::timeout(
+            std::time::Duration::from_micros(1),
+            conn.get_user_with_email_addresses(&a.id, &u.id),
+        )
+        .await;
+        drop(abandoned);
+        drop(conn);
+        // Several handles at once, so each may get the abandoned connection.
+        let instance = &a.id;
+        let reads = users.iter().map(|expected| async move {
+            let mut conn = store.read().await.unwrap();
+            let got = conn.get_user(instance, &expected.id).await.unwrap();
+            assert_eq!(got.first_name, expected.first_name);
+            let unknown = UserId::generate(&mut rand::thread_rng());
+            let missing = conn.get_user(instance, &unknown).await;
+            assert!(matches!(missing, Err(StoreError::NotFound)), "{missing:?}");
+        });
+        futures::future::join_all(reads).await;
     }
 }

@@ -6,17 +6,65 @@ use crate::{Backend, Store, Tx};
 use async_trait::async_trait;
 use sqlx::pool::PoolConnection;
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
-use sqlx::{PgConnection, PgPool, Postgres, Transaction};
+use sqlx::{Connection, PgConnection, PgPool, Postgres, Transaction};
 use std::str::FromStr;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 /// The PostgreSQL store.
 pub struct PostgresStore {
     pool: PgPool,
+    idle_reads: Arc<IdleReads>,
+}
+
+/// The connections of finished read handles, kept for the next read handle instead of going
+/// back into the pool. sqlx checks every connection back into its pool with a round trip (a
+/// `Sync` and its `ReadyForQuery`, in a spawned task): a second round trip for a request that
+/// reads one row. A healthy read connection needs no such check between two handles: sqlx's
+/// executor flushes and drains whatever a connection still has pending before each statement.
+/// Write transactions still go through the pool (its check also rolls back an abandoned one).
+#[derive(Default)]
+struct IdleReads(Mutex<Vec<PoolConnection<Postgres>>>);
+
+/// At most this many idle read connections are kept (the pool holds 16 in all).
+const IDLE_READS: usize = 8;
+
+/// Counts the errors statements have returned. A read handle keeps its connection only when
+/// this did not move while it held it: a connection that may be broken goes back through the
+/// pool, whose check closes it if it is.
+static STATEMENT_ERRORS: AtomicU64 = AtomicU64::new(0);
+
+/// A read handle's pooled connection, kept in [`IdleReads`] when the handle is dropped.
+pub struct ReadConn {
+    conn: Option<PoolConnection<Postgres>>,
+    idle: Arc<IdleReads>,
+    errors_when_taken: u64,
+}
+
+impl Drop for ReadConn {
+    fn drop(&mut self) {
+        let Some(conn) = self.conn.take() else { return };
+        // Nothing left unsent (a statement abandoned half-written) and no error anywhere
+        // meanwhile: keep it; otherwise the pool checks it on the way back.
+        let healthy = !conn.should_flush()
+            && !conn.is_in_transaction()
+            && STATEMENT_ERRORS.load(Ordering::Relaxed) == self.errors_when_taken;
+        if healthy {
+            if let Ok(mut idle) = self.idle.0.lock() {
+                if idle.len() < IDLE_READS {
+                    idle.push(conn);
+                }
+            }
+        }
+    }
 }
 
 /// Maps a sqlx error to the storage error.
 pub(crate) fn map_err(err: sqlx::Error) -> StoreError {
+    if !matches!(err, sqlx::Error::RowNotFound) {
+        STATEMENT_ERRORS.fetch_add(1, Ordering::Relaxed);
+    }
     match &err {
         sqlx::Error::RowNotFound => StoreError::NotFound,
         sqlx::Error::Database(db) if db.is_unique_violation() => {
@@ -56,7 +104,10 @@ impl PostgresStore {
             .run(&pool)
             .await
             .map_err(|e| StoreError::Other(format!("migration failed: {e}")))?;
-        Ok(Self { pool })
+        Ok(Self {
+            pool,
+            idle_reads: Arc::default(),
+        })
     }
 }
 
@@ -65,7 +116,7 @@ pub enum PostgresTx {
     /// From [`Store::begin`].
     Write(Transaction<'static, Postgres>),
     /// From [`Store::read`].
-    Read(PoolConnection<Postgres>),
+    Read(ReadConn),
 }
 
 impl PostgresTx {
@@ -78,7 +129,10 @@ impl PostgresTx {
     async fn conn(&mut self) -> Result<&mut PgConnection, StoreError> {
         Ok(match self {
             Self::Write(tx) => tx,
-            Self::Read(conn) => conn,
+            Self::Read(read) => read
+                .conn
+                .as_mut()
+                .ok_or_else(|| StoreError::Other("read connection already released".into()))?,
         })
     }
 
@@ -103,12 +157,33 @@ impl Store for PostgresStore {
     }
 
     async fn read(&self) -> Result<Box<dyn Tx>, StoreError> {
-        Ok(Box::new(PostgresTx::Read(
-            self.pool.acquire().await.map_err(map_err)?,
-        )))
+        let idle = self
+            .idle_reads
+            .0
+            .lock()
+            .ok()
+            .and_then(|mut idle| idle.pop());
+        let errors_when_taken = STATEMENT_ERRORS.load(Ordering::Relaxed);
+        let conn = match idle {
+            Some(conn) => conn,
+            None => self.pool.acquire().await.map_err(map_err)?,
+        };
+        Ok(Box::new(PostgresTx::Read(ReadConn {
+            conn: Some(conn),
+            idle: self.idle_reads.clone(),
+            errors_when_taken,
+        })))
     }
 
     async fn close(&self) {
+        // Idle read connections are checked out of the pool, which waits for them to close.
+        let idle = self
+            .idle_reads
+            .0
+            .lock()
+            .map(|mut idle| std::mem::take(&mut *idle))
+            .unwrap_or_default();
+        drop(idle);
         self.pool.close().await;
     }
 }
