@@ -27,7 +27,10 @@ pub struct PostgresStore {
 #[derive(Default)]
 struct IdleReads(Mutex<Vec<PoolConnection<Postgres>>>);
 
-/// At most this many idle read connections are kept (the pool holds 16 in all).
+/// The pool's size.
+const MAX_CONNECTIONS: u32 = 16;
+
+/// At most this many idle read connections are kept (they count in the pool's size).
 const IDLE_READS: usize = 8;
 
 /// Counts the errors statements have returned. A read handle keeps its connection only when
@@ -38,6 +41,7 @@ static STATEMENT_ERRORS: AtomicU64 = AtomicU64::new(0);
 /// A read handle's pooled connection, kept in [`IdleReads`] when the handle is dropped.
 pub struct ReadConn {
     conn: Option<PoolConnection<Postgres>>,
+    pool: PgPool,
     idle: Arc<IdleReads>,
     errors_when_taken: u64,
 }
@@ -50,7 +54,11 @@ impl Drop for ReadConn {
         let healthy = !conn.should_flush()
             && !conn.is_in_transaction()
             && STATEMENT_ERRORS.load(Ordering::Relaxed) == self.errors_when_taken;
-        if healthy {
+        // Every connection out and none idle in the pool: requests may be queued in the pool
+        // for one, so it goes back there (kept here, it would serve whoever asks next while
+        // they wait, without bound).
+        let exhausted = self.pool.num_idle() == 0 && self.pool.size() >= MAX_CONNECTIONS;
+        if healthy && !exhausted {
             if let Ok(mut idle) = self.idle.0.lock() {
                 if idle.len() < IDLE_READS {
                     idle.push(conn);
@@ -94,7 +102,7 @@ impl PostgresStore {
         // Broken connections surface as errors on use and are dropped by the pool; a ping on
         // every acquire would double the round trips of a one-query request.
         let pool = PgPoolOptions::new()
-            .max_connections(16)
+            .max_connections(MAX_CONNECTIONS)
             .test_before_acquire(false)
             .acquire_timeout(Duration::from_secs(10))
             .connect_with(options)
@@ -170,6 +178,7 @@ impl Store for PostgresStore {
         };
         Ok(Box::new(PostgresTx::Read(ReadConn {
             conn: Some(conn),
+            pool: self.pool.clone(),
             idle: self.idle_reads.clone(),
             errors_when_taken,
         })))
