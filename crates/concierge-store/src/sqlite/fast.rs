@@ -152,6 +152,20 @@ impl SqliteTx {
             _ => None,
         }
     }
+
+    /// The row of `query` for `(instance, id)`, mapped; `NotFound` when there is none. `None`
+    /// when no synchronous reader is at hand.
+    fn fast_row_by_id<T>(
+        &self,
+        query: &Query,
+        instance: &InstanceId,
+        id: &str,
+        map: impl Fn(&DbRow<'_, '_>) -> Result<T, StoreError>,
+    ) -> Option<Result<T, StoreError>> {
+        let conn = self.fast_conn()?;
+        let found = first_row(&conn, query, (instance.as_str(), id), map);
+        Some(found.and_then(|row| row.ok_or(StoreError::NotFound)))
+    }
 }
 
 impl FastReads for SqliteTx {
@@ -160,9 +174,7 @@ impl FastReads for SqliteTx {
         instance: &InstanceId,
         id: &UserId,
     ) -> Option<Result<User, StoreError>> {
-        let conn = self.fast_conn()?;
-        let found = first_row(&conn, &USER, (instance.as_str(), id.as_str()), user_row);
-        Some(found.and_then(|user| user.ok_or(StoreError::NotFound)))
+        self.fast_row_by_id(&USER, instance, id.as_str(), user_row)
     }
 
     fn fast_user_with_email_addresses(
@@ -208,14 +220,7 @@ impl FastReads for SqliteTx {
         instance: &InstanceId,
         id: &SessionId,
     ) -> Option<Result<(Session, bool, Option<SigningKeyId>), StoreError>> {
-        let conn = self.fast_conn()?;
-        let found = first_row(
-            &conn,
-            &TOKEN_CONTEXT,
-            (instance.as_str(), id.as_str()),
-            token_context_row,
-        );
-        Some(found.and_then(|context| context.ok_or(StoreError::NotFound)))
+        self.fast_row_by_id(&TOKEN_CONTEXT, instance, id.as_str(), token_context_row)
     }
 
     fn fast_browser_token_context(
@@ -223,13 +228,11 @@ impl FastReads for SqliteTx {
         instance: &InstanceId,
         id: &SessionId,
     ) -> Option<Result<crate::BrowserTokenContext, StoreError>> {
-        let conn = self.fast_conn()?;
-        let found = first_row(
-            &conn,
+        self.fast_row_by_id(
             &BROWSER_TOKEN_CONTEXT,
-            (instance.as_str(), id.as_str()),
+            instance,
+            id.as_str(),
             browser_token_context_row,
-        );
-        Some(found.and_then(|context| context.ok_or(StoreError::NotFound)))
+        )
     }
 }
