@@ -60,11 +60,11 @@ impl Signer {
         let pair = KeyPair::from_pkcs8(&key.private_key_der)
             .map_err(|_| TokenError::Key("PKCS#8 parse failed"))?;
         let kid = key.id.to_string();
-        let header = serde_json::to_vec(&rs256_header(&kid, &Map::new()))
+        let plain_header = encode_json(&rs256_header(&kid, &Map::new()))
             .map_err(|_| TokenError::Key("header encoding failed"))?;
         Ok(Self {
             inner: Arc::new(SignerInner {
-                plain_header: URL_SAFE_NO_PAD.encode(header),
+                plain_header,
                 kid,
                 pair,
                 rng: SystemRandom::new(),
@@ -83,21 +83,12 @@ impl Signer {
         header_extra: &Map<String, Value>,
         claims: &C,
     ) -> Result<String, TokenError> {
-        let claims = serde_json::to_vec(claims).map_err(|_| TokenError::Signing)?;
         let mut token = if header_extra.is_empty() {
-            let mut token =
-                String::with_capacity(self.inner.plain_header.len() + claims.len() * 4 / 3 + 350);
-            token.push_str(&self.inner.plain_header);
-            token
+            signing_input(&self.inner.plain_header, claims)?
         } else {
-            let header = serde_json::to_vec(&rs256_header(&self.inner.kid, header_extra))
-                .map_err(|_| TokenError::Signing)?;
-            let mut token = String::with_capacity((header.len() + claims.len()) * 4 / 3 + 350);
-            URL_SAFE_NO_PAD.encode_string(&header, &mut token);
-            token
+            let header = encode_json(&rs256_header(&self.inner.kid, header_extra))?;
+            signing_input(&header, claims)?
         };
-        token.push('.');
-        URL_SAFE_NO_PAD.encode_string(&claims, &mut token);
         let mut signature = vec![0u8; self.inner.pair.public_modulus_len()];
         self.inner
             .pair
@@ -124,15 +115,20 @@ fn rs256_header(kid: &str, extra: &Map<String, Value>) -> Map<String, Value> {
     header
 }
 
-/// `base64url(header) "." base64url(claims)`.
-fn signing_input(
-    header: &Map<String, Value>,
-    claims: &Map<String, Value>,
+/// `base64url(JSON of value)`.
+fn encode_json<T: Serialize + ?Sized>(value: &T) -> Result<String, TokenError> {
+    let json = serde_json::to_vec(value).map_err(|_| TokenError::Signing)?;
+    Ok(URL_SAFE_NO_PAD.encode(json))
+}
+
+/// `encoded_header "." base64url(claims)`, with room left for the signature.
+fn signing_input<C: Serialize + ?Sized>(
+    encoded_header: &str,
+    claims: &C,
 ) -> Result<String, TokenError> {
-    let header = serde_json::to_vec(header).map_err(|_| TokenError::Signing)?;
     let claims = serde_json::to_vec(claims).map_err(|_| TokenError::Signing)?;
-    let mut out = String::with_capacity((header.len() + claims.len()) * 4 / 3 + 350);
-    URL_SAFE_NO_PAD.encode_string(&header, &mut out);
+    let mut out = String::with_capacity(encoded_header.len() + claims.len() * 4 / 3 + 350);
+    out.push_str(encoded_header);
     out.push('.');
     URL_SAFE_NO_PAD.encode_string(&claims, &mut out);
     Ok(out)
@@ -148,7 +144,7 @@ pub fn sign_hs256(
     header.insert("alg".into(), json!("HS256"));
     header.insert("typ".into(), json!("JWT"));
     header.extend(header_extra.iter().map(|(k, v)| (k.clone(), v.clone())));
-    let mut token = signing_input(&header, claims)?;
+    let mut token = signing_input(&encode_json(&header)?, claims)?;
     let key = aws_lc_rs::hmac::Key::new(aws_lc_rs::hmac::HMAC_SHA256, secret);
     let tag = aws_lc_rs::hmac::sign(&key, token.as_bytes());
     token.push('.');
