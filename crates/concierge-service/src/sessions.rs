@@ -278,7 +278,9 @@ impl Service {
         session: Session,
         now: Millis,
     ) -> Result<()> {
-        if now - session.last_active_at < ACTIVITY_WRITE_INTERVAL_MS {
+        let recorded =
+            |session: &Session| now - session.last_active_at < ACTIVITY_WRITE_INTERVAL_MS;
+        if recorded(&session) {
             return Ok(());
         }
         let mut tx = self.inner.store.begin().await?;
@@ -286,8 +288,7 @@ impl Service {
         // Requests of the same session that read it before the first of them recorded the
         // activity all get here (every open tab's refresh, a burst of API calls): only the
         // first writes, the others find its write and commit nothing.
-        let recorded = now - current.last_active_at < ACTIVITY_WRITE_INTERVAL_MS;
-        if !recorded && current.effective_status(now) == SessionStatus::Active {
+        if !recorded(&current) && current.effective_status(now) == SessionStatus::Active {
             // The user first: transactions lock a user before the user's sessions.
             let mut user = tx.lock_user(&instance.id, &current.user_id).await?;
             current.last_active_at = now;

@@ -1742,8 +1742,8 @@ pub async fn point_reads_agree_on_read_handles_and_transactions(store: &dyn Stor
 
 /// A request that is dropped while its statement is in flight (its client went away) leaves
 /// nothing on the connection for the next read handle that gets it (the PostgreSQL backend
-/// keeps read connections between handles without checking them back into its pool), and a
-/// failed statement leaves later handles working.
+/// keeps read connections between handles without checking them back into its pool): the
+/// next handles read the rows they ask for, and a missing row is still `NotFound`.
 pub async fn read_handles_recover_from_abandoned_statements(store: &dyn Store) {
     let a = with_instance(store, "abandoned").await;
     let mut users = Vec::new();
