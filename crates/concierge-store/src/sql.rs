@@ -4,8 +4,10 @@
 //! (backend error → [`crate::StoreError`]) and a `conn()` accessor; nothing else differs.
 
 use crate::StoreError;
+use crate::{MembershipQuery, SessionQuery};
 use concierge_core::{
-    Client, EmailAddress, InstanceId, Session, SessionId, SigningKeyId, User, UserId,
+    Client, ClientId, EmailAddress, InstanceId, OrganizationMembership, Session, SessionId,
+    SessionStatus, SigningKeyId, User, UserId,
 };
 use std::sync::LazyLock;
 
@@ -86,6 +88,65 @@ pub(crate) static BROWSER_TOKEN_CONTEXT_SQL: LazyLock<String> = LazyLock::new(||
     )
 });
 
+/// The reads of a browser's client as the Frontend API returns it (every `GET /v1/client`, every
+/// sign-in and sign-up answer): the client by id, an address for a sign-in identifier, the
+/// client's active sessions and one user's memberships. The last two are the list statements
+/// `list_sessions` and `list_memberships` build for exactly those filters, written out
+/// (`tests` in the conformance suite hold the two to the same rows).
+pub(crate) static CLIENT_SQL: LazyLock<String> = LazyLock::new(|| {
+    format!("SELECT {CLIENT_COLUMNS} FROM clients WHERE instance_id = $1 AND id = $2")
+});
+pub(crate) static EMAIL_BY_ADDRESS_SQL: LazyLock<String> = LazyLock::new(|| {
+    format!(
+        "SELECT {EMAIL_COLUMNS} FROM email_addresses WHERE instance_id = $1 AND email_address = $2"
+    )
+});
+pub(crate) static ACTIVE_CLIENT_SESSIONS_SQL: LazyLock<String> = LazyLock::new(|| {
+    format!(
+        "SELECT {SESSION_COLUMNS} FROM sessions WHERE instance_id = $1 AND client_id = $2 \
+         AND status = 'active' AND expire_at > $3 AND abandon_at > $4 \
+         ORDER BY created_at DESC, id DESC LIMIT $5 OFFSET $6"
+    )
+});
+fn user_memberships_sql(order: &str) -> String {
+    format!(
+        "SELECT {MEMBERSHIP_COLUMNS} FROM organization_memberships WHERE instance_id = $1 \
+         AND user_id IN ($2) ORDER BY created_at {order}, id {order} LIMIT $3 OFFSET $4"
+    )
+}
+pub(crate) static USER_MEMBERSHIPS_ASC_SQL: LazyLock<String> =
+    LazyLock::new(|| user_memberships_sql("ASC"));
+pub(crate) static USER_MEMBERSHIPS_DESC_SQL: LazyLock<String> =
+    LazyLock::new(|| user_memberships_sql("DESC"));
+
+/// Whether `list_sessions` with `query` is [`ACTIVE_CLIENT_SESSIONS_SQL`]: the client's
+/// active sessions.
+pub(crate) fn is_active_client_sessions(query: &SessionQuery) -> Option<&ClientId> {
+    match query {
+        SessionQuery {
+            client_id: Some(client),
+            user_id: None,
+            status: Some(SessionStatus::Active),
+            ..
+        } => Some(client),
+        _ => None,
+    }
+}
+
+/// Whether `list_memberships` with `query` is one of the `USER_MEMBERSHIPS_*_SQL`: one user's
+/// memberships.
+pub(crate) fn is_user_memberships(query: &MembershipQuery) -> Option<&UserId> {
+    match query {
+        MembershipQuery {
+            organization_id: None,
+            user_ids,
+            roles,
+            ..
+        } if roles.is_empty() && user_ids.len() == 1 => user_ids.first(),
+        _ => None,
+    }
+}
+
 /// The point reads a backend may answer synchronously instead of through its async driver:
 /// `None` means "not here, run the statement". The SQLite backend answers them on plain read
 /// connections from its rusqlite reader pool (sqlx-sqlite would hand every statement to a
@@ -121,6 +182,30 @@ pub(crate) trait FastReads {
         _: &InstanceId,
         _: &SessionId,
     ) -> Option<Result<crate::BrowserTokenContext, StoreError>> {
+        None
+    }
+    fn fast_client(&mut self, _: &InstanceId, _: &ClientId) -> Option<Result<Client, StoreError>> {
+        None
+    }
+    fn fast_email_by_address(
+        &mut self,
+        _: &InstanceId,
+        _: &str,
+    ) -> Option<Result<Option<EmailAddress>, StoreError>> {
+        None
+    }
+    fn fast_active_client_sessions(
+        &mut self,
+        _: &InstanceId,
+        _: &SessionQuery,
+    ) -> Option<Result<Vec<Session>, StoreError>> {
+        None
+    }
+    fn fast_user_memberships(
+        &mut self,
+        _: &InstanceId,
+        _: &MembershipQuery,
+    ) -> Option<Result<Vec<OrganizationMembership>, StoreError>> {
         None
     }
 }
@@ -212,6 +297,33 @@ macro_rules! row_mappers {
             })
         }
 
+        fn email_row(row: &DbRow) -> Result<EmailAddress, StoreError> {
+            Ok(EmailAddress {
+                id: EmailAddressId::from_trusted(col(row, "id")?),
+                instance_id: InstanceId::from_trusted(col(row, "instance_id")?),
+                user_id: UserId::from_trusted(col(row, "user_id")?),
+                email_address: col(row, "email_address")?,
+                verified: col(row, "verified")?,
+                verification_strategy: col(row, "verification_strategy")?,
+                created_at: col(row, "created_at")?,
+                updated_at: col(row, "updated_at")?,
+            })
+        }
+
+        fn membership_row(row: &DbRow) -> Result<OrganizationMembership, StoreError> {
+            Ok(OrganizationMembership {
+                id: OrganizationMembershipId::from_trusted(col(row, "id")?),
+                instance_id: InstanceId::from_trusted(col(row, "instance_id")?),
+                organization_id: OrganizationId::from_trusted(col(row, "organization_id")?),
+                user_id: UserId::from_trusted(col(row, "user_id")?),
+                role: col(row, "role")?,
+                public_metadata: from_json(&col::<String>(row, "public_metadata")?)?,
+                private_metadata: from_json(&col::<String>(row, "private_metadata")?)?,
+                created_at: col(row, "created_at")?,
+                updated_at: col(row, "updated_at")?,
+            })
+        }
+
         /// A row of [`TOKEN_CONTEXT_SQL`](crate::sql::TOKEN_CONTEXT_SQL).
         fn token_context_row(
             row: &DbRow,
@@ -284,18 +396,6 @@ macro_rules! impl_tx {
             })
         }
 
-        fn email_row(row: &DbRow) -> Result<EmailAddress, StoreError> {
-            Ok(EmailAddress {
-                id: EmailAddressId::from_trusted(col(row, "id")?),
-                instance_id: InstanceId::from_trusted(col(row, "instance_id")?),
-                user_id: UserId::from_trusted(col(row, "user_id")?),
-                email_address: col(row, "email_address")?,
-                verified: col(row, "verified")?,
-                verification_strategy: col(row, "verification_strategy")?,
-                created_at: col(row, "created_at")?,
-                updated_at: col(row, "updated_at")?,
-            })
-        }
 
         fn org_row(row: &DbRow) -> Result<Organization, StoreError> {
             Ok(Organization {
@@ -316,19 +416,6 @@ macro_rules! impl_tx {
             })
         }
 
-        fn membership_row(row: &DbRow) -> Result<OrganizationMembership, StoreError> {
-            Ok(OrganizationMembership {
-                id: OrganizationMembershipId::from_trusted(col(row, "id")?),
-                instance_id: InstanceId::from_trusted(col(row, "instance_id")?),
-                organization_id: OrganizationId::from_trusted(col(row, "organization_id")?),
-                user_id: UserId::from_trusted(col(row, "user_id")?),
-                role: col(row, "role")?,
-                public_metadata: from_json(&col::<String>(row, "public_metadata")?)?,
-                private_metadata: from_json(&col::<String>(row, "private_metadata")?)?,
-                created_at: col(row, "created_at")?,
-                updated_at: col(row, "updated_at")?,
-            })
-        }
 
         fn role_row(row: &DbRow) -> Result<CustomRole, StoreError> {
             Ok(CustomRole {
@@ -802,7 +889,10 @@ macro_rules! impl_tx {
             }
 
             async fn find_email_address_by_address(&mut self, instance: &InstanceId, address: &str) -> Result<Option<EmailAddress>, StoreError> {
-                let row = sqlx::query(&format!("SELECT {EMAIL_COLUMNS} FROM email_addresses WHERE instance_id = $1 AND email_address = $2"))
+                if let Some(done) = $crate::sql::FastReads::fast_email_by_address(self, instance, address) {
+                    return done;
+                }
+                let row = sqlx::query(&$crate::sql::EMAIL_BY_ADDRESS_SQL)
                     .bind(instance.as_str()).bind(address.to_lowercase()).fetch_optional(self.conn().await?).await.map_err(map_err)?;
                 row.as_ref().map(email_row).transpose()
             }
@@ -846,6 +936,9 @@ macro_rules! impl_tx {
             }
 
             async fn get_client(&mut self, instance: &InstanceId, id: &ClientId) -> Result<Client, StoreError> {
+                if let Some(done) = $crate::sql::FastReads::fast_client(self, instance, id) {
+                    return done;
+                }
                 let lock = if self.in_transaction() { LOCK_ROW } else { "" };
                 let row = sqlx::query(&format!("SELECT {CLIENT_COLUMNS} FROM clients WHERE instance_id = $1 AND id = $2{lock}"))
                     .bind(instance.as_str()).bind(id.as_str()).fetch_optional(self.conn().await?).await.map_err(map_err)?;
@@ -956,6 +1049,9 @@ macro_rules! impl_tx {
             }
 
             async fn list_sessions(&mut self, instance: &InstanceId, query: &SessionQuery) -> Result<Vec<Session>, StoreError> {
+                if let Some(done) = $crate::sql::FastReads::fast_active_client_sessions(self, instance, query) {
+                    return done;
+                }
                 let mut qb = QueryBuilder::<$db>::new(format!("SELECT {SESSION_COLUMNS} FROM sessions WHERE instance_id = "));
                 qb.push_bind(instance.as_str());
                 push_session_filters(&mut qb, query);
@@ -1238,6 +1334,9 @@ macro_rules! impl_tx {
             }
 
             async fn list_memberships(&mut self, instance: &InstanceId, query: &MembershipQuery) -> Result<Vec<OrganizationMembership>, StoreError> {
+                if let Some(done) = $crate::sql::FastReads::fast_user_memberships(self, instance, query) {
+                    return done;
+                }
                 let mut qb = QueryBuilder::<$db>::new(format!("SELECT {MEMBERSHIP_COLUMNS} FROM organization_memberships WHERE instance_id = "));
                 qb.push_bind(instance.as_str());
                 push_membership_filters(&mut qb, query);

@@ -41,6 +41,7 @@ macro_rules! conformance_suite {
             role_sets_crud_order_and_conflicts,
             role_set_usage_reassignment_and_moves,
             point_reads_agree_on_read_handles_and_transactions,
+            client_reads_agree_on_read_handles_and_transactions,
             read_handles_recover_from_abandoned_statements,
         );
     };
@@ -1570,6 +1571,155 @@ pub async fn custom_roles_and_permissions(store: &dyn Store) {
         Err(StoreError::NotFound)
     ));
     tx.commit().await.unwrap();
+}
+
+/// The reads behind the Frontend API's client object (the SQLite backend answers them on a read
+/// handle from its synchronous readers, the list statements for exactly these filters written
+/// out): the same rows, order, paging and status rules as a transaction's, within the tenant.
+pub async fn client_reads_agree_on_read_handles_and_transactions(store: &dyn Store) {
+    let a = with_instance(store, "client-reads").await;
+    let b = with_instance(store, "client-reads-other").await;
+    let u = user(&a, T0);
+    let other = user(&a, T0 + 1);
+    insert_user(store, &u, &[email(&u, "Grace@Example.com")]).await;
+    insert_user(store, &other, &[]).await;
+    let c = client(&a, Some(vec![9; 32]));
+    let elsewhere = client(&a, None);
+    let now = T0 + 5_000;
+    // Active ones (two at the same instant: the id orders them), one past its lifetime, one
+    // abandoned, one ended, and one on another client.
+    let active: Vec<Session> = [T0, T0 + 10, T0 + 10, T0 + 20]
+        .into_iter()
+        .map(|at| session(&c, &u, at, 60_000))
+        .collect();
+    let expired = session(&c, &u, T0, 1_000);
+    let abandoned = Session {
+        abandon_at: T0 + 2_000,
+        ..session(&c, &u, T0, 60_000)
+    };
+    let ended = Session {
+        status: SessionStatus::Ended,
+        ..session(&c, &other, T0, 60_000)
+    };
+    let foreign = session(&elsewhere, &u, T0, 60_000);
+    let orgs: Vec<Organization> = (0..3)
+        .map(|i| organization(&a, &format!("reads-{i}"), T0 + i))
+        .collect();
+    let mut tx = store.begin().await.unwrap();
+    tx.insert_client(&c).await.unwrap();
+    tx.insert_client(&elsewhere).await.unwrap();
+    for s in active
+        .iter()
+        .chain([&expired, &abandoned, &ended, &foreign])
+    {
+        tx.insert_session(s).await.unwrap();
+    }
+    for (i, org) in orgs.iter().enumerate() {
+        tx.insert_organization(org).await.unwrap();
+        let at = T0 + [7, 3, 3][i];
+        tx.insert_membership(&OrganizationMembership {
+            id: OrganizationMembershipId::generate(&mut rng()),
+            instance_id: a.id.clone(),
+            organization_id: org.id.clone(),
+            user_id: u.id.clone(),
+            role: "org:member".into(),
+            public_metadata: json!({"i": i}),
+            private_metadata: json!({}),
+            created_at: at,
+            updated_at: at,
+        })
+        .await
+        .unwrap();
+    }
+    tx.commit().await.unwrap();
+
+    let sessions = |limit, offset| SessionQuery {
+        client_id: Some(c.id.clone()),
+        status: Some(SessionStatus::Active),
+        now,
+        limit,
+        offset,
+        ..SessionQuery::default()
+    };
+    let memberships = |ascending, limit, offset| MembershipQuery {
+        user_ids: vec![u.id.clone()],
+        ascending,
+        limit,
+        offset,
+        ..MembershipQuery::default()
+    };
+    let mut results = Vec::new();
+    for mut handle in [store.begin().await.unwrap(), store.read().await.unwrap()] {
+        let mut listed = Vec::new();
+        for (limit, offset) in [(100, 0), (2, 1), (1, 4)] {
+            listed.push(
+                handle
+                    .list_sessions(&a.id, &sessions(limit, offset))
+                    .await
+                    .unwrap(),
+            );
+        }
+        let mut members = Vec::new();
+        for (ascending, limit, offset) in [(true, 500, 0), (false, 500, 0), (true, 1, 1)] {
+            let query = memberships(ascending, limit, offset);
+            members.push(handle.list_memberships(&a.id, &query).await.unwrap());
+        }
+        let other_tenant = (
+            handle.get_client(&b.id, &c.id).await,
+            handle
+                .find_email_address_by_address(&b.id, "grace@example.com")
+                .await
+                .unwrap(),
+            handle
+                .list_sessions(&b.id, &sessions(100, 0))
+                .await
+                .unwrap(),
+            handle
+                .list_memberships(&b.id, &memberships(true, 500, 0))
+                .await
+                .unwrap(),
+        );
+        assert!(matches!(other_tenant.0, Err(StoreError::NotFound)));
+        assert_eq!(
+            (other_tenant.1, other_tenant.2.len(), other_tenant.3.len()),
+            (None, 0, 0)
+        );
+        assert!(matches!(
+            handle
+                .get_client(&a.id, &ClientId::generate(&mut rng()))
+                .await,
+            Err(StoreError::NotFound)
+        ));
+        results.push((
+            handle.get_client(&a.id, &c.id).await.unwrap(),
+            handle
+                .find_email_address_by_address(&a.id, "GRACE@example.COM")
+                .await
+                .unwrap(),
+            listed,
+            members,
+        ));
+    }
+    assert_eq!(
+        results[0], results[1],
+        "a read handle reads what a transaction reads"
+    );
+    let (client_read, address, listed, members) = &results[1];
+    assert_eq!(client_read, &c);
+    assert_eq!(address.as_ref().map(|e| &e.user_id), Some(&u.id));
+    // Newest first, the same instant ordered by id descending; only the active ones.
+    let mut newest_first = active.clone();
+    newest_first.sort_by(|x, y| (y.created_at, y.id.as_str()).cmp(&(x.created_at, x.id.as_str())));
+    assert_eq!(listed[0], newest_first);
+    assert_eq!(listed[1], newest_first[1..3].to_vec());
+    assert!(listed[2].is_empty());
+    let order = |list: &Vec<OrganizationMembership>| -> Vec<Millis> {
+        list.iter().map(|m| m.created_at).collect()
+    };
+    assert_eq!(order(&members[0]), vec![T0 + 3, T0 + 3, T0 + 7]);
+    assert_eq!(order(&members[1]), vec![T0 + 7, T0 + 3, T0 + 3]);
+    assert_eq!(members[2], members[0][1..2].to_vec());
+    assert!(members[0][0].id.as_str() < members[0][1].id.as_str());
 }
 
 /// The hot point reads (the SQLite backend answers them on a read handle from its synchronous

@@ -1,10 +1,13 @@
-//! The SQLite backend's synchronous read path for the hot point reads ([`FastReads`]).
+//! The SQLite backend's synchronous read path for the hot reads ([`FastReads`]).
 //!
 //! sqlx-sqlite runs every connection on a thread of its own: each statement is sent there and
 //! its rows sent back, two thread wake-ups per statement. For a request that is one indexed
 //! lookup (`GET /v1/users/{id}`, every session token) those hand-offs cost more CPU than the
 //! lookup itself (perf under `scripts/bench.sh`: a quarter of the server's CPU in futex wake-ups
-//! and context switches). These reads run instead on the calling thread, on rusqlite
+//! and context switches); the Frontend API's client object (every `GET /v1/client`, every
+//! sign-in answer) reads a client, its active sessions and their users' memberships, and a
+//! password sign-in looks its identifier up, each of which cost about 50 microseconds of CPU
+//! through sqlx's threads. These reads run instead on the calling thread, on rusqlite
 //! connections to the same file (WAL: readers never wait for the writer), taking a few
 //! microseconds of the runtime thread as a signature does.
 //!
@@ -16,10 +19,12 @@
 
 use super::SqliteTx;
 use crate::sql::{
-    from_json, row_mappers, FastReads, BROWSER_TOKEN_CONTEXT_SQL, CLIENT_BY_TOKEN_SQL,
-    TOKEN_CONTEXT_SQL, USER_SQL, USER_WITH_EMAILS_SQL,
+    from_json, is_active_client_sessions, is_user_memberships, row_mappers, FastReads,
+    ACTIVE_CLIENT_SESSIONS_SQL, BROWSER_TOKEN_CONTEXT_SQL, CLIENT_BY_TOKEN_SQL, CLIENT_SQL,
+    EMAIL_BY_ADDRESS_SQL, TOKEN_CONTEXT_SQL, USER_MEMBERSHIPS_ASC_SQL, USER_MEMBERSHIPS_DESC_SQL,
+    USER_SQL, USER_WITH_EMAILS_SQL,
 };
-use crate::StoreError;
+use crate::{MembershipQuery, SessionQuery, StoreError};
 use concierge_core::*;
 use r2d2_sqlite::SqliteConnectionManager;
 use rusqlite::types::FromSql;
@@ -75,6 +80,11 @@ static USER_WITH_EMAILS: Query = Query::new(&USER_WITH_EMAILS_SQL);
 static CLIENT_BY_TOKEN: Query = Query::new(&CLIENT_BY_TOKEN_SQL);
 static TOKEN_CONTEXT: Query = Query::new(&TOKEN_CONTEXT_SQL);
 static BROWSER_TOKEN_CONTEXT: Query = Query::new(&BROWSER_TOKEN_CONTEXT_SQL);
+static CLIENT: Query = Query::new(&CLIENT_SQL);
+static EMAIL_BY_ADDRESS: Query = Query::new(&EMAIL_BY_ADDRESS_SQL);
+static ACTIVE_CLIENT_SESSIONS: Query = Query::new(&ACTIVE_CLIENT_SESSIONS_SQL);
+static USER_MEMBERSHIPS_ASC: Query = Query::new(&USER_MEMBERSHIPS_ASC_SQL);
+static USER_MEMBERSHIPS_DESC: Query = Query::new(&USER_MEMBERSHIPS_DESC_SQL);
 
 /// A result row whose columns are found by name through the statement's [`Columns`].
 struct DbRow<'r, 's> {
@@ -125,6 +135,21 @@ fn each_row(
         })?;
     }
     Ok(())
+}
+
+/// Every row of `query`, mapped.
+fn all_rows<T>(
+    conn: &rusqlite::Connection,
+    query: &Query,
+    params: impl rusqlite::Params,
+    map: impl Fn(&DbRow<'_, '_>) -> Result<T, StoreError>,
+) -> Result<Vec<T>, StoreError> {
+    let mut found = Vec::new();
+    each_row(conn, query, params, |row| {
+        found.push(map(row)?);
+        Ok(())
+    })?;
+    Ok(found)
 }
 
 /// The first row of `query`, mapped.
@@ -234,5 +259,66 @@ impl FastReads for SqliteTx {
             id.as_str(),
             browser_token_context_row,
         )
+    }
+
+    fn fast_client(
+        &mut self,
+        instance: &InstanceId,
+        id: &ClientId,
+    ) -> Option<Result<Client, StoreError>> {
+        self.fast_row_by_id(&CLIENT, instance, id.as_str(), client_row)
+    }
+
+    fn fast_email_by_address(
+        &mut self,
+        instance: &InstanceId,
+        address: &str,
+    ) -> Option<Result<Option<EmailAddress>, StoreError>> {
+        let conn = self.fast_conn()?;
+        Some(first_row(
+            &conn,
+            &EMAIL_BY_ADDRESS,
+            (instance.as_str(), address.to_lowercase()),
+            email_row,
+        ))
+    }
+
+    fn fast_active_client_sessions(
+        &mut self,
+        instance: &InstanceId,
+        query: &SessionQuery,
+    ) -> Option<Result<Vec<Session>, StoreError>> {
+        let client = is_active_client_sessions(query)?;
+        let conn = self.fast_conn()?;
+        let params = (
+            instance.as_str(),
+            client.as_str(),
+            query.now,
+            query.now,
+            query.limit,
+            query.offset,
+        );
+        Some(all_rows(
+            &conn,
+            &ACTIVE_CLIENT_SESSIONS,
+            params,
+            session_row,
+        ))
+    }
+
+    fn fast_user_memberships(
+        &mut self,
+        instance: &InstanceId,
+        query: &MembershipQuery,
+    ) -> Option<Result<Vec<OrganizationMembership>, StoreError>> {
+        let user = is_user_memberships(query)?;
+        let conn = self.fast_conn()?;
+        let statement = if query.ascending {
+            &USER_MEMBERSHIPS_ASC
+        } else {
+            &USER_MEMBERSHIPS_DESC
+        };
+        let params = (instance.as_str(), user.as_str(), query.limit, query.offset);
+        Some(all_rows(&conn, statement, params, membership_row))
     }
 }
