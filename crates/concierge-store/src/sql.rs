@@ -120,28 +120,32 @@ pub(crate) static USER_MEMBERSHIPS_DESC_SQL: LazyLock<String> =
     LazyLock::new(|| user_memberships_sql("DESC"));
 
 /// Whether `list_sessions` with `query` is [`ACTIVE_CLIENT_SESSIONS_SQL`]: the client's
-/// active sessions.
+/// active sessions. Every field is named, so that a new filter cannot be skipped here unseen.
 pub(crate) fn is_active_client_sessions(query: &SessionQuery) -> Option<&ClientId> {
     match query {
         SessionQuery {
             client_id: Some(client),
             user_id: None,
             status: Some(SessionStatus::Active),
-            ..
+            now: _,
+            limit: _,
+            offset: _,
         } => Some(client),
         _ => None,
     }
 }
 
 /// Whether `list_memberships` with `query` is one of the `USER_MEMBERSHIPS_*_SQL`: one user's
-/// memberships.
+/// memberships. Every field is named, as above.
 pub(crate) fn is_user_memberships(query: &MembershipQuery) -> Option<&UserId> {
     match query {
         MembershipQuery {
             organization_id: None,
             user_ids,
             roles,
-            ..
+            ascending: _,
+            limit: _,
+            offset: _,
         } if roles.is_empty() && user_ids.len() == 1 => user_ids.first(),
         _ => None,
     }
