@@ -400,7 +400,6 @@ macro_rules! impl_tx {
             })
         }
 
-
         fn org_row(row: &DbRow) -> Result<Organization, StoreError> {
             Ok(Organization {
                 id: OrganizationId::from_trusted(col(row, "id")?),
@@ -419,7 +418,6 @@ macro_rules! impl_tx {
                 updated_at: col(row, "updated_at")?,
             })
         }
-
 
         fn role_row(row: &DbRow) -> Result<CustomRole, StoreError> {
             Ok(CustomRole {
@@ -943,8 +941,12 @@ macro_rules! impl_tx {
                 if let Some(done) = $crate::sql::FastReads::fast_client(self, instance, id) {
                     return done;
                 }
-                let lock = if self.in_transaction() { LOCK_ROW } else { "" };
-                let row = sqlx::query(&format!("SELECT {CLIENT_COLUMNS} FROM clients WHERE instance_id = $1 AND id = $2{lock}"))
+                let sql: std::borrow::Cow<'_, str> = if self.in_transaction() && !LOCK_ROW.is_empty() {
+                    format!("{}{LOCK_ROW}", $crate::sql::CLIENT_SQL.as_str()).into()
+                } else {
+                    $crate::sql::CLIENT_SQL.as_str().into()
+                };
+                let row = sqlx::query(&sql)
                     .bind(instance.as_str()).bind(id.as_str()).fetch_optional(self.conn().await?).await.map_err(map_err)?;
                 row.as_ref().map(client_row).transpose()?.ok_or(StoreError::NotFound)
             }
