@@ -12,7 +12,7 @@ use serde::de::{self, DeserializeSeed, Deserializer, MapAccess, SeqAccess, Visit
 use serde::Deserialize;
 use serde_json::{Map, Value};
 use std::fmt;
-use std::sync::{Arc, OnceLock};
+use std::sync::OnceLock;
 
 /// A member of a JSON object as the typed pass saw it.
 #[derive(Debug, Clone, PartialEq, Default)]
@@ -358,13 +358,57 @@ impl<'de> Typed<'de> for Act {
     }
 }
 
+/// A header value from a small vocabulary (`alg`, `typ`, `cat`): the values session tokens
+/// carry are kept as `'static` strings, so reading them allocates nothing; any other value is
+/// kept as it came.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) enum Word {
+    Known(&'static str),
+    Other(String),
+}
+
+impl Word {
+    const KNOWN: [&'static str; 8] = [
+        "RS256",
+        "JWT",
+        crate::verify::SESSION_TOKEN_CATEGORY,
+        "RS384",
+        "RS512",
+        crate::verify::IGNORED_TOKEN_CATEGORY,
+        crate::verify::TEMPLATE_TOKEN_CATEGORY,
+        crate::verify::M2M_TOKEN_CATEGORY,
+    ];
+
+    fn as_str(&self) -> &str {
+        match self {
+            Self::Known(word) => word,
+            Self::Other(word) => word,
+        }
+    }
+}
+
+impl Typed<'_> for Word {
+    fn from_text(s: &str) -> Option<Self> {
+        Some(match Self::KNOWN.iter().find(|known| **known == s) {
+            Some(known) => Self::Known(known),
+            None => Self::Other(s.to_owned()),
+        })
+    }
+}
+
+impl Claim<Word> {
+    pub(crate) fn as_str(&self) -> Option<&str> {
+        self.valid().map(Word::as_str)
+    }
+}
+
 /// The JOSE header members the SDK reads.
 #[derive(Debug, Clone, PartialEq, Default)]
 pub(crate) struct Header {
-    pub(crate) alg: Claim<String>,
+    pub(crate) alg: Claim<Word>,
     pub(crate) kid: Claim<String>,
-    pub(crate) typ: Claim<String>,
-    pub(crate) cat: Claim<String>,
+    pub(crate) typ: Claim<Word>,
+    pub(crate) cat: Claim<Word>,
 }
 
 impl<'de> Deserialize<'de> for Header {
@@ -385,12 +429,11 @@ impl<'de> Deserialize<'de> for Header {
                     _ => None,
                 };
                 read_object(map, key, |slot, map| {
-                    let value = map.next_value()?;
                     match slot {
-                        0 => header.alg = value,
-                        1 => header.kid = value,
-                        2 => header.typ = value,
-                        _ => header.cat = value,
+                        0 => header.alg = map.next_value()?,
+                        1 => header.kid = map.next_value()?,
+                        2 => header.typ = map.next_value()?,
+                        _ => header.cat = map.next_value()?,
                     }
                     Ok(())
                 })?;
@@ -488,12 +531,11 @@ impl<'de> Deserialize<'de> for Payload {
     }
 }
 
-/// A JSON object kept as its text, parsed into a map the first time it is read; clones share
-/// both the text and the map.
+/// A JSON object kept as its text, parsed into a map the first time it is read. It lives
+/// inline in its token (no allocation of its own on the request path); a clone copies the
+/// text and the map if it was built.
 #[derive(Clone)]
-pub(crate) struct LazyObject(Arc<LazyInner>);
-
-struct LazyInner {
+pub(crate) struct LazyObject {
     json: String,
     map: OnceLock<Map<String, Value>>,
 }
@@ -501,26 +543,25 @@ struct LazyInner {
 impl LazyObject {
     /// Text that the typed pass has accepted as an object.
     pub(crate) fn from_checked_json(json: String) -> Self {
-        Self(Arc::new(LazyInner {
+        Self {
             json,
             map: OnceLock::new(),
-        }))
+        }
     }
 
     /// An object that is already a map.
     pub(crate) fn from_map(map: Map<String, Value>) -> Self {
-        Self(Arc::new(LazyInner {
+        Self {
             json: String::new(),
             map: OnceLock::from(map),
-        }))
+        }
     }
 
     /// The object as a map. The typed pass accepted the text, so `serde_json` parses it too
     /// (see the module docs); the empty map is never reached in practice.
     pub(crate) fn map(&self) -> &Map<String, Value> {
-        self.0
-            .map
-            .get_or_init(|| serde_json::from_str(&self.0.json).unwrap_or_default())
+        self.map
+            .get_or_init(|| serde_json::from_str(&self.json).unwrap_or_default())
     }
 }
 
@@ -532,7 +573,7 @@ impl fmt::Debug for LazyObject {
 
 impl PartialEq for LazyObject {
     fn eq(&self, other: &Self) -> bool {
-        Arc::ptr_eq(&self.0, &other.0) || self.map() == other.map()
+        std::ptr::eq(self, other) || self.map() == other.map()
     }
 }
 

@@ -37,14 +37,17 @@ use crate::{Auth, AuthStatus, Check, Clerk, RequestState};
 use axum::extract::FromRequestParts;
 use axum::response::{IntoResponse, Response};
 use http::request::Parts;
-use http::{header, HeaderValue, Request, StatusCode};
+use http::{header, HeaderMap, HeaderValue, Request, StatusCode};
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
-use std::task::{Context, Poll};
+use std::task::{ready, Context, Poll};
 use tower::{Layer, Service};
 
 type BoxFuture<T> = Pin<Box<dyn Future<Output = T> + Send>>;
+
+/// The debug header that reports the decision (`signed-in`, `signed-out`, `handshake`).
+const AUTH_STATUS: http::HeaderName = http::HeaderName::from_static("x-clerk-auth-status");
 
 /// The outcome [`ClerkLayer`] stores in the request extensions.
 ///
@@ -287,7 +290,7 @@ where
 {
     type Response = Response;
     type Error = S::Error;
-    type Future = BoxFuture<Result<Response, S::Error>>;
+    type Future = ResponseFuture<S::Future, S::Error>;
 
     fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
         self.inner.poll_ready(cx)
@@ -303,13 +306,13 @@ where
         // future that holds the request's head across the decision's awaits.
         match clerk.authenticate_without_network(&parts.method, &parts.uri, &parts.headers) {
             Some(state) => respond(clerk, inner, parts, body, state),
-            None => Box::pin(async move {
+            None => ResponseFuture::network(Box::pin(async move {
                 // Only the head is borrowed across the await, so the body need not be `Sync`.
                 let state = clerk
                     .authenticate(&parts.method, &parts.uri, &parts.headers)
                     .await;
                 respond(clerk, inner, parts, body, state).await
-            }),
+            })),
         }
     }
 }
@@ -324,35 +327,131 @@ fn respond<S, B>(
     mut parts: Parts,
     body: B,
     state: RequestState,
-) -> BoxFuture<Result<Response, S::Error>>
+) -> ResponseFuture<S::Future, S::Error>
 where
     S: Service<Request<B>, Response = Response> + Send + 'static,
     S::Future: Send + 'static,
 {
     if matches!(state.status, AuthStatus::Handshake { .. }) || state.location().is_some() {
-        return Box::pin(async move { Ok(redirect(state)) });
+        return ResponseFuture::ready(redirect(state));
     }
     let RequestState {
         status,
         headers: state_headers,
     } = state;
+    let signed_in = matches!(status, AuthStatus::SignedIn(_));
     parts.extensions.insert(AuthState::new(clerk, status));
-    let response = inner.call(Request::from_parts(parts, body));
-    Box::pin(async move {
-        let mut response = response.await?;
-        let headers = response.headers_mut();
-        // Owned iteration names a header once for all its values.
-        let mut current = None;
-        for (name, value) in state_headers {
-            if name.is_some() {
-                current = name;
-            }
-            if let Some(name) = &current {
-                headers.append(name.clone(), value);
+    ResponseFuture::inner(
+        inner.call(Request::from_parts(parts, body)),
+        state_headers,
+        signed_in,
+    )
+}
+
+pin_project_lite::pin_project! {
+    /// The response future of [`ClerkService`]: the redirect it answers itself, or the wrapped
+    /// service's response with the decision's headers added. Requests decided without the
+    /// network (nearly all) need no allocation for it.
+    ///
+    /// ```
+    /// use axum::{body::Body, response::Response};
+    /// use concierge_sdk::middleware::{ClerkLayer, ResponseFuture};
+    /// use concierge_sdk::Config;
+    /// use std::convert::Infallible;
+    /// use tower::{service_fn, Layer, Service};
+    ///
+    /// let layer = ClerkLayer::from_config(Config::new("pk_live_Y2xlcmsuZXhhbXBsZS50ZXN0JA")?.secret_key("sk_live_…"))?;
+    /// let mut service = layer.layer(service_fn(|_: http::Request<Body>| async {
+    ///     Ok::<_, Infallible>(Response::new(Body::empty()))
+    /// }));
+    /// // What `call` returns is a future of the response, as with any tower service.
+    /// let future: ResponseFuture<_, Infallible> = service.call(http::Request::new(Body::empty()));
+    /// # drop(future);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub struct ResponseFuture<F, E> {
+        #[pin]
+        kind: Kind<F, E>,
+    }
+}
+
+pin_project_lite::pin_project! {
+    #[project = KindProjection]
+    enum Kind<F, E> {
+        // Answered without the wrapped service (a handshake redirect); `None` once taken.
+        Ready { response: Option<Response> },
+        // The wrapped service's response, to which the decision's headers are added.
+        Inner { #[pin] future: F, headers: HeaderMap, signed_in: bool },
+        // A decision that needed the network (a handshake to resolve, a JWKS to fetch).
+        Network { future: BoxFuture<Result<Response, E>> },
+    }
+}
+
+impl<F, E> ResponseFuture<F, E> {
+    fn ready(response: Response) -> Self {
+        Self {
+            kind: Kind::Ready {
+                response: Some(response),
+            },
+        }
+    }
+
+    fn inner(future: F, headers: HeaderMap, signed_in: bool) -> Self {
+        Self {
+            kind: Kind::Inner {
+                future,
+                headers,
+                signed_in,
+            },
+        }
+    }
+
+    fn network(future: BoxFuture<Result<Response, E>>) -> Self {
+        Self {
+            kind: Kind::Network { future },
+        }
+    }
+}
+
+impl<F, E> Future for ResponseFuture<F, E>
+where
+    F: Future<Output = Result<Response, E>>,
+{
+    type Output = Result<Response, E>;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        match self.project().kind.project() {
+            // Polled again after it finished: a contract violation that gets nothing.
+            KindProjection::Ready { response } => match response.take() {
+                Some(response) => Poll::Ready(Ok(response)),
+                None => Poll::Pending,
+            },
+            KindProjection::Network { future } => future.as_mut().poll(cx),
+            KindProjection::Inner {
+                future,
+                headers: state_headers,
+                signed_in,
+            } => {
+                let mut response = ready!(future.poll(cx))?;
+                let headers = response.headers_mut();
+                // A signed-in decision made without the network leaves its status header here.
+                if *signed_in && !state_headers.contains_key(AUTH_STATUS) {
+                    headers.insert(AUTH_STATUS, HeaderValue::from_static("signed-in"));
+                }
+                // Owned iteration names a header once for all its values.
+                let mut current = None;
+                for (name, value) in std::mem::take(state_headers) {
+                    if name.is_some() {
+                        current = name;
+                    }
+                    if let Some(name) = &current {
+                        headers.append(name.clone(), value);
+                    }
+                }
+                Poll::Ready(Ok(response))
             }
         }
-        Ok(response)
-    })
+    }
 }
 
 /// Why an extractor or a guard refused a request.

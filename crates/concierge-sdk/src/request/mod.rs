@@ -24,6 +24,7 @@ use crate::verify::check_token_type;
 use crate::{Auth, Clerk, InstanceType, OrganizationSyncTarget, VerifyError};
 use http::header::{self, HeaderMap, HeaderName, HeaderValue};
 use http::{Method, Request, Uri};
+use smallvec::SmallVec;
 use std::borrow::Cow;
 #[cfg(test)]
 use std::collections::BTreeMap;
@@ -371,7 +372,7 @@ struct Context<'a> {
     uri: &'a Uri,
     url: OnceLock<Option<Url>>,
     headers: &'a HeaderMap,
-    cookies: Vec<(&'a str, Cow<'a, str>)>,
+    cookies: Cookies<'a>,
     suffixed: bool,
     suffix: &'a str,
     token_in_header: Option<&'a str>,
@@ -383,6 +384,9 @@ struct Context<'a> {
     handshake_nonce: Option<String>,
     redirect_count: i64,
     organization_target: Option<OrganizationSyncTarget>,
+    /// Whether a signed-in decision carries its `x-clerk-auth-status` header (the layer adds
+    /// it to the response itself, so its requests skip building a header map).
+    debug_headers: bool,
 }
 
 /// Cookies of all `Cookie` headers; the first occurrence of a name wins, values are
@@ -398,10 +402,14 @@ pub(crate) fn parse_cookies(headers: &HeaderMap) -> BTreeMap<String, String> {
     cookies
 }
 
+/// The cookies of a request, in order: a browser's usual handful (the session, the client
+/// timestamp, their suffixed twins, a few of the application's) are kept inline.
+type Cookies<'a> = SmallVec<[(&'a str, Cow<'a, str>); 8]>;
+
 /// Every `name=value` pair of all `Cookie` headers in order (look-ups take the first), values
 /// percent-decoded when possible; borrowed from the headers unless decoding changed them.
-fn cookie_pairs(headers: &HeaderMap) -> Vec<(&str, Cow<'_, str>)> {
-    let mut cookies = Vec::new();
+fn cookie_pairs(headers: &HeaderMap) -> Cookies<'_> {
+    let mut cookies = Cookies::new();
     for value in headers.get_all(header::COOKIE) {
         let Ok(value) = value.to_str() else { continue };
         for pair in value.split(';') {
@@ -518,6 +526,7 @@ impl<'a> Context<'a> {
             handshake_nonce: None,
             redirect_count: 0,
             organization_target: None,
+            debug_headers: true,
         };
         context.token_in_header = headers
             .get(header::AUTHORIZATION)
@@ -893,13 +902,17 @@ impl Clerk {
     /// [`Clerk::authenticate`] when it can be decided without a network call (nearly every
     /// request: a PEM key or a fresh JWKS entry, no handshake carrier); `None` when it cannot,
     /// and then only [`Clerk::authenticate`] decides. Lets a caller skip building a future.
+    /// A signed-in outcome comes without its `x-clerk-auth-status` header, which the caller
+    /// (the layer) sets on the response.
     pub(crate) fn authenticate_without_network(
         &self,
         method: &Method,
         uri: &Uri,
         headers: &HeaderMap,
     ) -> Option<RequestState> {
-        self.authenticate_now(&mut Context::new(self, method, uri, headers))
+        let mut context = Context::new(self, method, uri, headers);
+        context.debug_headers = false;
+        self.authenticate_now(&mut context)
     }
 
     /// The decision when it needs no network call: `None` when a handshake carrier must be
@@ -916,7 +929,9 @@ impl Clerk {
             let key = self.key_now(jwt.header.kid.as_str())?;
             let skew = self.inner.options.clock_skew_ms;
             return Some(match self.verify_with_key(jwt, &key, skew) {
-                Ok((claims, token)) => self.signed_in(claims, token, HeaderMap::new()),
+                Ok((claims, token)) => {
+                    self.signed_in(claims, token, HeaderMap::new(), context.debug_headers)
+                }
                 Err(error) => self.token_error(context, &error),
             });
         }
@@ -933,7 +948,7 @@ impl Clerk {
                 .verify_token_with_skew(token, self.inner.options.clock_skew_ms)
                 .await;
             return match verified {
-                Ok((claims, token)) => self.signed_in(claims, token, HeaderMap::new()),
+                Ok((claims, token)) => self.signed_in(claims, token, HeaderMap::new(), true),
                 Err(error) => self.token_error(&context, &error),
             };
         }
@@ -972,21 +987,26 @@ impl Clerk {
             .unwrap_or_else(|| signed_out(reason::UNEXPECTED_ERROR, "", HeaderMap::new()))
     }
 
+    /// The signed-in decision; `debug_headers` false leaves `x-clerk-auth-status` to the
+    /// caller (the layer, which adds it to the response).
     fn signed_in(
         &self,
         claims: crate::SessionClaims,
         token: String,
         headers: HeaderMap,
+        debug_headers: bool,
     ) -> RequestState {
         if self.inner.config.treat_pending_as_signed_out
             && claims.session_status.as_deref() == Some("pending")
         {
             return signed_out(reason::SESSION_PENDING, "", headers);
         }
-        with_debug_headers(
-            AuthStatus::SignedIn(Box::new(Auth::from_claims(claims, token))),
-            headers,
-        )
+        let status = AuthStatus::SignedIn(Box::new(Auth::from_claims(claims, token)));
+        if debug_headers {
+            with_debug_headers(status, headers)
+        } else {
+            RequestState { status, headers }
+        }
     }
 
     /// `handleMaybeHandshakeStatus`: a handshake for eligible requests, otherwise signed out;
@@ -1120,7 +1140,7 @@ impl Clerk {
                         "Cross-origin request from satellite domain requires handshake",
                     ));
                 }
-                let state = self.signed_in(claims, token, HeaderMap::new());
+                let state = self.signed_in(claims, token, HeaderMap::new(), context.debug_headers);
                 let mismatch = match (&context.organization_target, state.auth()) {
                     (Some(target), Some(auth)) => {
                         target.mismatches(auth.org_id.as_deref(), auth.org_slug.as_deref())
@@ -1202,7 +1222,7 @@ impl Clerk {
             return Ok(signed_out(reason::SESSION_TOKEN_MISSING, "", headers));
         }
         match self.verify_token(&session).await {
-            Ok(claims) => Ok(self.signed_in(claims, session, headers)),
+            Ok(claims) => Ok(self.signed_in(claims, session, headers, true)),
             Err(
                 VerifyError::Expired { .. }
                 | VerifyError::NotActiveYet(_)
@@ -1211,7 +1231,7 @@ impl Clerk {
                 // Development tolerates a skewed local clock once (wire §2.3).
                 tracing::warn!("clock skew detected while resolving a handshake");
                 let (claims, _) = self.verify_token_with_skew(&session, 86_400_000).await?;
-                Ok(self.signed_in(claims, session, headers))
+                Ok(self.signed_in(claims, session, headers, true))
             }
             Err(error) => Err(error),
         }

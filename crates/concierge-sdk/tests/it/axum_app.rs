@@ -63,7 +63,8 @@ async fn layer_extractors_and_guards(db: Db) {
     // Signed out: the page renders anonymously, protected routes answer 401 JSON.
     let (status, headers, body) = call(&app, document("/", "")).await;
     assert_eq!((status, body.as_str()), (StatusCode::OK, "anonymous"));
-    assert_eq!(headers["x-clerk-auth-status"], "signed-out");
+    let reported: Vec<_> = headers.get_all("x-clerk-auth-status").iter().collect();
+    assert_eq!(reported, ["signed-out"]);
     for path in ["/me", "/dashboard", "/admin", "/reports"] {
         let request = Request::get(path).body(()).unwrap();
         let (status, headers, body) = call(&app, request).await;
@@ -81,12 +82,15 @@ async fn layer_extractors_and_guards(db: Db) {
             .unwrap()
     };
     for path in ["/", "/me"] {
-        let (status, _, body) = call(&app, me(path, &session.token)).await;
+        let (status, headers, body) = call(&app, me(path, &session.token)).await;
         assert_eq!(
             (status, body),
             (StatusCode::OK, session.user_id.clone()),
             "{path}"
         );
+        // Decided without the network: the layer reports the status itself, exactly once.
+        let reported: Vec<_> = headers.get_all("x-clerk-auth-status").iter().collect();
+        assert_eq!(reported, ["signed-in"], "{path}");
     }
     let (status, _, body) = call(&app, me("/dashboard", &session.token)).await;
     assert_eq!((status, body.as_str()), (StatusCode::OK, "dashboard"));
@@ -186,7 +190,8 @@ async fn handshakes_redirect_and_set_cookies(db: Db) {
     assert!(cookies
         .iter()
         .any(|c| c.starts_with("__clerk_handshake_nonce=;")));
-    assert_eq!(headers["x-clerk-auth-status"], "signed-in");
+    let reported: Vec<_> = headers.get_all("x-clerk-auth-status").iter().collect();
+    assert_eq!(reported, ["signed-in"]);
 }
 
 /// `current_user()` is fetched once per request: a change made through the Backend API in the
