@@ -33,6 +33,7 @@ mod context;
 
 pub use context::{ClerkRequest, CurrentUser, CurrentUserError};
 
+use crate::request::{AUTH_STATUS, SIGNED_IN};
 use crate::{Auth, AuthStatus, Check, Clerk, RequestState};
 use axum::extract::FromRequestParts;
 use axum::response::{IntoResponse, Response};
@@ -45,9 +46,6 @@ use std::task::{ready, Context, Poll};
 use tower::{Layer, Service};
 
 type BoxFuture<T> = Pin<Box<dyn Future<Output = T> + Send>>;
-
-/// The debug header that reports the decision (`signed-in`, `signed-out`, `handshake`).
-const AUTH_STATUS: http::HeaderName = http::HeaderName::from_static("x-clerk-auth-status");
 
 /// The outcome [`ClerkLayer`] stores in the request extensions.
 ///
@@ -436,7 +434,7 @@ where
                 let headers = response.headers_mut();
                 // A signed-in decision made without the network leaves its status header here.
                 if *signed_in && !state_headers.contains_key(AUTH_STATUS) {
-                    headers.insert(AUTH_STATUS, HeaderValue::from_static("signed-in"));
+                    headers.insert(AUTH_STATUS, HeaderValue::from_static(SIGNED_IN));
                 }
                 // Owned iteration names a header once for all its values.
                 let mut current = None;

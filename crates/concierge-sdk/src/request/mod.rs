@@ -800,18 +800,20 @@ fn append_set_cookie(headers: &mut HeaderMap, directive: &str) {
     }
 }
 
+/// The debug header that reports the decision, and its value for a signed-in one (the layer
+/// sets the pair on the response itself for decisions made without the network).
+pub(crate) const AUTH_STATUS: HeaderName = HeaderName::from_static("x-clerk-auth-status");
+pub(crate) const SIGNED_IN: &str = "signed-in";
+
 fn with_debug_headers(status: AuthStatus, mut headers: HeaderMap) -> RequestState {
     let (label, reason, message) = match &status {
-        AuthStatus::SignedIn(_) => ("signed-in", "", ""),
+        AuthStatus::SignedIn(_) => (SIGNED_IN, "", ""),
         AuthStatus::SignedOut { reason, message } => {
             ("signed-out", reason.as_str(), message.as_str())
         }
         AuthStatus::Handshake { reason, .. } => ("handshake", reason.as_str(), ""),
     };
-    headers.insert(
-        HeaderName::from_static("x-clerk-auth-status"),
-        HeaderValue::from_static(label),
-    );
+    headers.insert(AUTH_STATUS, HeaderValue::from_static(label));
     if !reason.is_empty() {
         set(
             &mut headers,
